@@ -1,0 +1,155 @@
+//! Test support: the store conformance suite, decorators that count or fail store calls, a mock
+//! clock and a log capture.
+//!
+//! **Not semver-stable.** Enabled by the `testing` feature; meant for dev-dependencies.
+//!
+//! A custom store proves itself with one macro call in its tests:
+//!
+//! ```ignore
+//! session_core::store_conformance!(|| async {
+//!     session_core::testing::Fixture::new(MyStore::connect_for_tests().await)
+//! });
+//! ```
+
+pub mod conformance;
+mod decorators;
+mod log_capture;
+
+use std::any::Any;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use decorators::{FaultSwitch, FaultyStore, InjectedFault, SpyCounts, SpyStore, StoreOp};
+pub use log_capture::{CapturedEvent, LogCapture};
+
+use crate::store::SessionStore;
+use crate::time::{Clock, UnixTime};
+
+/// An isolated store for one conformance test, plus whatever must live as long as it (a temp
+/// dir, a server guard).
+pub struct Fixture {
+    store: Arc<dyn SessionStore>,
+    _guards: Vec<Box<dyn Any + Send>>,
+}
+
+impl Fixture {
+    /// A fixture around `store`.
+    pub fn new(store: impl SessionStore) -> Self {
+        Fixture {
+            store: Arc::new(store),
+            _guards: Vec::new(),
+        }
+    }
+
+    /// Keeps `guard` alive until the test ends (e.g. a `tempfile::TempDir`).
+    pub fn keep(mut self, guard: impl Any + Send) -> Self {
+        self._guards.push(Box::new(guard));
+        self
+    }
+
+    /// The store under test.
+    pub fn store(&self) -> Arc<dyn SessionStore> {
+        self.store.clone()
+    }
+}
+
+impl fmt::Debug for Fixture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fixture")
+            .field("store", &self.store)
+            .finish()
+    }
+}
+
+impl<S: SessionStore> From<S> for Fixture {
+    fn from(store: S) -> Self {
+        Fixture::new(store)
+    }
+}
+
+/// A clock that only moves when told to.
+///
+/// ```
+/// use session_core::{Clock, testing::MockClock};
+/// use std::time::Duration;
+/// let clock = MockClock::at(1_000);
+/// clock.advance(Duration::from_secs(5));
+/// assert_eq!(clock.now().as_secs(), 1_005);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MockClock(Arc<AtomicU64>);
+
+impl MockClock {
+    /// A clock reading `secs` since the epoch.
+    pub fn at(secs: u64) -> Self {
+        MockClock(Arc::new(AtomicU64::new(secs)))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.0.fetch_add(by.as_secs(), Ordering::SeqCst);
+    }
+
+    /// Moves the clock backward (saturating at the epoch), as a misconfigured host might.
+    pub fn rewind(&self, by: Duration) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                Some(t.saturating_sub(by.as_secs()))
+            });
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, to: UnixTime) {
+        self.0.store(to.as_secs(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for MockClock {
+    fn now(&self) -> UnixTime {
+        UnixTime::from_secs(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// Expands to one `#[tokio::test]` per store contract, each on a fresh store from `factory`.
+///
+/// `factory` is a closure returning a future of anything that converts into a
+/// [`Fixture`](crate::testing::Fixture) (a store, or `Fixture::new(store).keep(temp_dir)`).
+/// The calling crate needs `tokio` (features `macros`, `rt-multi-thread`) as a dev-dependency.
+#[macro_export]
+macro_rules! store_conformance {
+    ($factory:expr) => {
+        $crate::store_conformance!(@each $factory;
+            create_then_load_returns_the_record,
+            load_of_unknown_key_is_none,
+            create_collision_keeps_the_original,
+            concurrent_creates_have_one_winner,
+            load_honours_expiry,
+            load_honours_the_absolute_cap,
+            save_with_current_version_succeeds,
+            save_with_stale_version_conflicts,
+            save_after_delete_does_not_resurrect,
+            delete_is_idempotent,
+            renew_moves_the_record_to_a_new_key,
+            delete_for_user_deletes_only_that_user,
+            list_for_user_lists_live_sessions,
+            save_moves_the_record_between_users,
+            purge_expired_removes_only_expired,
+            stored_key_used_as_an_id_finds_nothing,
+            concurrent_writers_have_one_winner_per_version,
+            concurrent_increments_lose_no_update,
+            large_records_round_trip,
+        );
+    };
+    (@each $factory:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let fixture: $crate::testing::Fixture = (($factory)().await).into();
+                $crate::testing::conformance::$name(fixture.store()).await;
+            }
+        )*
+    };
+}
