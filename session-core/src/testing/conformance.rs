@@ -13,13 +13,17 @@ use crate::record::{SessionMetadata, SessionRecord};
 use crate::store::{SessionStore, StoreError};
 use crate::time::UnixTime;
 
-/// The "now" every scenario starts from.
-pub const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
+/// The "now" every scenario starts from: the real time when the suite first runs, so stores whose
+/// engine expires keys on the real clock (Redis TTLs) keep the records the scenarios expect.
+pub fn t0() -> UnixTime {
+    static T0: std::sync::OnceLock<UnixTime> = std::sync::OnceLock::new();
+    *t0().get_or_init(UnixTime::now)
+}
 const HOUR: Duration = Duration::from_secs(3600);
 
-/// A fresh record: new random key, created at `T0`, expiring an hour later, with some data.
+/// A fresh record: new random key, created at `t0()`, expiring an hour later, with some data.
 pub fn record() -> SessionRecord {
-    let mut r = SessionRecord::new(SessionId::generate().key(), T0, T0 + HOUR);
+    let mut r = SessionRecord::new(SessionId::generate().key(), t0(), t0() + HOUR);
     r.data.insert("n".into(), json!(0));
     r.data.insert("note".into(), json!("ünïcode ✓ \"quoted\""));
     r.data
@@ -49,7 +53,7 @@ fn unique_user(tag: &str) -> UserId {
 
 async fn must_load(store: &dyn SessionStore, key: &SessionKey) -> SessionRecord {
     store
-        .load(key, T0)
+        .load(key, t0())
         .await
         .expect("load must succeed")
         .expect("the record must exist")
@@ -58,7 +62,7 @@ async fn must_load(store: &dyn SessionStore, key: &SessionKey) -> SessionRecord 
 /// `create` then `load` gives back exactly the record, data and metadata included.
 pub async fn create_then_load_returns_the_record(store: Arc<dyn SessionStore>) {
     let mut r = record_for(&unique_user("load"));
-    r.absolute_expires_at = Some(T0 + HOUR * 2);
+    r.absolute_expires_at = Some(t0() + HOUR * 2);
     store.create(&r).await.expect("create");
     assert_eq!(must_load(&*store, &r.key).await, r);
 }
@@ -66,7 +70,7 @@ pub async fn create_then_load_returns_the_record(store: Arc<dyn SessionStore>) {
 /// A key nobody created loads as `None`, not as an error.
 pub async fn load_of_unknown_key_is_none(store: Arc<dyn SessionStore>) {
     let key = SessionId::generate().key();
-    assert_eq!(store.load(&key, T0).await.expect("load"), None);
+    assert_eq!(store.load(&key, t0()).await.expect("load"), None);
 }
 
 /// S-02: `create` on an existing key is `Collision`, and the stored record stays unchanged.
@@ -108,10 +112,10 @@ pub async fn concurrent_creates_have_one_winner(store: Arc<dyn SessionStore>) {
 /// Expiry is honoured at `load`, whatever the engine's TTL or purge has done (S-23, D6).
 pub async fn load_honours_expiry(store: Arc<dyn SessionStore>) {
     let mut r = record();
-    r.expires_at = T0 + Duration::from_secs(100);
+    r.expires_at = t0() + Duration::from_secs(100);
     store.create(&r).await.expect("create");
-    let before = T0 + Duration::from_secs(99);
-    let at = T0 + Duration::from_secs(100);
+    let before = t0() + Duration::from_secs(99);
+    let at = t0() + Duration::from_secs(100);
     assert!(store.load(&r.key, before).await.expect("load").is_some());
     assert_eq!(store.load(&r.key, at).await.expect("load"), None);
 }
@@ -119,9 +123,9 @@ pub async fn load_honours_expiry(store: Arc<dyn SessionStore>) {
 /// The absolute cap ends a record even when its sliding expiry is later (S-19).
 pub async fn load_honours_the_absolute_cap(store: Arc<dyn SessionStore>) {
     let mut r = record();
-    r.absolute_expires_at = Some(T0 + Duration::from_secs(50));
+    r.absolute_expires_at = Some(t0() + Duration::from_secs(50));
     store.create(&r).await.expect("create");
-    let after_cap = T0 + Duration::from_secs(50);
+    let after_cap = t0() + Duration::from_secs(50);
     assert_eq!(store.load(&r.key, after_cap).await.expect("load"), None);
 }
 
@@ -132,7 +136,7 @@ pub async fn save_with_current_version_succeeds(store: Arc<dyn SessionStore>) {
     let mut next = r.clone();
     next.version = 2;
     next.data.insert("n".into(), json!(1));
-    next.expires_at = T0 + HOUR * 2;
+    next.expires_at = t0() + HOUR * 2;
     store.save(&next, 1).await.expect("save");
     assert_eq!(must_load(&*store, &r.key).await, next);
 }
@@ -168,10 +172,10 @@ pub async fn save_after_delete_does_not_resurrect(store: Arc<dyn SessionStore>) 
         .await
         .expect_err("save of deleted record");
     assert!(matches!(err, StoreError::NotFound), "got {err:?}");
-    assert_eq!(store.load(&r.key, T0).await.expect("load"), None);
+    assert_eq!(store.load(&r.key, t0()).await.expect("load"), None);
     let user = r.user_id.as_ref().expect("user");
     assert!(store
-        .list_for_user(user, T0)
+        .list_for_user(user, t0())
         .await
         .expect("list")
         .is_empty());
@@ -182,7 +186,7 @@ pub async fn delete_is_idempotent(store: Arc<dyn SessionStore>) {
     let r = record();
     store.create(&r).await.expect("create");
     store.delete(&r.key).await.expect("delete");
-    assert_eq!(store.load(&r.key, T0).await.expect("load"), None);
+    assert_eq!(store.load(&r.key, t0()).await.expect("load"), None);
     store.delete(&r.key).await.expect("second delete");
     store
         .delete(&SessionId::generate().key())
@@ -199,11 +203,11 @@ pub async fn renew_moves_the_record_to_a_new_key(store: Arc<dyn SessionStore>) {
     let mut new = old.clone();
     new.key = SessionId::generate().key();
     store.create(&new).await.expect("create new");
-    assert!(store.load(&old.key, T0).await.expect("load").is_some());
+    assert!(store.load(&old.key, t0()).await.expect("load").is_some());
     store.delete(&old.key).await.expect("delete old");
-    assert_eq!(store.load(&old.key, T0).await.expect("load"), None);
+    assert_eq!(store.load(&old.key, t0()).await.expect("load"), None);
     assert_eq!(must_load(&*store, &new.key).await, new);
-    let listed = store.list_for_user(&user, T0).await.expect("list");
+    let listed = store.list_for_user(&user, t0()).await.expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].key, new.key);
 }
@@ -221,12 +225,12 @@ pub async fn delete_for_user_deletes_only_that_user(store: Arc<dyn SessionStore>
     store.create(&anonymous).await.expect("create");
     assert_eq!(store.delete_for_user(&u).await.expect("delete_for_user"), 3);
     for r in &mine {
-        assert_eq!(store.load(&r.key, T0).await.expect("load"), None);
+        assert_eq!(store.load(&r.key, t0()).await.expect("load"), None);
     }
     for r in theirs.iter().chain(std::iter::once(&anonymous)) {
-        assert!(store.load(&r.key, T0).await.expect("load").is_some());
+        assert!(store.load(&r.key, t0()).await.expect("load").is_some());
     }
-    assert!(store.list_for_user(&u, T0).await.expect("list").is_empty());
+    assert!(store.list_for_user(&u, t0()).await.expect("list").is_empty());
     assert_eq!(store.delete_for_user(&u).await.expect("again"), 0);
 }
 
@@ -235,12 +239,12 @@ pub async fn list_for_user_lists_live_sessions(store: Arc<dyn SessionStore>) {
     let u = unique_user("list");
     let live = record_for(&u);
     let mut expired = record_for(&u);
-    expired.expires_at = T0 + Duration::from_secs(10);
+    expired.expires_at = t0() + Duration::from_secs(10);
     let other = record_for(&unique_user("other"));
     for r in [&live, &expired, &other] {
         store.create(r).await.expect("create");
     }
-    let later = T0 + Duration::from_secs(20);
+    let later = t0() + Duration::from_secs(20);
     let listed = store.list_for_user(&u, later).await.expect("list");
     assert_eq!(listed.len(), 1, "only the live session of this user");
     assert_eq!(listed[0].key, live.key);
@@ -258,7 +262,7 @@ pub async fn save_moves_the_record_between_users(store: Arc<dyn SessionStore>) {
     as_alice.version = 2;
     store.save(&as_alice, 1).await.expect("save alice");
     assert_eq!(
-        store.list_for_user(&alice, T0).await.expect("list").len(),
+        store.list_for_user(&alice, t0()).await.expect("list").len(),
         1
     );
     let mut as_bob = as_alice.clone();
@@ -266,11 +270,11 @@ pub async fn save_moves_the_record_between_users(store: Arc<dyn SessionStore>) {
     as_bob.version = 3;
     store.save(&as_bob, 2).await.expect("save bob");
     assert!(store
-        .list_for_user(&alice, T0)
+        .list_for_user(&alice, t0())
         .await
         .expect("list")
         .is_empty());
-    assert_eq!(store.list_for_user(&bob, T0).await.expect("list").len(), 1);
+    assert_eq!(store.list_for_user(&bob, t0()).await.expect("list").len(), 1);
     assert_eq!(store.delete_for_user(&alice).await.expect("delete"), 0);
     assert_eq!(store.delete_for_user(&bob).await.expect("delete"), 1);
 }
@@ -281,10 +285,10 @@ pub async fn purge_expired_removes_only_expired(store: Arc<dyn SessionStore>) {
     let user = unique_user("purge");
     let live = record_for(&user);
     let mut dead = record_for(&user);
-    dead.expires_at = T0 + Duration::from_secs(5);
+    dead.expires_at = t0() + Duration::from_secs(5);
     store.create(&live).await.expect("create");
     store.create(&dead).await.expect("create");
-    let later = T0 + Duration::from_secs(10);
+    let later = t0() + Duration::from_secs(10);
     let purged = store.purge_expired(later).await.expect("purge");
     if store.caps().expires_natively {
         assert!(purged <= 1);
@@ -308,8 +312,8 @@ pub async fn stored_key_used_as_an_id_finds_nothing(store: Arc<dyn SessionStore>
     r.key = id.key();
     store.create(&r).await.expect("create");
     let forged = SessionId::from_bytes(*r.key.as_bytes());
-    assert_eq!(store.load(&forged.key(), T0).await.expect("load"), None);
-    assert!(store.load(&id.key(), T0).await.expect("load").is_some());
+    assert_eq!(store.load(&forged.key(), t0()).await.expect("load"), None);
+    assert!(store.load(&id.key(), t0()).await.expect("load").is_some());
 }
 
 /// C8/S-32: 64 writers load version n and save; exactly one wins each round, and the stored record
@@ -352,7 +356,7 @@ pub async fn concurrent_writers_have_one_winner_per_version(store: Arc<dyn Sessi
         );
         assert_eq!(stored.data["round"], json!(round));
     }
-    let listed = store.list_for_user(&user, T0).await.expect("list");
+    let listed = store.list_for_user(&user, t0()).await.expect("list");
     assert_eq!(
         listed.len(),
         1,
