@@ -17,7 +17,7 @@ use crate::time::UnixTime;
 /// engine expires keys on the real clock (Redis TTLs) keep the records the scenarios expect.
 pub fn t0() -> UnixTime {
     static T0: std::sync::OnceLock<UnixTime> = std::sync::OnceLock::new();
-    *t0().get_or_init(UnixTime::now)
+    *T0.get_or_init(UnixTime::now)
 }
 const HOUR: Duration = Duration::from_secs(3600);
 
