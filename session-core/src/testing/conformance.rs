@@ -230,7 +230,11 @@ pub async fn delete_for_user_deletes_only_that_user(store: Arc<dyn SessionStore>
     for r in theirs.iter().chain(std::iter::once(&anonymous)) {
         assert!(store.load(&r.key, t0()).await.expect("load").is_some());
     }
-    assert!(store.list_for_user(&u, t0()).await.expect("list").is_empty());
+    assert!(store
+        .list_for_user(&u, t0())
+        .await
+        .expect("list")
+        .is_empty());
     assert_eq!(store.delete_for_user(&u).await.expect("again"), 0);
 }
 
@@ -274,7 +278,10 @@ pub async fn save_moves_the_record_between_users(store: Arc<dyn SessionStore>) {
         .await
         .expect("list")
         .is_empty());
-    assert_eq!(store.list_for_user(&bob, t0()).await.expect("list").len(), 1);
+    assert_eq!(
+        store.list_for_user(&bob, t0()).await.expect("list").len(),
+        1
+    );
     assert_eq!(store.delete_for_user(&alice).await.expect("delete"), 0);
     assert_eq!(store.delete_for_user(&bob).await.expect("delete"), 1);
 }

@@ -153,3 +153,20 @@ macro_rules! store_conformance {
         )*
     };
 }
+
+/// A session on a stateful in-memory manager, for examples and unit tests of code that takes a
+/// [`Session`](crate::Session).
+pub fn detached_session() -> crate::Session {
+    let secret = crate::Secret::from_bytes(vec![0x5a; 32]).expect("32 bytes is long enough");
+    let manager = crate::SessionManager::stateful(&secret, crate::MemoryStore::new()).build();
+    futures_lite_block_on(manager.load(None, crate::RequestContext::default()))
+        .expect("loading without a cookie touches no store")
+}
+
+/// Polls a future that completes without waiting (no I/O): loading without a cookie.
+fn futures_lite_block_on<F: std::future::Future>(fut: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime starts");
+    runtime.block_on(fut)
+}
