@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::codec::{RejectReason, RESERVED_CLAIMS};
+use crate::guard::Denial;
 use crate::id::{SessionId, SessionKey, UserId};
 use crate::manager::{SessionError, SessionManager};
 use crate::record::SessionRecord;
@@ -286,6 +287,28 @@ impl Session {
                 None
             }
         }
+    }
+
+    /// The signed-in user, or how to answer a request to `path` (with this `Accept` header) that
+    /// requires one: a redirect to the login page or 401, as the manager's [`AccessGuard`]
+    /// decides. Every adapter's guard calls this.
+    ///
+    /// [`AccessGuard`]: crate::AccessGuard
+    pub fn require_user(&self, path: &str, accept: Option<&str>) -> Result<UserId, Denial> {
+        self.user_id()
+            .ok_or_else(|| self.manager.guard().deny(path, accept))
+    }
+
+    /// The whole data as `T` for a typed extractor on a route that requires it: a missing session
+    /// is the guard's [`Denial`]; data that does not fit `T` invalidates the session (C2, reason
+    /// `schema`) and is denied the same way.
+    pub fn typed_or_deny<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        accept: Option<&str>,
+    ) -> Result<T, Denial> {
+        self.typed_or_invalidate()
+            .ok_or_else(|| self.manager.guard().deny(path, accept))
     }
 
     /// Whether a session exists (loaded, or created by a write during this request).

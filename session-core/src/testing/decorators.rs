@@ -3,7 +3,7 @@
 //! Both carry `#[deny(clippy::missing_trait_methods)]`, so a method added to `SessionStore` later
 //! cannot silently bypass the inner store.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -157,14 +157,28 @@ pub struct FaultyStore<S> {
     switch: FaultSwitch,
 }
 
+/// The error a [`FaultyStore`] injects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// `StoreError::Unavailable`: the engine is gone.
+    Unavailable,
+    /// `StoreError::Conflict`: another request saved first.
+    Conflict,
+}
+
 /// Chooses which operations a [`FaultyStore`] fails; cheap to clone.
 #[derive(Debug, Clone, Default)]
-pub struct FaultSwitch(Arc<Mutex<HashSet<StoreOp>>>);
+pub struct FaultSwitch(Arc<Mutex<HashMap<StoreOp, FaultKind>>>);
 
 impl FaultSwitch {
-    /// Makes `op` fail from now on.
+    /// Makes `op` fail with `Unavailable` from now on.
     pub fn fail(&self, op: StoreOp) {
-        self.ops().insert(op);
+        self.fail_with(op, FaultKind::Unavailable);
+    }
+
+    /// Makes `op` fail with `kind` from now on.
+    pub fn fail_with(&self, op: StoreOp, kind: FaultKind) {
+        self.ops().insert(op, kind);
     }
 
     /// Makes every operation fail (the engine is gone).
@@ -179,7 +193,7 @@ impl FaultSwitch {
             StoreOp::ListForUser,
             StoreOp::PurgeExpired,
         ] {
-            ops.insert(op);
+            ops.insert(op, FaultKind::Unavailable);
         }
     }
 
@@ -188,15 +202,15 @@ impl FaultSwitch {
         self.ops().clear();
     }
 
-    fn ops(&self) -> std::sync::MutexGuard<'_, HashSet<StoreOp>> {
+    fn ops(&self) -> std::sync::MutexGuard<'_, HashMap<StoreOp, FaultKind>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn check(&self, op: StoreOp) -> Result<(), StoreError> {
-        if self.ops().contains(&op) {
-            Err(StoreError::unavailable(InjectedFault(op)))
-        } else {
-            Ok(())
+        match self.ops().get(&op) {
+            None => Ok(()),
+            Some(FaultKind::Unavailable) => Err(StoreError::unavailable(InjectedFault(op))),
+            Some(FaultKind::Conflict) => Err(StoreError::Conflict),
         }
     }
 }

@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use decorators::{FaultSwitch, FaultyStore, InjectedFault, SpyCounts, SpyStore, StoreOp};
+pub use decorators::{
+    FaultKind, FaultSwitch, FaultyStore, InjectedFault, SpyCounts, SpyStore, StoreOp,
+};
 pub use log_capture::{CapturedEvent, LogCapture};
 
 use crate::store::SessionStore;
