@@ -1,0 +1,172 @@
+//! C12: tokens interoperate with the `jose` npm library, which the Next.js apps this framework
+//! grew from use to sign their session cookies (HS256, `{user, expiresAt}`, 7-day `exp`).
+//!
+//! Needs `node` and `jose` installed in `<workspace>/.tools/node` (`cargo xtask test` installs
+//! it; by hand: `npm install --prefix .tools/node jose@6`). A missing piece fails the test with
+//! a message saying so: it is never skipped.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde::Deserialize;
+use serde_json::Value;
+use session_core::{
+    JwtAlgorithm, JwtCodec, JwtKey, RequestContext, Secret, SessionCodec, SessionId,
+    SessionManager, SessionRecord, UnixTime, UserId,
+};
+
+const SECRET: &str = "jose-interop secret shared with the Next.js app, 32+ bytes";
+
+fn tools_dir() -> PathBuf {
+    let dir = std::env::var_os("SESSION_NODE_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/node"));
+    assert!(
+        dir.join("node_modules/jose/package.json").exists(),
+        "the jose npm package is missing in {}: run `cargo xtask test` (it installs it) or \
+         `npm install --prefix .tools/node jose@6`",
+        dir.display()
+    );
+    dir
+}
+
+/// Runs an ES module in the tools directory (so `import 'jose'` resolves) and returns stdout.
+fn node(script_name: &str, source: &str, args: &[&str]) -> String {
+    let dir = tools_dir();
+    let path = dir.join(script_name);
+    std::fs::write(&path, source).expect("write the node script");
+    let output = Command::new("node")
+        .arg(&path)
+        .args(args)
+        .env("SESSION_SECRET", SECRET)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("node is required for the jose interop test and could not be run: {e}")
+        });
+    assert!(
+        output.status.success(),
+        "node failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+const SIGN_LIKE_NEXTJS: &str = r#"
+import { SignJWT } from 'jose';
+const key = new TextEncoder().encode(process.env.SESSION_SECRET);
+const expiresAt = new Date(Date.now() + 7 * 24 * 60 * 60 * 1000);
+const payload = { user: { id: 42, email: 'ada@example.com', name: 'Ada' }, expiresAt };
+const token = await new SignJWT(payload)
+  .setProtectedHeader({ alg: 'HS256' })
+  .setIssuedAt()
+  .setExpirationTime('7d')
+  .sign(key);
+console.log(token);
+"#;
+
+const VERIFY: &str = r#"
+import { jwtVerify } from 'jose';
+const key = new TextEncoder().encode(process.env.SESSION_SECRET);
+const { payload, protectedHeader } = await jwtVerify(process.argv[2], key, {
+  algorithms: ['HS256'],
+  typ: 'session+jwt',
+});
+console.log(JSON.stringify({ payload, protectedHeader }));
+"#;
+
+#[derive(Debug, Deserialize, PartialEq)]
+struct User {
+    id: u64,
+    email: String,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NextSession {
+    user: User,
+    expires_at: String,
+    exp: u64,
+    iat: u64,
+}
+
+/// The codec an application migrating from the Next.js app configures: same secret, the token
+/// shape `jose`'s `SignJWT` makes by default (no `typ`, no `nbf`).
+fn legacy_codec() -> JwtCodec {
+    let secret = Secret::from_bytes(SECRET.as_bytes().to_vec()).unwrap();
+    JwtCodec::builder(JwtAlgorithm::HS256)
+        .key(JwtKey::hmac(JwtAlgorithm::HS256, &secret).unwrap())
+        .typ(None)
+        .require_nbf(false)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_jose_token_decodes_into_a_typed_struct() {
+    let token = node("sign-like-nextjs.mjs", SIGN_LIKE_NEXTJS, &[]);
+    let decoded = legacy_codec()
+        .decode_claims::<NextSession>(&token, UnixTime::now())
+        .expect("the jose token verifies");
+    let claims = decoded.payload;
+    assert_eq!(
+        claims.user,
+        User {
+            id: 42,
+            email: "ada@example.com".into(),
+            name: "Ada".into()
+        }
+    );
+    assert_eq!(claims.exp - claims.iat, 7 * 24 * 3600);
+    assert!(claims.expires_at.ends_with('Z'));
+    // The same token read as a session: its payload fields are the session data.
+    let record = legacy_codec()
+        .decode(&token, UnixTime::now())
+        .unwrap()
+        .payload;
+    let user: User = serde_json::from_value(record.data["user"].clone()).unwrap();
+    assert_eq!(user.name, "Ada");
+    // The default (strict) codec refuses it: no `typ`, no `nbf`.
+    let strict = JwtCodec::hs256(&Secret::from_bytes(SECRET.as_bytes().to_vec()).unwrap()).unwrap();
+    assert!(strict.decode(&token, UnixTime::now()).is_err());
+}
+
+#[tokio::test]
+async fn a_jose_cookie_is_a_session_in_the_manager() {
+    let token = node("sign-like-nextjs-2.mjs", SIGN_LIKE_NEXTJS, &[]);
+    let manager = SessionManager::stateless(legacy_codec()).build();
+    let session = manager
+        .load_from_header(Some(&format!("session={token}")), RequestContext::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        session.get::<User>("user").unwrap().unwrap().email,
+        "ada@example.com"
+    );
+}
+
+#[test]
+fn our_token_verifies_in_jose() {
+    let codec = JwtCodec::hs256(&Secret::from_bytes(SECRET.as_bytes().to_vec()).unwrap()).unwrap();
+    let now = UnixTime::now();
+    let mut record = SessionRecord::new(
+        SessionId::generate().key(),
+        now,
+        now + std::time::Duration::from_secs(7 * 24 * 3600),
+    );
+    record.user_id = Some(UserId::new("42"));
+    record
+        .data
+        .insert("user".into(), serde_json::json!({"id": 42, "name": "Ada"}));
+    let token = codec.encode(&record, now).unwrap();
+    let out: Value =
+        serde_json::from_str(&node("verify.mjs", VERIFY, &[&token])).expect("json from node");
+    assert_eq!(out["protectedHeader"]["alg"], "HS256");
+    assert_eq!(out["protectedHeader"]["typ"], "session+jwt");
+    assert_eq!(out["payload"]["user"]["name"], "Ada");
+    assert_eq!(out["payload"]["sub"], "42");
+    assert_eq!(out["payload"]["exp"], now.as_secs() + 7 * 24 * 3600);
+}
