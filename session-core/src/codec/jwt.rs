@@ -493,7 +493,7 @@ impl JwtCodec {
             Some(Value::String(kid)) if kid.len() <= MAX_KID_LEN => self
                 .ring
                 .iter()
-                .position(|k| k.key.kid == *kid)
+                .position(|k| k.key.kid.as_str() == kid.as_str())
                 .map(|i| vec![i])
                 .ok_or(RejectReason::UnknownKid),
             Some(_) => Err(RejectReason::UnknownKid),

@@ -1,0 +1,168 @@
+//! What the commands need from the machine: cargo, Redis, node with `jose`, wrk. Each `ensure_*`
+//! finds the thing, or starts or installs it, or fails naming what is missing: never a silent skip.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A failed step, with the message to print.
+#[derive(Debug)]
+pub(crate) struct Failure(pub(crate) String);
+
+pub(crate) fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `cargo <args>` in the workspace root.
+pub(crate) fn cargo(args: &[&str]) -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut command = Command::new(cargo);
+    command.args(args).current_dir(workspace_root());
+    command
+}
+
+/// Runs a command, echoing it, and fails if it fails.
+pub(crate) fn run(mut command: impl std::borrow::BorrowMut<Command>) -> Result<(), Failure> {
+    let command = command.borrow_mut();
+    println!("xtask: $ {}", describe(command));
+    let status = command
+        .status()
+        .map_err(|e| Failure(format!("could not start `{}`: {e}", describe(command))))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Failure(format!("`{}` failed ({status})", describe(command))))
+    }
+}
+
+/// Runs a command and returns its stdout.
+pub(crate) fn output(mut command: Command) -> Result<String, Failure> {
+    let out = command
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Failure(format!("could not start `{}`: {e}", describe(&command))))?;
+    if !out.status.success() {
+        return Err(Failure(format!("`{}` failed ({})", describe(&command), out.status)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn describe(command: &Command) -> String {
+    let mut text = command.get_program().to_string_lossy().into_owned();
+    for arg in command.get_args() {
+        text.push(' ');
+        text.push_str(&arg.to_string_lossy());
+    }
+    text
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Installs Debian packages when running as root on a Debian-like system.
+fn apt_install(packages: &[&str]) -> Result<(), Failure> {
+    if !(is_root() && have("apt-get")) {
+        return Err(Failure(format!(
+            "{} is not installed and cannot be installed automatically here (needs root and apt-get): install it",
+            packages.join(" ")
+        )));
+    }
+    println!("xtask: installing {} with apt-get", packages.join(" "));
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// Answers PING with PONG within a second?
+fn redis_answers(addr: &str) -> bool {
+    let Ok(mut addrs) = addr.to_socket_addrs() else {
+        return false;
+    };
+    let Some(addr) = addrs.next() else {
+        return false;
+    };
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 7];
+    stream.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+}
+
+/// `REDIS_URL` if set; else 127.0.0.1:6379 if it answers; else a `redis-server` started on
+/// loopback (installed with apt-get first if needed and possible); else a clear failure.
+pub(crate) fn ensure_redis() -> Result<String, Failure> {
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        return Ok(url);
+    }
+    if redis_answers("127.0.0.1:6379") {
+        return Ok("redis://127.0.0.1:6379".to_owned());
+    }
+    if !have("redis-server") {
+        apt_install(&["redis-server"])?;
+    }
+    println!("xtask: starting redis-server on 127.0.0.1:6379 (no persistence)");
+    run(Command::new("redis-server").args([
+        "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no",
+    ]))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if redis_answers("127.0.0.1:6379") {
+            return Ok("redis://127.0.0.1:6379".to_owned());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(Failure("redis-server was started but does not answer on 127.0.0.1:6379".to_owned()))
+}
+
+/// node, npm and the `jose` package in `.tools/node` (ignored by git), for the interop test.
+pub(crate) fn ensure_jose() -> Result<PathBuf, Failure> {
+    let dir = workspace_root().join(".tools/node");
+    if dir.join("node_modules/jose/package.json").exists() {
+        return Ok(dir);
+    }
+    if !(have("node") && have("npm")) {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| Failure(format!("cannot create {}: {e}", dir.display())))?;
+    let manifest = dir.join("package.json");
+    if !manifest.exists() {
+        std::fs::write(&manifest, "{\"private\": true}\n")
+            .map_err(|e| Failure(format!("cannot write {}: {e}", manifest.display())))?;
+    }
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--silent", "jose@6"])
+        .current_dir(&dir))
+    .map_err(|Failure(m)| Failure(format!("{m}: the jose npm package is needed by the interop test")))?;
+    Ok(dir)
+}
+
+/// wrk, the HTTP load generator the benchmarks use.
+pub(crate) fn ensure_wrk() -> Result<(), Failure> {
+    if have("wrk") {
+        return Ok(());
+    }
+    apt_install(&["wrk"])
+}
