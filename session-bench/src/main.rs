@@ -1,0 +1,2 @@
+//! Benchmarks behind `cargo xtask bench` (being written).
+fn main() {}
