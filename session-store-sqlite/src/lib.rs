@@ -1,1 +1,83 @@
-//! placeholder
+//! A [`SessionStore`](session_core::SessionStore) backed by SQLite (through `rusqlite`, with
+//! SQLite bundled), for applications that run on one machine and want sessions to survive a
+//! restart without a separate server.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use session_core::{SessionId, SessionRecord, SessionStore, UnixTime};
+//! use session_store_sqlite::{SqliteStore, SqliteStoreConfig};
+//!
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("sessions.db");
+//! let store = SqliteStore::open(SqliteStoreConfig::new(&path))?;
+//!
+//! let now = UnixTime::now();
+//! let id = SessionId::generate(); // the cookie's secret; the store only ever sees its hash
+//! let record = SessionRecord::new(id.key(), now, now + std::time::Duration::from_secs(3600));
+//! store.create(&record).await?;
+//! assert_eq!(store.load(&id.key(), now).await?, Some(record));
+//!
+//! // Sessions survive closing and reopening the file.
+//! drop(store);
+//! let store = SqliteStore::open(SqliteStoreConfig::new(&path))?;
+//! assert!(store.load(&id.key(), now).await?.is_some());
+//! # Ok(()) }
+//! ```
+//!
+//! # Schema
+//!
+//! One table, created on first open and versioned with `PRAGMA user_version` (give the sessions
+//! a database file of their own):
+//!
+//! | column | holds |
+//! |---|---|
+//! | `key BLOB PRIMARY KEY` | the [`SessionKey`](session_core::SessionKey): SHA-256 of the session id, never the id |
+//! | `user_id TEXT NULL` | the signed-in user, indexed for "log out everywhere" and session lists |
+//! | `created_at INTEGER` | orders session lists |
+//! | `expires_at INTEGER` | the record's effective expiry (sliding expiry capped by the absolute one), indexed for purges |
+//! | `version INTEGER` | the optimistic-concurrency version compared by `save` |
+//! | `record BLOB` | the whole record in session-core's versioned format ([`SessionRecord::to_bytes`](session_core::SessionRecord::to_bytes)) |
+//!
+//! Opening a file with an older schema migrates it; a file with a newer (unknown) schema fails
+//! with [`SqliteOpenError::NewerSchema`] and is left as it is. The store never creates missing
+//! directories, and never deletes or recreates a file it cannot read
+//! ([`SqliteOpenError::NotADatabase`]).
+//!
+//! # Concurrency and durability
+//!
+//! - WAL journal mode: readers never wait for the writer, and the writer never waits for readers.
+//! - Every write runs in a `BEGIN IMMEDIATE` transaction on a single write connection, so
+//!   `save`'s version check and update are atomic, concurrent saves of one version have exactly
+//!   one winner (the rest get [`StoreError::Conflict`](session_core::StoreError::Conflict)), and
+//!   SQLite's "busy" results never leak out as anything but
+//!   [`StoreError::Timeout`](session_core::StoreError::Timeout) after the configured
+//!   [busy timeout](SqliteStoreConfig::busy_timeout). Other processes may use the same file.
+//! - All SQLite work runs on tokio's blocking thread pool, never on the async executor.
+//! - `synchronous = NORMAL` by default: a crash of the process loses nothing, but a power failure
+//!   or OS crash may lose the last few commits (never corrupt the database). Choose
+//!   [`Synchronous::Full`] if every acknowledged write must survive power loss.
+//! - Expired sessions stay on disk until [`purge_expired`](session_core::SessionStore::purge_expired)
+//!   runs (the store does not expire rows by itself), but `load` and `list_for_user` never return
+//!   them.
+//!
+//! # Errors
+//!
+//! SQLite result codes map to [`StoreError`](session_core::StoreError) kinds: `SQLITE_READONLY` →
+//! `ReadOnly`, `SQLITE_FULL` (and out of memory) → `Full`, `SQLITE_BUSY`/`SQLITE_LOCKED` →
+//! `Timeout`, `SQLITE_CANTOPEN`/`SQLITE_IOERR` → `Unavailable`, `SQLITE_CORRUPT`/`SQLITE_NOTADB` →
+//! `Corrupt`, anything else → `Backend`. A record that cannot be decoded is `Corrupt` at `load`
+//! and its row is left in place for the caller to delete. No error message contains a session
+//! id, key or record data.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub, missing_debug_implementations)]
+
+mod config;
+mod error;
+mod schema;
+mod store;
+
+pub use config::{SqliteStoreConfig, Synchronous};
+pub use error::SqliteOpenError;
+pub use store::SqliteStore;

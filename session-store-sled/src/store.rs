@@ -1,0 +1,539 @@
+//! [`SledStore`]: the [`SessionStore`] over four sled trees, and its background sweeper.
+//!
+//! Every write is one multi-tree sled transaction over the records, user index and expiry index
+//! trees, so a record and its index entries are written, moved and removed together (D5). Every
+//! call runs on Tokio's blocking pool (D8); with [`FlushPolicy::EveryWrite`] a write returns only
+//! after sled's `flush_async` has written and synced it.
+
+use std::fmt;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use session_core::{
+    SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError, UnixTime, UserId,
+};
+use sled::transaction::{
+    abort, ConflictableTransactionError, TransactionalTree, UnabortableTransactionError,
+};
+use sled::{Db, Transactional, Tree};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{FlushPolicy, SledStoreConfig};
+use crate::error::{
+    join_error, store_error, transaction_error, Abort, CorruptRecord, SledOpenError,
+    STORE_FORMAT_VERSION,
+};
+use crate::keys;
+
+/// Tree names, prefixed so the store can share a [`sled::Db`] with an application's own trees.
+const RECORDS_TREE: &str = "sessions.records";
+const BY_USER_TREE: &str = "sessions.by_user";
+const BY_EXPIRY_TREE: &str = "sessions.by_expiry";
+const META_TREE: &str = "sessions.meta";
+/// The meta key holding [`STORE_FORMAT_VERSION`] as a big-endian `u32`.
+const FORMAT_KEY: &[u8] = b"format";
+
+const EMPTY: &[u8] = &[];
+
+/// Sessions in a sled database: durable, embedded, one process at a time.
+///
+/// Cheap to clone (clones share the database). See the [crate docs](crate) for the on-disk
+/// layout, durability and fault behaviour.
+#[derive(Clone)]
+pub struct SledStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    trees: Trees,
+    flush: FlushPolicy,
+    /// Dropped with the store; sweepers watch it to stop at once.
+    alive: watch::Sender<()>,
+}
+
+impl SledStore {
+    /// Opens (or creates) the database described by `config`.
+    ///
+    /// Blocks while sled opens and recovers its files: call it at startup, or inside
+    /// `spawn_blocking`. Fails with [`SledOpenError::InUse`] if another process has the database
+    /// open and [`SledOpenError::UnsupportedFormat`] if it was written by an incompatible version
+    /// of this crate.
+    pub fn open(config: SledStoreConfig) -> Result<Self, SledOpenError> {
+        let db = config
+            .sled_config()
+            .open()
+            .map_err(SledOpenError::from_sled)?;
+        Self::from_db(db, config.flush)
+    }
+
+    /// A store over an already open sled database, in trees of its own (named `sessions.*`) next to
+    /// whatever else the application keeps there.
+    pub fn from_db(db: Db, flush: FlushPolicy) -> Result<Self, SledOpenError> {
+        check_format(&db.open_tree(META_TREE).map_err(SledOpenError::from_sled)?)?;
+        let trees = Trees {
+            records: open_tree(&db, RECORDS_TREE)?,
+            by_user: open_tree(&db, BY_USER_TREE)?,
+            by_expiry: open_tree(&db, BY_EXPIRY_TREE)?,
+        };
+        db.flush().map_err(SledOpenError::from_sled)?;
+        let (alive, _) = watch::channel(());
+        Ok(SledStore {
+            inner: Arc::new(Inner {
+                db,
+                trees,
+                flush,
+                alive,
+            }),
+        })
+    }
+
+    /// Whether sled recovered an existing database when it was opened (`false` for a new one).
+    pub fn was_recovered(&self) -> bool {
+        self.inner.db.was_recovered()
+    }
+
+    /// Spawns a task on the current Tokio runtime that calls
+    /// [`purge_expired`](SessionStore::purge_expired) with the system time every `every`.
+    ///
+    /// The task stops by itself as soon as the last clone of the store is dropped (it holds only
+    /// a weak reference between runs), and failures are logged, not fatal. Awaiting the handle is
+    /// optional.
+    ///
+    /// # Panics
+    /// Like [`tokio::spawn`], when called outside a Tokio runtime.
+    pub fn spawn_sweeper(&self, every: Duration) -> JoinHandle<()> {
+        let store = Arc::downgrade(&self.inner);
+        let dropped = self.inner.alive.subscribe();
+        tokio::spawn(sweep_until_dropped(store, dropped, every))
+    }
+
+    /// Runs `op` on Tokio's blocking pool, so sled's disk I/O never stalls the async executor.
+    async fn blocking<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Trees) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let trees = self.inner.trees.clone();
+        tokio::task::spawn_blocking(move || op(&trees))
+            .await
+            .map_err(join_error)?
+    }
+
+    /// With [`FlushPolicy::EveryWrite`], waits until everything written so far is on disk.
+    async fn make_durable(&self) -> Result<(), StoreError> {
+        match self.inner.flush {
+            FlushPolicy::EveryWrite => self
+                .inner
+                .db
+                .flush_async()
+                .await
+                .map(drop)
+                .map_err(store_error),
+            FlushPolicy::Background => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for SledStore {
+    /// Shows the flush policy only: sled's own `Debug` prints tree contents.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SledStore")
+            .field("flush", &self.inner.flush)
+            .finish_non_exhaustive()
+    }
+}
+
+fn open_tree(db: &Db, name: &str) -> Result<Tree, SledOpenError> {
+    db.open_tree(name).map_err(SledOpenError::from_sled)
+}
+
+/// Writes [`STORE_FORMAT_VERSION`] into a new database, or checks the one already there (D7).
+fn check_format(meta: &Tree) -> Result<(), SledOpenError> {
+    let ours = STORE_FORMAT_VERSION.to_be_bytes();
+    let written = meta
+        .compare_and_swap(FORMAT_KEY, None::<&[u8]>, Some(&ours[..]))
+        .map_err(SledOpenError::from_sled)?;
+    let Err(existing) = written else {
+        return Ok(()); // A new database, tagged just now.
+    };
+    let found = existing.current.as_deref().and_then(format_version);
+    if found == Some(STORE_FORMAT_VERSION) {
+        Ok(())
+    } else {
+        Err(SledOpenError::UnsupportedFormat { found })
+    }
+}
+
+/// The version in a format tag, if the tag is one.
+fn format_version(tag: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(tag.try_into().ok()?))
+}
+
+async fn sweep_until_dropped(
+    store: Weak<Inner>,
+    mut dropped: watch::Receiver<()>,
+    every: Duration,
+) {
+    loop {
+        // `changed` fails once the store (and its sender) is dropped; we never send on it.
+        if tokio::time::timeout(every, dropped.changed()).await.is_ok() {
+            break;
+        }
+        let Some(inner) = store.upgrade() else { break };
+        match (SledStore { inner }).purge_expired(UnixTime::now()).await {
+            Ok(purged) => tracing::debug!(purged, "session sweeper purged expired records"),
+            Err(error) => tracing::warn!(%error, "session sweeper failed to purge"),
+        }
+    }
+    tracing::debug!("session store dropped, sweeper stopped");
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl SessionStore for SledStore {
+    fn caps(&self) -> StoreCaps {
+        StoreCaps::purged()
+    }
+
+    async fn load(
+        &self,
+        key: &SessionKey,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let key = *key;
+        let record = self.blocking(move |trees| trees.load(&key)).await?;
+        Ok(record.filter(|r| !r.is_expired(now)))
+    }
+
+    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.blocking(move |trees| trees.create(&record)).await?;
+        self.make_durable().await
+    }
+
+    async fn save(&self, record: &SessionRecord, expected_version: u64) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.blocking(move |trees| trees.save(&record, expected_version))
+            .await?;
+        self.make_durable().await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        let key = *key;
+        if self.blocking(move |trees| trees.delete(&key)).await? {
+            self.make_durable().await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_for_user(&self, user: &UserId) -> Result<u64, StoreError> {
+        let user = user.clone();
+        let deleted = self
+            .blocking(move |trees| trees.delete_for_user(&user))
+            .await?;
+        if deleted > 0 {
+            self.make_durable().await?;
+        }
+        Ok(deleted)
+    }
+
+    async fn list_for_user(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let user = user.clone();
+        self.blocking(move |trees| trees.list_for_user(&user, now))
+            .await
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let purged = self.blocking(move |trees| trees.purge_expired(now)).await?;
+        if purged > 0 {
+            self.make_durable().await?;
+        }
+        Ok(purged)
+    }
+}
+
+/// The three session trees (cheap to clone: each is an `Arc`). Every method blocks.
+#[derive(Clone)]
+struct Trees {
+    records: Tree,
+    by_user: Tree,
+    by_expiry: Tree,
+}
+
+/// The outcome of one transaction over the three trees.
+type TxResult<T> = Result<T, ConflictableTransactionError<Abort>>;
+
+impl Trees {
+    /// Runs `body` as one serializable transaction over the three trees (sled retries it on
+    /// conflicts, so `body` must only act through the transaction).
+    fn transaction<T>(&self, body: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T, StoreError> {
+        (&self.records, &self.by_user, &self.by_expiry)
+            .transaction(|(records, by_user, by_expiry)| {
+                body(&Tx {
+                    records,
+                    by_user,
+                    by_expiry,
+                })
+            })
+            .map_err(transaction_error)
+    }
+
+    fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        match self.records.get(key.as_bytes()).map_err(store_error)? {
+            Some(bytes) => decode(key, &bytes).map(Some).map_err(StoreError::corrupt),
+            None => Ok(None),
+        }
+    }
+
+    fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        self.transaction(|tx| {
+            if tx.records.get(record.key.as_bytes())?.is_some() {
+                return abort(Abort::Collision);
+            }
+            tx.index(record)?;
+            Ok(())
+        })
+    }
+
+    fn save(&self, record: &SessionRecord, expected_version: u64) -> Result<(), StoreError> {
+        self.transaction(|tx| {
+            let stored = match tx.stored(&record.key)? {
+                None => return abort(Abort::NotFound),
+                Some(Err(reason)) => return abort(Abort::Corrupt(reason)),
+                Some(Ok(stored)) => stored,
+            };
+            if stored.version != expected_version {
+                return abort(Abort::Conflict);
+            }
+            tx.unindex(&stored)?;
+            tx.index(record)?;
+            Ok(())
+        })
+    }
+
+    /// Deletes the record under `key` with its index entries; `true` if there was one.
+    ///
+    /// A corrupt record is deleted too (the caller asked for it); its index entries, which cannot
+    /// be found without decoding it, become dangling and are cleaned by later lists and purges.
+    fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        self.transaction(|tx| {
+            match tx.stored(key)? {
+                None => return Ok(false),
+                Some(Ok(stored)) => tx.unindex(&stored)?,
+                Some(Err(_)) => tx.remove_record(key)?,
+            }
+            Ok(true)
+        })
+    }
+
+    fn delete_for_user(&self, user: &UserId) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        for (entry, key) in self.user_entries(user)? {
+            if self.delete_if_owned_by(user, &entry, &key)? {
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes the record `key` if it belongs to `user` (per its own `user_id`); removes the user
+    /// index `entry` in any case. A corrupt record listed under the user is deleted too: the
+    /// index entry was written in the same transaction as the record, so it is the user's, and
+    /// "log out everywhere" must not leave it behind.
+    fn delete_if_owned_by(
+        &self,
+        user: &UserId,
+        entry: &[u8],
+        key: &SessionKey,
+    ) -> Result<bool, StoreError> {
+        self.transaction(|tx| {
+            tx.by_user.remove(entry)?;
+            match tx.stored(key)? {
+                Some(Ok(stored)) if stored.user_id.as_ref() == Some(user) => {
+                    tx.unindex(&stored)?;
+                }
+                Some(Err(_)) => tx.remove_record(key)?,
+                Some(Ok(_)) | None => return Ok(false),
+            }
+            Ok(true)
+        })
+    }
+
+    fn list_for_user(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut live = Vec::new();
+        for (entry, key) in self.user_entries(user)? {
+            match self.load(&key) {
+                Ok(Some(record)) if record.user_id.as_ref() == Some(user) => {
+                    if !record.is_expired(now) {
+                        live.push(record);
+                    }
+                }
+                Ok(_) => self.drop_dangling_user_entry(user, &entry, &key)?,
+                Err(StoreError::Corrupt { .. }) => {
+                    tracing::warn!(key = %key.fingerprint(), "skipping a corrupt session record");
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        live.sort_by_key(|r| r.created_at);
+        Ok(live)
+    }
+
+    /// Removes a user index entry whose record is gone or belongs to someone else, re-checking
+    /// inside a transaction in case the record changed meanwhile.
+    fn drop_dangling_user_entry(
+        &self,
+        user: &UserId,
+        entry: &[u8],
+        key: &SessionKey,
+    ) -> Result<(), StoreError> {
+        self.transaction(|tx| {
+            let still_dangling = match tx.stored(key)? {
+                None => true,
+                Some(Ok(stored)) => stored.user_id.as_ref() != Some(user),
+                Some(Err(_)) => false,
+            };
+            if still_dangling {
+                tx.by_user.remove(entry)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The user index entries of `user`, with the session key each names.
+    fn user_entries(&self, user: &UserId) -> Result<Vec<(Vec<u8>, SessionKey)>, StoreError> {
+        let prefix = keys::user_prefix(user);
+        let mut entries = Vec::new();
+        for item in self.by_user.scan_prefix(&prefix) {
+            let (entry, _) = item.map_err(store_error)?;
+            if let Some(key) = keys::key_of_user_entry(&entry, prefix.len()) {
+                entries.push((entry.to_vec(), key));
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Walks the expiry index from the earliest entry and stops at the first one still live at
+    /// `now`: the cost is proportional to what is expired, not to the size of the store.
+    fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let mut purged = 0;
+        for item in self.by_expiry.iter() {
+            let (entry, _) = item.map_err(store_error)?;
+            let Some((at, key)) = keys::parse_expiry_entry(&entry) else {
+                continue;
+            };
+            if at > now {
+                break;
+            }
+            match self.purge_one(&entry, &key, now)? {
+                Purge::Removed => purged += 1,
+                Purge::IndexCleaned => {}
+                Purge::Corrupt => {
+                    tracing::warn!(key = %key.fingerprint(), "not purging a corrupt session record");
+                }
+            }
+        }
+        Ok(purged)
+    }
+
+    /// Removes the record named by the expiry index `entry` if it is expired at `now`, and the
+    /// entry itself unless the record is corrupt (left for the application to inspect).
+    fn purge_one(
+        &self,
+        entry: &[u8],
+        key: &SessionKey,
+        now: UnixTime,
+    ) -> Result<Purge, StoreError> {
+        self.transaction(|tx| match tx.stored(key)? {
+            Some(Err(_)) => Ok(Purge::Corrupt),
+            Some(Ok(stored)) if stored.is_expired(now) => {
+                tx.unindex(&stored)?;
+                tx.by_expiry.remove(entry)?;
+                Ok(Purge::Removed)
+            }
+            // A missing record, or a live one this (stale) entry no longer describes.
+            Some(Ok(_)) | None => {
+                tx.by_expiry.remove(entry)?;
+                Ok(Purge::IndexCleaned)
+            }
+        })
+    }
+}
+
+/// What [`Trees::purge_one`] did.
+enum Purge {
+    Removed,
+    IndexCleaned,
+    Corrupt,
+}
+
+/// The three trees inside one transaction, with the writes that keep them in agreement.
+struct Tx<'a> {
+    records: &'a TransactionalTree,
+    by_user: &'a TransactionalTree,
+    by_expiry: &'a TransactionalTree,
+}
+
+type Unabortable<T> = Result<T, UnabortableTransactionError>;
+
+impl Tx<'_> {
+    /// The record under `key`: `None` if absent, `Some(Err(..))` if it does not decode.
+    fn stored(
+        &self,
+        key: &SessionKey,
+    ) -> Unabortable<Option<Result<SessionRecord, CorruptRecord>>> {
+        Ok(self
+            .records
+            .get(key.as_bytes())?
+            .map(|bytes| decode(key, &bytes)))
+    }
+
+    /// Writes `record` and its user and expiry index entries.
+    fn index(&self, record: &SessionRecord) -> Unabortable<()> {
+        self.records
+            .insert(&record.key.as_bytes()[..], record.to_bytes())?;
+        if let Some(user) = &record.user_id {
+            self.by_user
+                .insert(keys::user_entry(user, &record.key), EMPTY)?;
+        }
+        let expiry = keys::expiry_entry(record.effective_expiry(), &record.key);
+        self.by_expiry.insert(&expiry[..], EMPTY)?;
+        Ok(())
+    }
+
+    /// Removes `record` and its user and expiry index entries.
+    fn unindex(&self, record: &SessionRecord) -> Unabortable<()> {
+        self.remove_record(&record.key)?;
+        if let Some(user) = &record.user_id {
+            self.by_user.remove(keys::user_entry(user, &record.key))?;
+        }
+        let expiry = keys::expiry_entry(record.effective_expiry(), &record.key);
+        self.by_expiry.remove(&expiry[..])?;
+        Ok(())
+    }
+
+    fn remove_record(&self, key: &SessionKey) -> Unabortable<()> {
+        self.records.remove(&key.as_bytes()[..])?;
+        Ok(())
+    }
+}
+
+/// Decodes the bytes stored under `key`, refusing a record that names another key.
+fn decode(key: &SessionKey, bytes: &[u8]) -> Result<SessionRecord, CorruptRecord> {
+    let record = SessionRecord::from_bytes(bytes)?;
+    if record.key != *key {
+        return Err(CorruptRecord::MisplacedKey);
+    }
+    Ok(record)
+}

@@ -1,0 +1,499 @@
+//! [`SqliteStore`]: the [`SessionStore`] implementation, its small connection pool and the SQL.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use rusqlite::{
+    ffi, params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
+use session_core::{
+    SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError, UnixTime, UserId,
+};
+use tokio::sync::Semaphore;
+
+use crate::config::{Location, SqliteStoreConfig};
+use crate::error::{store_error, CorruptRecord, SqliteOpenError};
+use crate::schema;
+
+/// Sessions in a SQLite database (see the [crate docs](crate) for the schema and durability).
+///
+/// Every SQLite call runs on tokio's blocking thread pool (`spawn_blocking`), so a slow disk or a
+/// lock held by another process never stalls the async executor. Writes go through one write
+/// connection inside `BEGIN IMMEDIATE` transactions; reads use a pool of read connections that,
+/// thanks to WAL mode, never wait for the writer. Callers wait for a free connection
+/// asynchronously.
+///
+/// Cloning is not needed: share it as `Arc<dyn SessionStore>`. Dropping the store closes its
+/// connections once in-flight calls finish.
+pub struct SqliteStore {
+    writer: Arc<Pool>,
+    /// `None` for an in-memory store, whose single connection serves reads too.
+    readers: Option<Arc<Pool>>,
+    path: Option<PathBuf>,
+    read_only: bool,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("read_only", &self.read_only)
+            .field(
+                "read_connections",
+                &self.readers.as_ref().map_or(0, |r| r.size),
+            )
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (and if needed creates and migrates) the database described by `config`.
+    ///
+    /// This is a synchronous call that does file I/O and may wait up to the busy timeout for a
+    /// lock; call it once at startup (inside an async context that is fine, or wrap it in
+    /// `spawn_blocking`). It does not need a tokio runtime, but the store's methods do.
+    ///
+    /// # Errors
+    /// [`SqliteOpenError`]: a missing directory, a file that is not a SQLite database, a schema this
+    /// build does not know, or any SQLite failure while opening. The file is never deleted or
+    /// recreated.
+    pub fn open(config: SqliteStoreConfig) -> Result<Self, SqliteOpenError> {
+        match &config.location {
+            Location::Memory => Self::open_memory(&config),
+            Location::File(path) => Self::open_file(path, &config),
+        }
+    }
+
+    fn open_memory(config: &SqliteStoreConfig) -> Result<Self, SqliteOpenError> {
+        let mut conn = Connection::open_in_memory()
+            .map_err(|e| SqliteOpenError::sqlite("cannot open an in-memory database", None, e))?;
+        configure_writer(&conn, config, None)?;
+        if config.read_only {
+            schema::check(&conn, None)?;
+        } else {
+            schema::migrate(&mut conn, None)?;
+        }
+        Ok(SqliteStore {
+            writer: Pool::new(vec![conn]),
+            readers: None,
+            path: None,
+            read_only: config.read_only,
+        })
+    }
+
+    fn open_file(path: &Path, config: &SqliteStoreConfig) -> Result<Self, SqliteOpenError> {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+            return Err(SqliteOpenError::MissingDirectory {
+                dir: dir.to_owned(),
+            });
+        }
+        let flags = if config.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        };
+        let open = |flags| {
+            let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+                SqliteOpenError::sqlite("cannot open the database file", Some(path), e)
+            })?;
+            conn.busy_timeout(config.busy_timeout).map_err(|e| {
+                SqliteOpenError::sqlite("cannot set the busy timeout", Some(path), e)
+            })?;
+            Ok::<_, SqliteOpenError>(conn)
+        };
+
+        let mut writer = open(flags)?;
+        if config.read_only {
+            schema::check(&writer, Some(path))?;
+        } else {
+            configure_writer(&writer, config, Some(path))?;
+            schema::migrate(&mut writer, Some(path))?;
+        }
+
+        // Read connections never create the file and refuse writes even when the store can.
+        let reader_flags = flags - OpenFlags::SQLITE_OPEN_CREATE;
+        let mut readers = Vec::with_capacity(config.pool_size);
+        for _ in 0..config.pool_size {
+            let conn = open(reader_flags)?;
+            conn.pragma_update(None, "query_only", true).map_err(|e| {
+                SqliteOpenError::sqlite("cannot configure a read connection", Some(path), e)
+            })?;
+            readers.push(conn);
+        }
+        tracing::debug!(read_only = config.read_only, "opened the session database");
+        Ok(SqliteStore {
+            writer: Pool::new(vec![writer]),
+            readers: Some(Pool::new(readers)),
+            path: Some(path.to_owned()),
+            read_only: config.read_only,
+        })
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the write connection, committing if it
+    /// returns `Ok`. An error drops the transaction, which rolls it back.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.writer
+            .run(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(store_error)?;
+                let out = f(&tx)?;
+                tx.commit().map_err(store_error)?;
+                Ok(out)
+            })
+            .await
+    }
+
+    /// Runs `f` on a read connection.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.readers
+            .as_ref()
+            .unwrap_or(&self.writer)
+            .run(move |conn| f(conn))
+            .await
+    }
+}
+
+/// Sets the pragmas of the write connection. The first pragma reads the file header, so a file
+/// that is not a database fails here, before anything is written.
+fn configure_writer(
+    conn: &Connection,
+    config: &SqliteStoreConfig,
+    path: Option<&Path>,
+) -> Result<(), SqliteOpenError> {
+    let fail = |context| move |e| SqliteOpenError::sqlite(context, path, e);
+    conn.busy_timeout(config.busy_timeout)
+        .map_err(fail("cannot set the busy timeout"))?;
+    if path.is_some() {
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(fail("cannot switch to WAL mode"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(mode, "SQLite refused WAL mode; reads may wait for writes");
+        }
+    }
+    conn.pragma_update(None, "synchronous", config.synchronous.pragma_value())
+        .map_err(fail("cannot set synchronous"))?;
+    if let Some(pages) = config.max_page_count {
+        conn.pragma_update(None, "max_page_count", pages)
+            .map_err(fail("cannot set max_page_count"))?;
+    }
+    Ok(())
+}
+
+/// A fixed set of connections. A caller first takes a permit (waiting asynchronously when all
+/// connections are busy), then borrows a connection on a blocking thread.
+struct Pool {
+    idle: Mutex<Vec<Connection>>,
+    permits: Arc<Semaphore>,
+    size: usize,
+}
+
+impl Pool {
+    fn new(conns: Vec<Connection>) -> Arc<Self> {
+        let size = conns.len();
+        Arc::new(Pool {
+            idle: Mutex::new(conns),
+            permits: Arc::new(Semaphore::new(size)),
+            size,
+        })
+    }
+
+    fn idle(&self) -> MutexGuard<'_, Vec<Connection>> {
+        // The lock is only held to push or pop, which cannot leave the vector inconsistent.
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` with a connection on tokio's blocking pool.
+    ///
+    /// The permit and the connection travel into the blocking task, so a caller that gives up
+    /// (its future dropped) cannot lose the connection: the task finishes and puts it back.
+    async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(StoreError::unavailable)?;
+        let pool = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            // Declared after the permit, so dropped (and returned) before the permit is released.
+            let mut lease = Lease::take(&pool);
+            f(lease.conn())
+        })
+        .await
+        .map_err(StoreError::backend)?
+    }
+}
+
+/// A connection borrowed from a [`Pool`]; returned on drop, even when `f` panics.
+struct Lease<'a> {
+    pool: &'a Pool,
+    conn: Option<Connection>,
+}
+
+impl<'a> Lease<'a> {
+    fn take(pool: &'a Pool) -> Self {
+        // Invariant: the caller holds a permit, there are as many permits as connections, and
+        // every lease puts its connection back before its permit is released.
+        let conn = pool
+            .idle()
+            .pop()
+            .expect("a permit guarantees an idle connection");
+        Lease {
+            pool,
+            conn: Some(conn),
+        }
+    }
+
+    fn conn(&mut self) -> &mut Connection {
+        // Invariant: `conn` is only taken in `drop`.
+        self.conn.as_mut().expect("the lease holds its connection")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.idle().push(conn);
+        }
+    }
+}
+
+/// The columns of one row, owned so they can move to a blocking thread.
+struct Row {
+    key: [u8; 32],
+    user_id: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+    version: i64,
+    record: Vec<u8>,
+}
+
+impl Row {
+    fn new(record: &SessionRecord) -> Self {
+        Row {
+            key: *record.key.as_bytes(),
+            user_id: record.user_id.as_ref().map(|u| u.as_str().to_owned()),
+            created_at: sql_time(record.created_at),
+            expires_at: sql_time(record.effective_expiry()),
+            version: sql_version(record.version),
+            record: record.to_bytes(),
+        }
+    }
+}
+
+/// SQLite integers are signed: times past `i64::MAX` seconds saturate (they only order rows and
+/// drive purges; `load` decides expiry on the decoded record).
+fn sql_time(t: UnixTime) -> i64 {
+    i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Versions are only compared for equality, so the bit-for-bit reinterpretation as `i64` is
+/// exact for every `u64`.
+fn sql_version(v: u64) -> i64 {
+    v as i64
+}
+
+/// Decodes a stored record, checking that it is stored under its own key.
+fn decode(key: &[u8; 32], bytes: &[u8]) -> Result<SessionRecord, StoreError> {
+    let record = SessionRecord::from_bytes(bytes)
+        .map_err(|e| StoreError::corrupt(CorruptRecord::from(e)))?;
+    if record.key.as_bytes() != key {
+        return Err(StoreError::corrupt(CorruptRecord::KeyMismatch));
+    }
+    Ok(record)
+}
+
+fn is_primary_key_violation(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(ffi::Error { extended_code, .. }, _)
+            if *extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl SessionStore for SqliteStore {
+    fn caps(&self) -> StoreCaps {
+        StoreCaps::purged()
+    }
+
+    async fn load(
+        &self,
+        key: &SessionKey,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let key = *key.as_bytes();
+        self.read(move |conn| {
+            let bytes: Option<Vec<u8>> = conn
+                .prepare_cached("SELECT record FROM sessions WHERE key = ?1")
+                .and_then(|mut stmt| stmt.query_row([&key[..]], |row| row.get(0)).optional())
+                .map_err(store_error)?;
+            match bytes {
+                None => Ok(None),
+                Some(bytes) => Ok(Some(decode(&key, &bytes)?).filter(|r| !r.is_expired(now))),
+            }
+        })
+        .await
+    }
+
+    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let row = Row::new(record);
+        self.write(move |tx| {
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO sessions (key, user_id, created_at, expires_at, version, record)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        &row.key[..],
+                        row.user_id,
+                        row.created_at,
+                        row.expires_at,
+                        row.version,
+                        row.record,
+                    ])
+                });
+            match inserted {
+                Ok(_) => Ok(()),
+                Err(e) if is_primary_key_violation(&e) => Err(StoreError::Collision),
+                Err(e) => Err(store_error(e)),
+            }
+        })
+        .await
+    }
+
+    async fn save(&self, record: &SessionRecord, expected_version: u64) -> Result<(), StoreError> {
+        let row = Row::new(record);
+        let expected = sql_version(expected_version);
+        // Inside one BEGIN IMMEDIATE transaction: no other writer can slip in between the
+        // UPDATE and the check that tells a stale version from a deleted record.
+        self.write(move |tx| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE sessions
+                     SET user_id = ?2, created_at = ?3, expires_at = ?4, version = ?5, record = ?6
+                     WHERE key = ?1 AND version = ?7",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        &row.key[..],
+                        row.user_id,
+                        row.created_at,
+                        row.expires_at,
+                        row.version,
+                        row.record,
+                        expected,
+                    ])
+                })
+                .map_err(store_error)?;
+            if changed > 0 {
+                return Ok(());
+            }
+            let exists = tx
+                .prepare_cached("SELECT 1 FROM sessions WHERE key = ?1")
+                .and_then(|mut stmt| stmt.exists([&row.key[..]]))
+                .map_err(store_error)?;
+            Err(if exists {
+                StoreError::Conflict
+            } else {
+                StoreError::NotFound
+            })
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        let key = *key.as_bytes();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM sessions WHERE key = ?1")
+                .and_then(|mut stmt| stmt.execute([&key[..]]))
+                .map_err(store_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_for_user(&self, user: &UserId) -> Result<u64, StoreError> {
+        let user = user.as_str().to_owned();
+        self.write(move |tx| {
+            let deleted = tx
+                .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")
+                .and_then(|mut stmt| stmt.execute([user]))
+                .map_err(store_error)?;
+            Ok(deleted as u64)
+        })
+        .await
+    }
+
+    /// The user's live sessions, oldest first. A record that cannot be decoded is skipped (with
+    /// a warning naming only its key fingerprint), so one damaged row does not hide the rest;
+    /// `load` of that key reports it as [`StoreError::Corrupt`].
+    async fn list_for_user(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let user = user.as_str().to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT key, record FROM sessions
+                     WHERE user_id = ?1 AND expires_at > ?2
+                     ORDER BY created_at, key",
+                )
+                .map_err(store_error)?;
+            let rows = stmt
+                .query_map(params![user, sql_time(now)], |row| {
+                    Ok((row.get::<_, [u8; 32]>(0)?, row.get::<_, Vec<u8>>(1)?))
+                })
+                .map_err(store_error)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (key, bytes) = row.map_err(store_error)?;
+                match decode(&key, &bytes) {
+                    Ok(record) if !record.is_expired(now) => out.push(record),
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(
+                        key = %SessionKey::from_bytes(key).fingerprint(),
+                        %error,
+                        "skipping a corrupt session record"
+                    ),
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let now = sql_time(now);
+        self.write(move |tx| {
+            let purged = tx
+                .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")
+                .and_then(|mut stmt| stmt.execute([now]))
+                .map_err(store_error)?;
+            Ok(purged as u64)
+        })
+        .await
+    }
+}
