@@ -135,11 +135,11 @@ impl SessionRecord {
         struct Probe {
             fmt: u32,
         }
-        let probe: Probe = serde_json::from_slice(bytes).map_err(RecordFormatError::Invalid)?;
+        let probe: Probe = serde_json::from_slice(bytes).map_err(RecordFormatError::invalid)?;
         if probe.fmt != RECORD_FORMAT_VERSION {
             return Err(RecordFormatError::UnsupportedVersion { found: probe.fmt });
         }
-        let wire: WireOwned = serde_json::from_slice(bytes).map_err(RecordFormatError::Invalid)?;
+        let wire: WireOwned = serde_json::from_slice(bytes).map_err(RecordFormatError::invalid)?;
         Ok(SessionRecord {
             key: wire.key,
             data: wire.data,
@@ -214,9 +214,33 @@ pub enum RecordFormatError {
         /// The version found in the bytes.
         found: u32,
     },
-    /// The bytes are not a session record.
-    #[error("stored bytes are not a valid session record")]
-    Invalid(#[source] serde_json::Error),
+    /// The bytes are not a session record. Only the kind and position of the problem are kept:
+    /// serde_json's own message can quote the stored data, which may be secret (S-30).
+    #[error("stored bytes are not a valid session record ({kind} error at line {line}, column {column})")]
+    Invalid {
+        /// `syntax`, `data` (wrong shape), `eof` or `io`.
+        kind: &'static str,
+        /// Line of the problem in the stored JSON.
+        line: usize,
+        /// Column of the problem in the stored JSON.
+        column: usize,
+    },
+}
+
+impl RecordFormatError {
+    fn invalid(e: serde_json::Error) -> Self {
+        let kind = match e.classify() {
+            serde_json::error::Category::Io => "io",
+            serde_json::error::Category::Syntax => "syntax",
+            serde_json::error::Category::Data => "data",
+            serde_json::error::Category::Eof => "eof",
+        };
+        RecordFormatError::Invalid {
+            kind,
+            line: e.line(),
+            column: e.column(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -252,8 +276,17 @@ mod tests {
         ));
         assert!(matches!(
             SessionRecord::from_bytes(b"\xff garbage"),
-            Err(RecordFormatError::Invalid(_))
+            Err(RecordFormatError::Invalid { .. })
         ));
+        let mut leaky = sample();
+        leaky.version = 1;
+        let text = String::from_utf8(leaky.to_bytes()).unwrap();
+        let wrong_shape = text.replacen("\"version\":1", "\"version\":\"hunter2\"", 1);
+        let err = SessionRecord::from_bytes(wrong_shape.as_bytes()).unwrap_err();
+        assert!(
+            !format!("{err} {err:?}").contains("hunter2"),
+            "errors never quote stored data"
+        );
     }
 
     #[test]

@@ -1,0 +1,9 @@
+//! The rationale behind the defaults, shipped with the docs.
+//!
+//! - [`defaults`]: every default and the reference it follows.
+//! - [`security`]: what an attacker can and cannot do, and which test proves it.
+//! - [`concurrency`]: versioned saves, conflicts and renewals.
+
+pub mod concurrency;
+pub mod defaults;
+pub mod security;
