@@ -1,1 +1,56 @@
-//! placeholder
+//! A Redis-backed [`SessionStore`](session_core::SessionStore) for `session-core`.
+//!
+//! [`RedisStore`] keeps each session as a Redis hash that Redis itself expires at the session's
+//! expiry, plus a per-user set for "log out everywhere" and session lists. Every write is one
+//! atomic Lua script; a load is one `HGET`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), session_core::StoreError> {
+//! use std::time::Duration;
+//! use session_core::{SessionId, SessionRecord, SessionStore, UnixTime};
+//! use session_store_redis::{RedisStore, RedisStoreConfig};
+//!
+//! // REDIS_URL, or redis://127.0.0.1:6379 when it is unset.
+//! let config = RedisStoreConfig::from_env()
+//!     .key_prefix("myapp:session:")
+//!     .response_timeout(Duration::from_secs(1));
+//! let store = RedisStore::connect(config).await?;
+//!
+//! let now = UnixTime::now();
+//! let record = SessionRecord::new(SessionId::generate().key(), now, now + Duration::from_secs(3600));
+//! store.create(&record).await?;
+//! assert_eq!(store.load(&record.key, now).await?, Some(record));
+//! # Ok(()) }
+//! ```
+//!
+//! # Key layout
+//!
+//! With the default prefix `session:`:
+//!
+//! | Key | Type | Content | Expires |
+//! |---|---|---|---|
+//! | `session:s:{key_hex}` | hash | `v` version, `r` record bytes ([`SessionRecord::to_bytes`](session_core::SessionRecord::to_bytes)), `u` user id | at the record's effective expiry |
+//! | `session:u:{user_id}` | set | key hexes of the user's sessions | at the latest expiry of its records |
+//!
+//! `{key_hex}` is the SHA-256 of the session id ([`SessionKey`](session_core::SessionKey)): the
+//! id itself never reaches Redis. The store never uses `KEYS` or `FLUSH*`.
+//!
+//! # Failures
+//!
+//! A server that is down, slow, read-only (a replica) or out of memory gives
+//! [`StoreError::Unavailable`](session_core::StoreError::Unavailable), `Timeout`, `ReadOnly` or
+//! `Full`, all transient: the store reconnects by itself. A record that cannot be decoded is
+//! `Corrupt` and left in place for the caller to delete. No error, log event or `Debug` output
+//! contains a session key, record data or the password from the URL.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub, missing_debug_implementations)]
+
+mod config;
+mod error;
+mod scripts;
+mod store;
+
+pub use config::{RedisStoreConfig, DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL};
+pub use store::RedisStore;

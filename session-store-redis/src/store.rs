@@ -1,0 +1,347 @@
+//! [`RedisStore`]: the [`SessionStore`] implementation on a Redis [`ConnectionManager`].
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{RedisResult, ScriptInvocation};
+use session_core::{
+    SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError, UnixTime, UserId,
+};
+
+use crate::config::RedisStoreConfig;
+use crate::error::{self, ConnectError, CorruptRecord, DeadlineExceeded, UnexpectedReply};
+use crate::scripts;
+
+/// How many times a failed (re)connection attempt is retried within one call.
+const RECONNECT_RETRIES: usize = 1;
+/// The pause before that retry (with jitter, at most [`RECONNECT_MAX_DELAY`]).
+const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(100);
+const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(200);
+/// The latest expiry Redis is asked for (the end of year 9999): `EXPIREAT` rejects absurd times,
+/// and a saturated `UnixTime` must not turn a write into an error.
+const MAX_EXPIRE_AT: u64 = 253_402_300_799;
+
+/// Sessions in Redis, shared by every instance of an application.
+///
+/// Each record is a hash `{prefix}s:{key_hex}` (fields `v` version, `r` the record's bytes, `u`
+/// user id) that Redis expires at the record's effective expiry; each user's sessions are indexed
+/// in a set `{prefix}u:{user_id}` of key hexes. Writes are Lua scripts, so a record and its index
+/// entry always change together, and `save` compares versions atomically (one winner among
+/// concurrent writers). `load` is a single `HGET` and never writes, so it also works on a
+/// read-only replica.
+///
+/// Calls go through one multiplexed connection that reconnects by itself: when the server is
+/// down, calls fail with [`StoreError::Unavailable`] or [`StoreError::Timeout`] (both
+/// [`is_transient`](StoreError::is_transient)) and succeed again once it is back, without a
+/// restart. Every call finishes within about `2 × connection_timeout + response_timeout`.
+///
+/// Needs a standalone Redis 7+ (or a primary with replicas); Redis Cluster is not supported. Use
+/// the `noeviction` memory policy (writes then fail with [`StoreError::Full`] when memory is
+/// full); an `allkeys-*` policy would silently log users out. Without persistence (RDB/AOF) a
+/// restart ends every session: users simply have no session, never an error.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    target: String,
+    deadline: Duration,
+}
+
+impl RedisStore {
+    /// Connects to the server in `config`, eagerly: the first connection (and a `PING`) must
+    /// succeed before this returns.
+    ///
+    /// # Errors
+    /// Server down or unreachable: [`StoreError::Unavailable`] (or [`StoreError::Timeout`] if
+    /// it does not answer), naming the server's address with any password redacted. Wrong or
+    /// missing credentials, or an invalid URL: [`StoreError::Backend`] saying so, again without
+    /// the password.
+    pub async fn connect(config: RedisStoreConfig) -> Result<Self, StoreError> {
+        let target = config.redacted_url();
+        let client = redis::Client::open(config.url.as_str())
+            .map_err(|err| error::connect_error(target.clone(), err))?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(config.response_timeout))
+            .set_connection_timeout(Some(config.connection_timeout))
+            .set_number_of_retries(RECONNECT_RETRIES)
+            .set_min_delay(RECONNECT_MIN_DELAY)
+            .set_max_delay(RECONNECT_MAX_DELAY);
+        let deadline =
+            config.connection_timeout * 2 + RECONNECT_MAX_DELAY + config.response_timeout;
+        let connecting = async {
+            let mut conn = ConnectionManager::new_with_config(client, manager_config).await?;
+            redis::cmd("PING").query_async::<()>(&mut conn).await?;
+            Ok(conn)
+        };
+        let conn = match tokio::time::timeout(deadline, connecting).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(err)) => return Err(error::connect_error(target, err)),
+            Err(_) => {
+                return Err(StoreError::timeout(ConnectError::TimedOut {
+                    target,
+                    after: deadline,
+                }))
+            }
+        };
+        Ok(RedisStore {
+            conn,
+            prefix: config.key_prefix,
+            target,
+            deadline,
+        })
+    }
+
+    fn record_key(&self, key: &SessionKey) -> String {
+        self.record_key_hex(&key.to_hex())
+    }
+
+    fn record_key_hex(&self, key_hex: &str) -> String {
+        format!("{}s:{key_hex}", self.prefix)
+    }
+
+    fn index_key(&self, user: &UserId) -> String {
+        format!("{}u:{}", self.prefix, user.as_str())
+    }
+
+    /// Runs one Redis call under the store's deadline and maps its error.
+    async fn run<T>(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.deadline, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(error::store_error(op, err)),
+            Err(_) => Err(StoreError::timeout(DeadlineExceeded {
+                op,
+                after: self.deadline,
+            })),
+        }
+    }
+
+    /// Invokes a script that answers with a status code.
+    async fn invoke(
+        &self,
+        op: &'static str,
+        invocation: &ScriptInvocation<'_>,
+    ) -> Result<i64, StoreError> {
+        let mut conn = self.conn.clone();
+        self.run(op, invocation.invoke_async(&mut conn)).await
+    }
+}
+
+/// The record's effective expiry in Unix seconds, as Redis accepts it.
+fn expire_at(record: &SessionRecord) -> u64 {
+    record.effective_expiry().as_secs().min(MAX_EXPIRE_AT)
+}
+
+/// Reads stored bytes back as the record under `key`.
+fn decode(key: &SessionKey, bytes: &[u8]) -> Result<SessionRecord, CorruptRecord> {
+    let record = SessionRecord::from_bytes(bytes)?;
+    if record.key != *key {
+        return Err(CorruptRecord::KeyMismatch);
+    }
+    Ok(record)
+}
+
+fn unexpected(op: &'static str, reply: i64) -> StoreError {
+    StoreError::backend(UnexpectedReply { op, reply })
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl SessionStore for RedisStore {
+    fn caps(&self) -> StoreCaps {
+        StoreCaps::native_ttl()
+    }
+
+    async fn load(
+        &self,
+        key: &SessionKey,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let mut conn = self.conn.clone();
+        let bytes: Option<Vec<u8>> = self
+            .run(
+                "load",
+                redis::cmd("HGET")
+                    .arg(self.record_key(key))
+                    .arg("r")
+                    .query_async(&mut conn),
+            )
+            .await?;
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        match decode(key, &bytes) {
+            Ok(record) => Ok((!record.is_expired(now)).then_some(record)),
+            Err(err) => {
+                tracing::warn!(session = %key.fingerprint(), error = %err, "corrupt session record in Redis");
+                Err(StoreError::corrupt(err))
+            }
+        }
+    }
+
+    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let key_hex = record.key.to_hex();
+        let mut invocation = scripts::CREATE.prepare_invoke();
+        invocation.key(self.record_key_hex(&key_hex));
+        if let Some(user) = &record.user_id {
+            invocation.key(self.index_key(user));
+        }
+        invocation
+            .arg(record.version)
+            .arg(record.to_bytes())
+            .arg(expire_at(record))
+            .arg(&key_hex);
+        if let Some(user) = &record.user_id {
+            invocation.arg(user.as_str());
+        }
+        match self.invoke("create", &invocation).await? {
+            1 => Ok(()),
+            0 => Err(StoreError::Collision),
+            other => Err(unexpected("create", other)),
+        }
+    }
+
+    async fn save(&self, record: &SessionRecord, expected_version: u64) -> Result<(), StoreError> {
+        let key_hex = record.key.to_hex();
+        let mut invocation = scripts::SAVE.prepare_invoke();
+        invocation.key(self.record_key_hex(&key_hex));
+        if let Some(user) = &record.user_id {
+            invocation.key(self.index_key(user));
+        }
+        invocation
+            .arg(expected_version)
+            .arg(record.version)
+            .arg(record.to_bytes())
+            .arg(expire_at(record))
+            .arg(&key_hex)
+            .arg(format!("{}u:", self.prefix));
+        if let Some(user) = &record.user_id {
+            invocation.arg(user.as_str());
+        }
+        match self.invoke("save", &invocation).await? {
+            1 => Ok(()),
+            0 => Err(StoreError::Conflict),
+            -1 => Err(StoreError::NotFound),
+            other => Err(unexpected("save", other)),
+        }
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        let key_hex = key.to_hex();
+        let mut invocation = scripts::DELETE.prepare_invoke();
+        invocation
+            .key(self.record_key_hex(&key_hex))
+            .arg(format!("{}u:", self.prefix))
+            .arg(&key_hex);
+        self.invoke("delete", &invocation).await?;
+        Ok(())
+    }
+
+    async fn delete_for_user(&self, user: &UserId) -> Result<u64, StoreError> {
+        let mut invocation = scripts::DELETE_FOR_USER.prepare_invoke();
+        invocation
+            .key(self.index_key(user))
+            .arg(format!("{}s:", self.prefix))
+            .arg(user.as_str());
+        let deleted = self.invoke("delete_for_user", &invocation).await?;
+        u64::try_from(deleted).map_err(|_| unexpected("delete_for_user", deleted))
+    }
+
+    async fn list_for_user(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut conn = self.conn.clone();
+        let index = self.index_key(user);
+        let members: Vec<String> = self
+            .run(
+                "list_for_user",
+                redis::cmd("SMEMBERS").arg(&index).query_async(&mut conn),
+            )
+            .await?;
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for key_hex in &members {
+            pipe.cmd("HGET").arg(self.record_key_hex(key_hex)).arg("r");
+        }
+        let replies: Vec<RedisResult<Option<Vec<u8>>>> = self
+            .run("list_for_user", pipe.query_async(&mut conn))
+            .await?;
+
+        let mut live = Vec::new();
+        let mut gone = Vec::new();
+        for (key_hex, reply) in members.iter().zip(replies) {
+            let Some(key) = SessionKey::from_hex(key_hex) else {
+                gone.push(key_hex);
+                continue;
+            };
+            let bytes = match reply {
+                Ok(Some(bytes)) => bytes,
+                // Expired or deleted without its index entry (R9): clean up below.
+                Ok(None) => {
+                    gone.push(key_hex);
+                    continue;
+                }
+                Err(err) if error::is_wrong_type(&err) => {
+                    tracing::warn!(session = %key.fingerprint(), "session key in Redis holds another type than a hash");
+                    continue;
+                }
+                Err(err) => return Err(error::store_error("list_for_user", err)),
+            };
+            match decode(&key, &bytes) {
+                Ok(record) if record.user_id.as_ref() == Some(user) && !record.is_expired(now) => {
+                    live.push(record);
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(session = %key.fingerprint(), error = %err, "corrupt session record in Redis skipped");
+                }
+            }
+        }
+
+        if !gone.is_empty() {
+            // Only tidying: the answer is right without it, so a failure (a read-only replica,
+            // a full server) is logged, not returned.
+            let removed: Result<i64, _> = self
+                .run(
+                    "list_for_user",
+                    redis::cmd("SREM")
+                        .arg(&index)
+                        .arg(&gone)
+                        .query_async(&mut conn),
+                )
+                .await;
+            if let Err(err) = removed {
+                tracing::debug!(error = %err, "could not remove stale entries from a user index");
+            }
+        }
+        live.sort_by_key(|r| r.created_at);
+        Ok(live)
+    }
+
+    async fn purge_expired(&self, _now: UnixTime) -> Result<u64, StoreError> {
+        // Redis expires every record (and user index) at its own expiry.
+        Ok(0)
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("server", &self.target)
+            .field("key_prefix", &self.prefix)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,150 @@
+//! Redis expires records and user indexes at the records' own expiry.
+
+mod common;
+
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use session_core::{SessionId, SessionRecord, SessionStore, UnixTime, UserId};
+
+fn record_for(user: &UserId, now: UnixTime, lifetime: Duration) -> SessionRecord {
+    let mut r = SessionRecord::new(SessionId::generate().key(), now, now + lifetime);
+    r.user_id = Some(user.clone());
+    r
+}
+
+async fn expire_time(conn: &mut MultiplexedConnection, key: &str) -> i64 {
+    redis::cmd("EXPIRETIME")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("EXPIRETIME")
+}
+
+async fn exists(conn: &mut MultiplexedConnection, key: &str) -> bool {
+    redis::cmd("EXISTS")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("EXISTS")
+}
+
+#[tokio::test]
+async fn keys_expire_at_the_record_expiry() {
+    let (store, guard) = common::shared_store().await;
+    let mut raw = common::raw(&guard.url).await;
+    let now = UnixTime::now();
+    let user = UserId::new("expiring");
+    let r = record_for(&user, now, Duration::from_secs(2));
+    store.create(&r).await.expect("create");
+
+    let record_key = format!("{}s:{}", guard.prefix, r.key.to_hex());
+    let index_key = format!("{}u:expiring", guard.prefix);
+    let expiry = i64::try_from(r.expires_at.as_secs()).expect("fits");
+    assert_eq!(expire_time(&mut raw, &record_key).await, expiry);
+    assert_eq!(expire_time(&mut raw, &index_key).await, expiry);
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&record_key)
+        .query_async(&mut raw)
+        .await
+        .expect("PTTL");
+    assert!((1..=2000).contains(&pttl), "PTTL {pttl}");
+
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert!(
+        !exists(&mut raw, &record_key).await,
+        "record still in Redis"
+    );
+    assert!(
+        !exists(&mut raw, &index_key).await,
+        "user index still in Redis"
+    );
+    assert_eq!(
+        store.load(&r.key, UnixTime::now()).await.expect("load"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn the_absolute_cap_and_saves_set_the_expiry() {
+    let (store, guard) = common::shared_store().await;
+    let mut raw = common::raw(&guard.url).await;
+    let now = UnixTime::now();
+    let mut r = SessionRecord::new(
+        SessionId::generate().key(),
+        now,
+        now + Duration::from_secs(3600),
+    );
+    r.absolute_expires_at = Some(now + Duration::from_secs(60));
+    store.create(&r).await.expect("create");
+    let record_key = format!("{}s:{}", guard.prefix, r.key.to_hex());
+    let at = |secs: u64| i64::try_from((now + Duration::from_secs(secs)).as_secs()).expect("fits");
+    assert_eq!(expire_time(&mut raw, &record_key).await, at(60));
+
+    let mut next = r.clone();
+    next.version = 2;
+    next.absolute_expires_at = None;
+    next.expires_at = now + Duration::from_secs(7200);
+    store.save(&next, 1).await.expect("save");
+    assert_eq!(expire_time(&mut raw, &record_key).await, at(7200));
+}
+
+#[tokio::test]
+async fn a_user_index_lasts_as_long_as_its_longest_record() {
+    let (store, guard) = common::shared_store().await;
+    let mut raw = common::raw(&guard.url).await;
+    let now = UnixTime::now();
+    let user = UserId::new("many");
+    let index_key = format!("{}u:many", guard.prefix);
+    let at = |secs: u64| i64::try_from((now + Duration::from_secs(secs)).as_secs()).expect("fits");
+
+    let long = record_for(&user, now, Duration::from_secs(1000));
+    store
+        .create(&record_for(&user, now, Duration::from_secs(100)))
+        .await
+        .expect("create");
+    assert_eq!(expire_time(&mut raw, &index_key).await, at(100));
+    store.create(&long).await.expect("create");
+    assert_eq!(expire_time(&mut raw, &index_key).await, at(1000));
+    store
+        .create(&record_for(&user, now, Duration::from_secs(50)))
+        .await
+        .expect("create");
+    assert_eq!(
+        expire_time(&mut raw, &index_key).await,
+        at(1000),
+        "never shortened"
+    );
+
+    // A record that is already expired when written vanishes at once and leaves the index of
+    // the user's live sessions intact.
+    let mut dead = record_for(&user, now, Duration::ZERO);
+    dead.expires_at = now.saturating_sub(Duration::from_secs(10));
+    store
+        .create(&dead)
+        .await
+        .expect("create of an expired record");
+    let dead_key = format!("{}s:{}", guard.prefix, dead.key.to_hex());
+    assert!(!exists(&mut raw, &dead_key).await);
+    assert_eq!(expire_time(&mut raw, &index_key).await, at(1000));
+    assert_eq!(
+        store.list_for_user(&user, now).await.expect("list").len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn absurd_expiries_are_clamped_not_rejected() {
+    let (store, guard) = common::shared_store().await;
+    let mut raw = common::raw(&guard.url).await;
+    let now = UnixTime::now();
+    let r = SessionRecord::new(
+        SessionId::generate().key(),
+        now,
+        UnixTime::from_secs(u64::MAX),
+    );
+    store.create(&r).await.expect("create");
+    let record_key = format!("{}s:{}", guard.prefix, r.key.to_hex());
+    assert!(expire_time(&mut raw, &record_key).await > 0);
+    assert_eq!(store.load(&r.key, now).await.expect("load"), Some(r));
+}
