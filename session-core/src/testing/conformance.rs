@@ -13,17 +13,14 @@ use crate::record::{SessionMetadata, SessionRecord};
 use crate::store::{SessionStore, StoreError};
 use crate::time::UnixTime;
 
-/// The "now" every scenario starts from: the real time when the suite first runs, so stores whose
-/// engine expires keys on the real clock (Redis TTLs) keep the records the scenarios expect.
-pub fn t0() -> UnixTime {
-    static T0: std::sync::OnceLock<UnixTime> = std::sync::OnceLock::new();
-    *T0.get_or_init(UnixTime::now)
-}
 const HOUR: Duration = Duration::from_secs(3600);
 
-/// A fresh record: new random key, created at `t0()`, expiring an hour later, with some data.
-pub fn record() -> SessionRecord {
-    let mut r = SessionRecord::new(SessionId::generate().key(), t0(), t0() + HOUR);
+/// A fresh record: new random key, created at `t0`, expiring an hour later, with some data.
+///
+/// Every scenario starts at the real current time, so stores whose engine expires keys on the
+/// real clock (Redis TTLs) keep the records the scenario expects however long the run takes.
+pub fn record(t0: UnixTime) -> SessionRecord {
+    let mut r = SessionRecord::new(SessionId::generate().key(), t0, t0 + HOUR);
     r.data.insert("n".into(), json!(0));
     r.data.insert("note".into(), json!("ünïcode ✓ \"quoted\""));
     r.data
@@ -38,8 +35,8 @@ pub fn record() -> SessionRecord {
 }
 
 /// A fresh record belonging to `user`.
-pub fn record_for(user: &UserId) -> SessionRecord {
-    let mut r = record();
+pub fn record_for(user: &UserId, t0: UnixTime) -> SessionRecord {
+    let mut r = record(t0);
     r.user_id = Some(user.clone());
     r
 }
@@ -51,9 +48,9 @@ fn unique_user(tag: &str) -> UserId {
     ))
 }
 
-async fn must_load(store: &dyn SessionStore, key: &SessionKey) -> SessionRecord {
+async fn must_load(store: &dyn SessionStore, key: &SessionKey, t0: UnixTime) -> SessionRecord {
     store
-        .load(key, t0())
+        .load(key, t0)
         .await
         .expect("load must succeed")
         .expect("the record must exist")
@@ -61,21 +58,24 @@ async fn must_load(store: &dyn SessionStore, key: &SessionKey) -> SessionRecord 
 
 /// `create` then `load` gives back exactly the record, data and metadata included.
 pub async fn create_then_load_returns_the_record(store: Arc<dyn SessionStore>) {
-    let mut r = record_for(&unique_user("load"));
-    r.absolute_expires_at = Some(t0() + HOUR * 2);
+    let t0 = UnixTime::now();
+    let mut r = record_for(&unique_user("load"), t0);
+    r.absolute_expires_at = Some(t0 + HOUR * 2);
     store.create(&r).await.expect("create");
-    assert_eq!(must_load(&*store, &r.key).await, r);
+    assert_eq!(must_load(&*store, &r.key, t0).await, r);
 }
 
 /// A key nobody created loads as `None`, not as an error.
 pub async fn load_of_unknown_key_is_none(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
     let key = SessionId::generate().key();
-    assert_eq!(store.load(&key, t0()).await.expect("load"), None);
+    assert_eq!(store.load(&key, t0).await.expect("load"), None);
 }
 
 /// S-02: `create` on an existing key is `Collision`, and the stored record stays unchanged.
 pub async fn create_collision_keeps_the_original(store: Arc<dyn SessionStore>) {
-    let original = record();
+    let t0 = UnixTime::now();
+    let original = record(t0);
     store.create(&original).await.expect("create");
     let mut intruder = original.clone();
     intruder.data.insert("n".into(), json!(999));
@@ -84,13 +84,14 @@ pub async fn create_collision_keeps_the_original(store: Arc<dyn SessionStore>) {
         .await
         .expect_err("second create must fail");
     assert!(matches!(err, StoreError::Collision), "got {err:?}");
-    assert_eq!(must_load(&*store, &original.key).await, original);
+    assert_eq!(must_load(&*store, &original.key, t0).await, original);
 }
 
 /// S-02 under contention: K tasks create the same key, exactly one succeeds.
 pub async fn concurrent_creates_have_one_winner(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
     const K: usize = 16;
-    let base = record();
+    let base = record(t0);
     let mut tasks = Vec::new();
     for i in 0..K {
         let store = store.clone();
@@ -111,39 +112,43 @@ pub async fn concurrent_creates_have_one_winner(store: Arc<dyn SessionStore>) {
 
 /// Expiry is honoured at `load`, whatever the engine's TTL or purge has done (S-23, D6).
 pub async fn load_honours_expiry(store: Arc<dyn SessionStore>) {
-    let mut r = record();
-    r.expires_at = t0() + Duration::from_secs(100);
+    let t0 = UnixTime::now();
+    let mut r = record(t0);
+    r.expires_at = t0 + Duration::from_secs(100);
     store.create(&r).await.expect("create");
-    let before = t0() + Duration::from_secs(99);
-    let at = t0() + Duration::from_secs(100);
+    let before = t0 + Duration::from_secs(99);
+    let at = t0 + Duration::from_secs(100);
     assert!(store.load(&r.key, before).await.expect("load").is_some());
     assert_eq!(store.load(&r.key, at).await.expect("load"), None);
 }
 
 /// The absolute cap ends a record even when its sliding expiry is later (S-19).
 pub async fn load_honours_the_absolute_cap(store: Arc<dyn SessionStore>) {
-    let mut r = record();
-    r.absolute_expires_at = Some(t0() + Duration::from_secs(50));
+    let t0 = UnixTime::now();
+    let mut r = record(t0);
+    r.absolute_expires_at = Some(t0 + Duration::from_secs(50));
     store.create(&r).await.expect("create");
-    let after_cap = t0() + Duration::from_secs(50);
+    let after_cap = t0 + Duration::from_secs(50);
     assert_eq!(store.load(&r.key, after_cap).await.expect("load"), None);
 }
 
 /// C8: a save with the current version succeeds and the new version is stored.
 pub async fn save_with_current_version_succeeds(store: Arc<dyn SessionStore>) {
-    let r = record();
+    let t0 = UnixTime::now();
+    let r = record(t0);
     store.create(&r).await.expect("create");
     let mut next = r.clone();
     next.version = 2;
     next.data.insert("n".into(), json!(1));
-    next.expires_at = t0() + HOUR * 2;
+    next.expires_at = t0 + HOUR * 2;
     store.save(&next, 1).await.expect("save");
-    assert_eq!(must_load(&*store, &r.key).await, next);
+    assert_eq!(must_load(&*store, &r.key, t0).await, next);
 }
 
 /// C8: a save with a stale version is `Conflict` and changes nothing.
 pub async fn save_with_stale_version_conflicts(store: Arc<dyn SessionStore>) {
-    let r = record();
+    let t0 = UnixTime::now();
+    let r = record(t0);
     store.create(&r).await.expect("create");
     let mut first = r.clone();
     first.version = 2;
@@ -157,12 +162,13 @@ pub async fn save_with_stale_version_conflicts(store: Arc<dyn SessionStore>) {
         .await
         .expect_err("stale save must fail");
     assert!(matches!(err, StoreError::Conflict), "got {err:?}");
-    assert_eq!(must_load(&*store, &r.key).await, first);
+    assert_eq!(must_load(&*store, &r.key, t0).await, first);
 }
 
 /// A delete wins over a late save: the save is `NotFound` and nothing is re-created.
 pub async fn save_after_delete_does_not_resurrect(store: Arc<dyn SessionStore>) {
-    let r = record_for(&unique_user("resurrect"));
+    let t0 = UnixTime::now();
+    let r = record_for(&unique_user("resurrect"), t0);
     store.create(&r).await.expect("create");
     store.delete(&r.key).await.expect("delete");
     let mut late = r.clone();
@@ -172,10 +178,10 @@ pub async fn save_after_delete_does_not_resurrect(store: Arc<dyn SessionStore>) 
         .await
         .expect_err("save of deleted record");
     assert!(matches!(err, StoreError::NotFound), "got {err:?}");
-    assert_eq!(store.load(&r.key, t0()).await.expect("load"), None);
+    assert_eq!(store.load(&r.key, t0).await.expect("load"), None);
     let user = r.user_id.as_ref().expect("user");
     assert!(store
-        .list_for_user(user, t0())
+        .list_for_user(user, t0)
         .await
         .expect("list")
         .is_empty());
@@ -183,10 +189,11 @@ pub async fn save_after_delete_does_not_resurrect(store: Arc<dyn SessionStore>) 
 
 /// `delete` removes the record, and deleting again (or a missing key) is fine.
 pub async fn delete_is_idempotent(store: Arc<dyn SessionStore>) {
-    let r = record();
+    let t0 = UnixTime::now();
+    let r = record(t0);
     store.create(&r).await.expect("create");
     store.delete(&r.key).await.expect("delete");
-    assert_eq!(store.load(&r.key, t0()).await.expect("load"), None);
+    assert_eq!(store.load(&r.key, t0).await.expect("load"), None);
     store.delete(&r.key).await.expect("second delete");
     store
         .delete(&SessionId::generate().key())
@@ -197,58 +204,57 @@ pub async fn delete_is_idempotent(store: Arc<dyn SessionStore>) {
 /// C6 at the store level: the new record exists before the old one is deleted, and afterwards
 /// only the new one loads; the per-user index follows.
 pub async fn renew_moves_the_record_to_a_new_key(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
     let user = unique_user("renew");
-    let old = record_for(&user);
+    let old = record_for(&user, t0);
     store.create(&old).await.expect("create");
     let mut new = old.clone();
     new.key = SessionId::generate().key();
     store.create(&new).await.expect("create new");
-    assert!(store.load(&old.key, t0()).await.expect("load").is_some());
+    assert!(store.load(&old.key, t0).await.expect("load").is_some());
     store.delete(&old.key).await.expect("delete old");
-    assert_eq!(store.load(&old.key, t0()).await.expect("load"), None);
-    assert_eq!(must_load(&*store, &new.key).await, new);
-    let listed = store.list_for_user(&user, t0()).await.expect("list");
+    assert_eq!(store.load(&old.key, t0).await.expect("load"), None);
+    assert_eq!(must_load(&*store, &new.key, t0).await, new);
+    let listed = store.list_for_user(&user, t0).await.expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].key, new.key);
 }
 
 /// C9/S-08: `delete_for_user` deletes exactly that user's sessions and counts them.
 pub async fn delete_for_user_deletes_only_that_user(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
     let u = unique_user("u");
     let v = unique_user("v");
-    let mine: Vec<SessionRecord> = (0..3).map(|_| record_for(&u)).collect();
-    let theirs: Vec<SessionRecord> = (0..2).map(|_| record_for(&v)).collect();
+    let mine: Vec<SessionRecord> = (0..3).map(|_| record_for(&u, t0)).collect();
+    let theirs: Vec<SessionRecord> = (0..2).map(|_| record_for(&v, t0)).collect();
     for r in mine.iter().chain(&theirs) {
         store.create(r).await.expect("create");
     }
-    let anonymous = record();
+    let anonymous = record(t0);
     store.create(&anonymous).await.expect("create");
     assert_eq!(store.delete_for_user(&u).await.expect("delete_for_user"), 3);
     for r in &mine {
-        assert_eq!(store.load(&r.key, t0()).await.expect("load"), None);
+        assert_eq!(store.load(&r.key, t0).await.expect("load"), None);
     }
     for r in theirs.iter().chain(std::iter::once(&anonymous)) {
-        assert!(store.load(&r.key, t0()).await.expect("load").is_some());
+        assert!(store.load(&r.key, t0).await.expect("load").is_some());
     }
-    assert!(store
-        .list_for_user(&u, t0())
-        .await
-        .expect("list")
-        .is_empty());
+    assert!(store.list_for_user(&u, t0).await.expect("list").is_empty());
     assert_eq!(store.delete_for_user(&u).await.expect("again"), 0);
 }
 
 /// S-08: `list_for_user` gives the user's live sessions only, with their metadata.
 pub async fn list_for_user_lists_live_sessions(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
     let u = unique_user("list");
-    let live = record_for(&u);
-    let mut expired = record_for(&u);
-    expired.expires_at = t0() + Duration::from_secs(10);
-    let other = record_for(&unique_user("other"));
+    let live = record_for(&u, t0);
+    let mut expired = record_for(&u, t0);
+    expired.expires_at = t0 + Duration::from_secs(10);
+    let other = record_for(&unique_user("other"), t0);
     for r in [&live, &expired, &other] {
         store.create(r).await.expect("create");
     }
-    let later = t0() + Duration::from_secs(20);
+    let later = t0 + Duration::from_secs(20);
     let listed = store.list_for_user(&u, later).await.expect("list");
     assert_eq!(listed.len(), 1, "only the live session of this user");
     assert_eq!(listed[0].key, live.key);
@@ -257,7 +263,8 @@ pub async fn list_for_user_lists_live_sessions(store: Arc<dyn SessionStore>) {
 
 /// Logging in changes a record's user: the per-user indexes follow the save.
 pub async fn save_moves_the_record_between_users(store: Arc<dyn SessionStore>) {
-    let r = record();
+    let t0 = UnixTime::now();
+    let r = record(t0);
     store.create(&r).await.expect("create");
     let alice = unique_user("alice");
     let bob = unique_user("bob");
@@ -266,7 +273,7 @@ pub async fn save_moves_the_record_between_users(store: Arc<dyn SessionStore>) {
     as_alice.version = 2;
     store.save(&as_alice, 1).await.expect("save alice");
     assert_eq!(
-        store.list_for_user(&alice, t0()).await.expect("list").len(),
+        store.list_for_user(&alice, t0).await.expect("list").len(),
         1
     );
     let mut as_bob = as_alice.clone();
@@ -274,14 +281,11 @@ pub async fn save_moves_the_record_between_users(store: Arc<dyn SessionStore>) {
     as_bob.version = 3;
     store.save(&as_bob, 2).await.expect("save bob");
     assert!(store
-        .list_for_user(&alice, t0())
+        .list_for_user(&alice, t0)
         .await
         .expect("list")
         .is_empty());
-    assert_eq!(
-        store.list_for_user(&bob, t0()).await.expect("list").len(),
-        1
-    );
+    assert_eq!(store.list_for_user(&bob, t0).await.expect("list").len(), 1);
     assert_eq!(store.delete_for_user(&alice).await.expect("delete"), 0);
     assert_eq!(store.delete_for_user(&bob).await.expect("delete"), 1);
 }
@@ -289,13 +293,14 @@ pub async fn save_moves_the_record_between_users(store: Arc<dyn SessionStore>) {
 /// `purge_expired` removes expired records and keeps live ones; a store whose engine expires
 /// records itself may return 0, but the expired record must be gone either way.
 pub async fn purge_expired_removes_only_expired(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
     let user = unique_user("purge");
-    let live = record_for(&user);
-    let mut dead = record_for(&user);
-    dead.expires_at = t0() + Duration::from_secs(5);
+    let live = record_for(&user, t0);
+    let mut dead = record_for(&user, t0);
+    dead.expires_at = t0 + Duration::from_secs(5);
     store.create(&live).await.expect("create");
     store.create(&dead).await.expect("create");
-    let later = t0() + Duration::from_secs(10);
+    let later = t0 + Duration::from_secs(10);
     let purged = store.purge_expired(later).await.expect("purge");
     if store.caps().expires_natively {
         assert!(purged <= 1);
@@ -314,25 +319,27 @@ pub async fn purge_expired_removes_only_expired(store: Arc<dyn SessionStore>) {
 /// S-04/C13: the stored key, presented as if it were a session id, finds nothing (no lookup
 /// ever falls back to raw keys).
 pub async fn stored_key_used_as_an_id_finds_nothing(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
     let id = SessionId::generate();
-    let mut r = record();
+    let mut r = record(t0);
     r.key = id.key();
     store.create(&r).await.expect("create");
     let forged = SessionId::from_bytes(*r.key.as_bytes());
-    assert_eq!(store.load(&forged.key(), t0()).await.expect("load"), None);
-    assert!(store.load(&id.key(), t0()).await.expect("load").is_some());
+    assert_eq!(store.load(&forged.key(), t0).await.expect("load"), None);
+    assert!(store.load(&id.key(), t0).await.expect("load").is_some());
 }
 
 /// C8/S-32: 64 writers load version n and save; exactly one wins each round, and the stored record
 /// is that writer's whole record.
 pub async fn concurrent_writers_have_one_winner_per_version(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
     const WRITERS: usize = 64;
     const ROUNDS: u64 = 3;
     let user = unique_user("writers");
-    let base = record_for(&user);
+    let base = record_for(&user, t0);
     store.create(&base).await.expect("create");
     for round in 0..ROUNDS {
-        let loaded = must_load(&*store, &base.key).await;
+        let loaded = must_load(&*store, &base.key, t0).await;
         assert_eq!(loaded.version, round + 1);
         let mut tasks = Vec::new();
         for writer in 0..WRITERS {
@@ -355,7 +362,7 @@ pub async fn concurrent_writers_have_one_winner_per_version(store: Arc<dyn Sessi
             }
         }
         assert_eq!(winners.len(), 1, "round {round}: exactly one writer wins");
-        let stored = must_load(&*store, &base.key).await;
+        let stored = must_load(&*store, &base.key, t0).await;
         assert_eq!(
             stored.data["writer"],
             json!(winners[0]),
@@ -363,7 +370,7 @@ pub async fn concurrent_writers_have_one_winner_per_version(store: Arc<dyn Sessi
         );
         assert_eq!(stored.data["round"], json!(round));
     }
-    let listed = store.list_for_user(&user, t0()).await.expect("list");
+    let listed = store.list_for_user(&user, t0).await.expect("list");
     assert_eq!(
         listed.len(),
         1,
@@ -373,9 +380,10 @@ pub async fn concurrent_writers_have_one_winner_per_version(store: Arc<dyn Sessi
 
 /// C8: N tasks × M increments with load/save/retry-on-conflict lose no update.
 pub async fn concurrent_increments_lose_no_update(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
     const TASKS: u64 = 8;
     const INCREMENTS: u64 = 10;
-    let base = record();
+    let base = record(t0);
     store.create(&base).await.expect("create");
     let mut tasks = Vec::new();
     for _ in 0..TASKS {
@@ -384,7 +392,7 @@ pub async fn concurrent_increments_lose_no_update(store: Arc<dyn SessionStore>) 
         tasks.push(tokio::spawn(async move {
             for _ in 0..INCREMENTS {
                 loop {
-                    let mut r = must_load(&*store, &key).await;
+                    let mut r = must_load(&*store, &key, t0).await;
                     let n = r.data["n"].as_u64().expect("counter");
                     r.data.insert("n".into(), Value::from(n + 1));
                     let expected = r.version;
@@ -401,7 +409,7 @@ pub async fn concurrent_increments_lose_no_update(store: Arc<dyn SessionStore>) 
     for t in tasks {
         t.await.expect("task");
     }
-    let last = must_load(&*store, &base.key).await;
+    let last = must_load(&*store, &base.key, t0).await;
     assert_eq!(last.data["n"], json!(TASKS * INCREMENTS));
     assert_eq!(last.version, 1 + TASKS * INCREMENTS);
 }
@@ -409,9 +417,10 @@ pub async fn concurrent_increments_lose_no_update(store: Arc<dyn SessionStore>) 
 /// A record near the cookie-sized upper end of what applications store (about 16 KiB of data)
 /// round-trips unchanged.
 pub async fn large_records_round_trip(store: Arc<dyn SessionStore>) {
-    let mut r = record();
+    let t0 = UnixTime::now();
+    let mut r = record(t0);
     let blob: String = "x".repeat(16 * 1024);
     r.data.insert("blob".into(), json!(blob));
     store.create(&r).await.expect("create");
-    assert_eq!(must_load(&*store, &r.key).await, r);
+    assert_eq!(must_load(&*store, &r.key, t0).await, r);
 }
