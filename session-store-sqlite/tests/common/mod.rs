@@ -26,12 +26,14 @@ pub(crate) fn raw(path: &Path) -> rusqlite::Connection {
 
 /// A record like the conformance suite's (random key, data, metadata, an hour to live).
 pub(crate) fn record() -> SessionRecord {
-    session_core::testing::conformance::record()
+    session_core::testing::conformance::record(now())
 }
 
-/// The suite's "now".
+/// These tests' "now": the real time when the first test asked, fixed for the run (SQLite
+/// expires nothing by itself, so a fixed start is safe here).
 pub(crate) fn now() -> session_core::UnixTime {
-    session_core::testing::conformance::t0()
+    static T0: std::sync::OnceLock<session_core::UnixTime> = std::sync::OnceLock::new();
+    *T0.get_or_init(session_core::UnixTime::now)
 }
 
 /// `PRAGMA integrity_check` through a raw connection.
