@@ -97,31 +97,12 @@ pub(crate) fn store_error(err: rusqlite::Error) -> StoreError {
 
 /// Why one stored record could not be decoded: the source of a [`StoreError::Corrupt`].
 ///
-/// It names the format version or the kind and position of the JSON error, but never echoes
-/// stored bytes (serde_json's own messages can quote fragments of the input).
+/// It names the format version or the kind and position of the JSON error (session-core's
+/// `RecordFormatError` never echoes stored bytes).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CorruptRecord {
     #[error(transparent)]
-    Unsupported(RecordFormatError),
+    Format(#[from] RecordFormatError),
     #[error("the stored record names another session key than the row it is stored in")]
     KeyMismatch,
-    #[error("stored bytes are not a valid session record ({category:?} error at line {line}, column {column})")]
-    Invalid {
-        category: serde_json::error::Category,
-        line: usize,
-        column: usize,
-    },
-}
-
-impl From<RecordFormatError> for CorruptRecord {
-    fn from(err: RecordFormatError) -> Self {
-        match err {
-            RecordFormatError::Invalid(json) => CorruptRecord::Invalid {
-                category: json.classify(),
-                line: json.line(),
-                column: json.column(),
-            },
-            other => CorruptRecord::Unsupported(other),
-        }
-    }
 }
