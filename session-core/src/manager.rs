@@ -348,7 +348,11 @@ impl SessionManager {
                 let record = decoded.payload;
                 if let (Some(store), Some(user)) = (revocations, &record.user_id) {
                     if let Some(not_before) = self.not_before(&**store, user, now).await? {
-                        if record.created_at < not_before {
+                        // `last_seen_at` is the time the token was issued (every commit that
+                        // encodes a token sets it), so a login or refresh after the revocation
+                        // gives a valid token while everything issued up to and including the
+                        // revocation's second is refused.
+                        if record.last_seen_at <= not_before {
                             return Ok(Err(RejectReason::Revoked));
                         }
                     }

@@ -507,7 +507,7 @@ async fn c9_log_out_everywhere_ends_every_session_of_the_user(mode: Mode) {
         ));
     }
     let bob = pair(&h.request(None, |s| s.login(UserId::new("bob"))).await);
-    h.clock.advance(Duration::from_secs(5));
+    let anonymous = h.new_session().await;
     let session = h.load(Some(&alice[0])).await;
     assert_eq!(
         session.list_user_sessions().await.unwrap().len(),
@@ -529,6 +529,16 @@ async fn c9_log_out_everywhere_ends_every_session_of_the_user(mode: Mode) {
     h.clock.advance(Duration::from_secs(5));
     let again = pair(&h.request(None, |s| s.login(UserId::new("alice"))).await);
     assert!(h.load(Some(&again)).await.exists(), "a later login works");
+    // A browser whose anonymous session predates the log-out and signs in afterwards.
+    h.clock.advance(Duration::from_secs(5));
+    let after = pair(
+        &h.request(Some(&anonymous), |s| s.login(UserId::new("alice")))
+            .await,
+    );
+    assert!(
+        h.load(Some(&after)).await.exists(),
+        "signing in after the log-out works"
+    );
 }
 
 async fn c11_key_rotation_keeps_users_signed_in(mode: Mode) {

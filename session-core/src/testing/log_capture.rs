@@ -61,7 +61,16 @@ impl LogCapture {
 
     /// Installs the capture as this thread's default subscriber until the guard drops. Use a
     /// current-thread runtime so async code runs on this thread.
+    ///
+    /// The first call also installs a global subscriber that drops everything (unless the test
+    /// binary set its own): `tracing` caches per call site whether anyone is interested, and a
+    /// site first hit on a thread with no subscriber would otherwise be cached as "never", hiding
+    /// its events from every capture installed later on other threads.
     pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        });
         let subscriber = tracing_subscriber::registry().with(CaptureLayer(self.0.clone()));
         tracing::subscriber::set_default(subscriber)
     }
