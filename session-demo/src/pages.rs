@@ -1,0 +1,178 @@
+//! The demo's HTML pages, rendered as strings (no template engine to compile).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use session_adapters::axum::Session;
+use session_adapters::UserId;
+use session_core::{SessionInfo, UnixTime};
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}\
+h1{font-size:1.4rem}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}\
+td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;font-size:.9rem}\
+form{display:inline-block;margin:0 .4rem .4rem 0}button{padding:.4rem .8rem;cursor:pointer}\
+.error{color:#b00020}.muted{color:#666;font-size:.85rem}input{padding:.35rem;margin:.2rem 0 .6rem;width:16rem}";
+
+fn page(title: &str, body: &str) -> String {
+    format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{STYLE}</style></head><body>{body}</body></html>")
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The login form, with an error message after a failed attempt.
+pub(crate) fn login(error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"error\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    page(
+        "Sign in",
+        &format!(
+            "<h1>Sign in</h1>{error}<form method=\"post\" action=\"/login\">\
+             <label>Username<br><input name=\"username\" autocomplete=\"username\" required></label><br>\
+             <label>Password<br><input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label><br>\
+             <button type=\"submit\">Sign in</button></form>\
+             <p class=\"muted\">Demo users: alice / wonderland, bob / builder.</p>"
+        ),
+    )
+}
+
+/// The signed-in page: who, the session's lifetime, the counter, and the user's sessions.
+pub(crate) fn dashboard(
+    store: &str,
+    user: &UserId,
+    session: &Session,
+    sessions: &[SessionInfo],
+) -> String {
+    let count = session.get::<u64>("count").unwrap_or(None).unwrap_or(0);
+    let mut body = format!(
+        "<h1>Signed in as {}</h1><p class=\"muted\">Session store: {}</p>",
+        escape(user.as_str()),
+        escape(store)
+    );
+    if let Some(status) = session.status() {
+        let _ = write!(
+            body,
+            "<table><tr><th>created</th><td>{}</td></tr><tr><th>last seen (last write)</th><td>{}</td></tr>\
+             <tr><th>expires</th><td>{} (in {})</td></tr><tr><th>next refresh</th><td>from {}</td></tr></table>",
+            utc(status.created_at),
+            utc(status.last_seen_at),
+            utc(status.expires_at),
+            human(status.remaining),
+            utc(status.refresh_from),
+        );
+    }
+    let _ = write!(
+        body,
+        "<p>Counter: <strong>{count}</strong></p>\
+         <form method=\"post\" action=\"/count\"><button>+1 (writes the session)</button></form>\
+         <form method=\"post\" action=\"/renew\"><button>Renew session id</button></form>\
+         <form method=\"post\" action=\"/logout\"><button>Log out</button></form>\
+         <form method=\"post\" action=\"/logout-everywhere\"><button>Log out everywhere</button></form>"
+    );
+    let _ = write!(body, "<h2>Your active sessions ({})</h2>", sessions.len());
+    if sessions.is_empty() {
+        body.push_str("<p class=\"muted\">Stateless (JWT) sessions are not stored, so they cannot be listed.</p>");
+    } else {
+        body.push_str("<table><tr><th>created</th><th>last seen</th><th>expires</th><th>browser</th><th>address</th><th></th></tr>");
+        for s in sessions {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                utc(s.created_at),
+                utc(s.last_seen_at),
+                utc(s.expires_at),
+                escape(s.user_agent.as_deref().unwrap_or("?")),
+                escape(s.ip.as_deref().unwrap_or("?")),
+                if s.is_current { "this session" } else { "" },
+            );
+        }
+        body.push_str("</table>");
+    }
+    page("Session demo", &body)
+}
+
+/// A failure the user should see.
+pub(crate) fn error(message: &str) -> String {
+    page(
+        "Error",
+        &format!(
+            "<h1>Something went wrong</h1><p class=\"error\">{}</p><p><a href=\"/\">Back</a></p>",
+            escape(message)
+        ),
+    )
+}
+
+/// `2026-11-23 16:05:00 UTC`.
+pub(crate) fn utc(t: UnixTime) -> String {
+    let secs = t.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `23h 59m`, `4m 10s`.
+pub(crate) fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {}s", s / 60, s % 60),
+        _ => format!("{}h {}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_durations_read_well() {
+        assert_eq!(utc(UnixTime::from_secs(0)), "1970-01-01 00:00:00 UTC");
+        assert_eq!(
+            utc(UnixTime::from_secs(1_795_449_600)),
+            "2026-11-23 16:00:00 UTC"
+        );
+        assert_eq!(human(Duration::from_secs(86_399)), "23h 59m");
+        assert_eq!(human(Duration::from_secs(250)), "4m 10s");
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape("<script>\"x\"&'"),
+            "&lt;script&gt;&quot;x&quot;&amp;&#39;"
+        );
+    }
+}
