@@ -1,1 +1,79 @@
-//! placeholder
+//! Sessions for Axum, Actix-web and Rocket, from one crate: the framework bindings of
+//! [`session_core`], with the stores re-exported behind features.
+//!
+//! ```
+//! use session_adapters::{MemoryStore, Policy, Secret, SessionManager};
+//! use std::time::Duration;
+//!
+//! // In production: Secret::from_default_env() reads SESSION_SECRET (32 bytes or more).
+//! let secret = Secret::from_bytes(vec![7u8; 32])?;
+//! let policy = Policy::builder().max_age(Duration::from_secs(7 * 24 * 3600)).build()?;
+//! let manager = SessionManager::stateful(&secret, MemoryStore::new())
+//!     .policy(policy)
+//!     .build();
+//! // Hand `manager` to your framework's binding, e.g. `axum::SessionLayer::new(manager)`.
+//! # let _ = manager;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Features
+//!
+//! Nothing is enabled by default: name the framework and the store you use.
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `axum` | module `axum`: `SessionLayer` and the `Session`, `SessionData<T>`, `RequireSession` extractors (Axum 0.8) |
+//! | `actix` | module `actix`: the Actix-web 4 middleware and extractors |
+//! | `rocket` | module `rocket`: the Rocket 0.5 fairing and request guards |
+//! | `sled` | `SledStore`, `SledStoreConfig` (embedded, from `session-store-sled`) |
+//! | `sqlite` | `SqliteStore`, `SqliteStoreConfig` (embedded SQLite, from `session-store-sqlite`) |
+//! | `redis` | `RedisStore`, `RedisStoreConfig` (a Redis server, from `session-store-redis`) |
+//!
+//! [`MemoryStore`] and stateless JWT sessions ([`JwtCodec`]) need no feature.
+//!
+//! Every binding only carries the `Cookie` header in and the `Set-Cookie` header out: all
+//! decisions (expiry, refresh, renewal, conflicts, errors) are [`SessionManager`]'s, so the three
+//! frameworks behave identically. The same behaviour suite runs through each of them.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub, missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub use session_core as core;
+
+#[doc(inline)]
+pub use session_core::{
+    AccessGuard, ConflictPolicy, DataError, Denial, JwtAlgorithm, JwtCodec, MemoryStore, Policy,
+    PolicyBuilder, SameSite, Secret, SessionError, SessionManager, SessionManagerBuilder,
+    SessionStatus, SessionStore, StoreError, UserId,
+};
+
+#[cfg(feature = "sled")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sled")))]
+#[doc(inline)]
+pub use session_store_sled::{SledStore, SledStoreConfig};
+
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+#[doc(inline)]
+pub use session_store_sqlite::{SqliteStore, SqliteStoreConfig};
+
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+#[doc(inline)]
+pub use session_store_redis::{RedisStore, RedisStoreConfig};
+
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
+#[cfg(feature = "rocket")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rocket")))]
+pub mod rocket;
+
+/// The README's snippets, compiled as doctests so they cannot drift from the API.
+#[cfg(all(doctest, feature = "axum", feature = "actix", feature = "rocket", feature = "sqlite", feature = "redis"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,302 @@
+//! The behaviour suite through Actix-web: the ROUTES app (see `common`) with this crate's Actix
+//! extractors, driven with `actix_web::test::{init_service, call_service}`.
+
+mod common;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::Method;
+use actix_web::{error, test, web, App};
+use serde::Deserialize;
+use session_adapters::actix::{
+    RequireSession, Session, SessionData, SessionErrorResponse, SessionMiddleware,
+};
+use session_adapters::{SessionManager, UserId};
+
+use common::{Driver, TestApp, TestRequest, TestResponse};
+
+#[derive(Deserialize)]
+struct Profile {
+    name: String,
+}
+
+fn counter(session: &Session) -> u64 {
+    session.get::<u64>("n").ok().flatten().unwrap_or(0)
+}
+
+async fn index() -> &'static str {
+    "ok"
+}
+
+async fn read(session: Session) -> String {
+    match session.get::<u64>("n") {
+        Ok(Some(n)) => n.to_string(),
+        _ => "none".to_owned(),
+    }
+}
+
+async fn write(session: Session) -> actix_web::Result<String> {
+    let n = counter(&session) + 1;
+    session
+        .insert("n", n)
+        .map_err(error::ErrorInternalServerError)?;
+    Ok(n.to_string())
+}
+
+async fn login(session: Session, user: web::Path<String>) -> actix_web::Result<&'static str> {
+    let user = user.into_inner();
+    session.login(UserId::new(user.clone()));
+    session
+        .insert("name", user)
+        .map_err(error::ErrorInternalServerError)?;
+    Ok("ok")
+}
+
+async fn renew(session: Session) -> &'static str {
+    session.renew();
+    "ok"
+}
+
+async fn logout(session: Session) -> &'static str {
+    session.destroy();
+    "ok"
+}
+
+async fn logout_everywhere(session: Session) -> Result<String, SessionErrorResponse> {
+    Ok(session.log_out_everywhere().await?.to_string())
+}
+
+async fn profile(SessionData(profile): SessionData<Profile>) -> String {
+    profile.name
+}
+
+async fn me(auth: RequireSession) -> String {
+    auth.user_id().to_string()
+}
+
+async fn twice(first: Session, second: Session, auth: RequireSession) -> String {
+    assert_eq!(counter(&first), counter(&second));
+    auth.user_id().to_string()
+}
+
+async fn sessions(session: Session) -> Result<String, SessionErrorResponse> {
+    let list: Vec<_> = session
+        .list_user_sessions()
+        .await?
+        .into_iter()
+        .map(|s| serde_json::json!({"ip": s.ip, "user_agent": s.user_agent, "current": s.is_current}))
+        .collect();
+    Ok(serde_json::Value::from(list).to_string())
+}
+
+async fn status(session: Session) -> String {
+    match session.status() {
+        Some(status) => status.remaining.as_secs().to_string(),
+        None => "none".to_owned(),
+    }
+}
+
+/// The ROUTES, without the middleware.
+fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/", web::get().to(index))
+        .route("/read", web::get().to(read))
+        .route("/write", web::post().to(write))
+        .route("/login/{user}", web::post().to(login))
+        .route("/renew", web::post().to(renew))
+        .route("/logout", web::post().to(logout))
+        .route("/logout-everywhere", web::post().to(logout_everywhere))
+        .route("/profile", web::get().to(profile))
+        .route("/dashboard", web::get().to(me))
+        .route("/api/me", web::get().to(me))
+        .route("/twice", web::get().to(twice))
+        .route("/sessions", web::get().to(sessions))
+        .route("/status", web::get().to(status));
+}
+
+/// An initialised Actix service behind a boxed closure (its type cannot be named).
+struct ActixApp(Box<dyn Fn(TestRequest) -> ResponseFuture>);
+
+type ResponseFuture = Pin<Box<dyn Future<Output = TestResponse>>>;
+
+/// `ActixApp` around `init_service(app)`: a macro because the service's request type
+/// (`actix_http::Request`) is not nameable through `actix_web`.
+macro_rules! actix_app {
+    ($app:expr) => {{
+        let service = Rc::new(test::init_service($app).await);
+        ActixApp(Box::new(move |request: TestRequest| {
+            let service = Rc::clone(&service);
+            Box::pin(async move {
+                let request = to_actix(request).to_request();
+                from_actix(test::call_service(&*service, request).await).await
+            })
+        }))
+    }};
+}
+
+fn to_actix(request: TestRequest) -> test::TestRequest {
+    let method = Method::from_bytes(request.method.as_bytes()).expect("a valid method");
+    let mut builder = test::TestRequest::default()
+        .method(method)
+        .uri(&request.path);
+    for (name, value) in &request.headers {
+        builder = builder.append_header((name.as_str(), value.as_str()));
+    }
+    if let Some(peer) = request.peer {
+        builder = builder.peer_addr(peer);
+    }
+    builder
+}
+
+async fn from_actix<B: MessageBody>(response: ServiceResponse<B>) -> TestResponse {
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let body = test::read_body(response).await;
+    TestResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+struct ActixDriver;
+
+impl Driver for ActixDriver {
+    type App = ActixApp;
+    const NAME: &'static str = "actix";
+
+    async fn app(manager: SessionManager) -> ActixApp {
+        let app = App::new()
+            .wrap(SessionMiddleware::new(manager))
+            .configure(routes);
+        actix_app!(app)
+    }
+}
+
+impl TestApp for ActixApp {
+    fn send(&self, request: TestRequest) -> impl Future<Output = TestResponse> {
+        (self.0)(request)
+    }
+}
+
+common::behaviour_suite!(ActixDriver, actix_web::test);
+
+/// Outside the shared suite: what only Actix-web can get wrong.
+mod actix_only {
+    use std::cell::Cell;
+
+    use session_adapters::core::testing::{FaultyStore, SpyStore, StoreOp};
+    use session_adapters::{MemoryStore, Secret};
+
+    use super::*;
+
+    fn manager() -> SessionManager {
+        let secret = Secret::from_bytes(vec![1; 32]).expect("32 bytes");
+        SessionManager::stateful(&secret, MemoryStore::new()).build()
+    }
+
+    #[actix_web::test]
+    async fn extractor_without_the_middleware_is_a_500_naming_it() {
+        let app = actix_app!(App::new().configure(routes));
+        let response = app.send(TestRequest::get("/read")).await;
+        assert_eq!(response.status, 500);
+        assert!(response.body.contains("SessionMiddleware"), "{response:?}");
+    }
+
+    #[actix_web::test]
+    async fn the_guard_sees_the_full_path_inside_a_scope() {
+        // Under `/api/`, the guard answers 401 even though the scope matches `/me`.
+        let app = App::new()
+            .wrap(SessionMiddleware::new(manager()))
+            .service(web::scope("/api").route("/me", web::get().to(me)));
+        let app = actix_app!(app);
+        let response = app.send(TestRequest::get("/api/me")).await;
+        assert_eq!(response.status, 401, "{response:?}");
+    }
+
+    #[actix_web::test]
+    async fn repeated_cookie_headers_are_joined() {
+        let app = App::new()
+            .wrap(SessionMiddleware::new(manager()))
+            .configure(routes);
+        let app = actix_app!(app);
+        let cookie = app
+            .send(TestRequest::post("/write"))
+            .await
+            .only_cookie("write")
+            .pair();
+        let request = TestRequest::get("/read")
+            .header("cookie", "theme=dark")
+            .header("cookie", &cookie);
+        assert_eq!(app.send(request).await.body, "1");
+    }
+
+    #[actix_web::test]
+    async fn wrapping_twice_loads_and_commits_once() {
+        let store = SpyStore::new(MemoryStore::new());
+        let calls = store.counts();
+        let secret = Secret::from_bytes(vec![1; 32]).expect("32 bytes");
+        let manager = SessionManager::stateful(&secret, store).build();
+        let app = App::new()
+            .wrap(SessionMiddleware::new(manager.clone()))
+            .service(
+                web::scope("")
+                    .wrap(SessionMiddleware::new(manager))
+                    .configure(routes),
+            );
+        let app = actix_app!(app);
+        let cookie = app
+            .send(TestRequest::post("/write"))
+            .await
+            .only_cookie("write")
+            .pair();
+        calls.reset();
+        let response = app
+            .send(TestRequest::post("/write").cookie(Some(&cookie)))
+            .await;
+        assert_eq!((response.status, response.body.as_str()), (200, "2"));
+        assert_eq!(calls.get(StoreOp::Load), 1, "store loads");
+        assert_eq!(calls.writes(), 1, "store writes");
+    }
+
+    #[actix_web::test]
+    async fn a_failed_load_does_not_run_the_handler() {
+        let store = FaultyStore::new(MemoryStore::new());
+        let faults = store.switch();
+        let secret = Secret::from_bytes(vec![1; 32]).expect("32 bytes");
+        let manager = SessionManager::stateful(&secret, store).build();
+        let calls = Rc::new(Cell::new(0u32));
+        let counted = Rc::clone(&calls);
+        let app = App::new()
+            .wrap(SessionMiddleware::new(manager))
+            .configure(routes)
+            .route(
+                "/counted",
+                web::get().to(move || {
+                    counted.set(counted.get() + 1);
+                    async { "ran" }
+                }),
+            );
+        let app = actix_app!(app);
+        let cookie = app
+            .send(TestRequest::post("/write"))
+            .await
+            .only_cookie("write")
+            .pair();
+        faults.fail(StoreOp::Load);
+        let response = app
+            .send(TestRequest::get("/counted").cookie(Some(&cookie)))
+            .await;
+        assert_eq!(response.status, 503, "{response:?}");
+        assert!(response.set_cookies().is_empty(), "{response:?}");
+        assert_eq!(calls.get(), 0, "the handler must not run");
+    }
+}

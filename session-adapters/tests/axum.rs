@@ -1,0 +1,204 @@
+//! The behaviour suite through Axum: the ROUTES app (see `common`) with this crate's Axum
+//! extractors, driven with `tower::ServiceExt::oneshot`.
+
+mod common;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path};
+use axum::http::{Request, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use session_adapters::axum::{
+    RequireSession, Session, SessionData, SessionErrorResponse, SessionLayer,
+};
+use session_adapters::{SessionManager, UserId};
+use tower::ServiceExt;
+
+use common::{Driver, TestApp, TestRequest, TestResponse};
+
+#[derive(Deserialize)]
+struct Profile {
+    name: String,
+}
+
+fn counter(session: &Session) -> u64 {
+    session.get::<u64>("n").ok().flatten().unwrap_or(0)
+}
+
+async fn read(session: Session) -> String {
+    match session.get::<u64>("n") {
+        Ok(Some(n)) => n.to_string(),
+        _ => "none".to_owned(),
+    }
+}
+
+async fn write(session: Session) -> Result<String, StatusCode> {
+    let n = counter(&session) + 1;
+    session
+        .insert("n", n)
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok(n.to_string())
+}
+
+async fn login(session: Session, Path(user): Path<String>) -> Result<&'static str, StatusCode> {
+    session.login(UserId::new(user.clone()));
+    session
+        .insert("name", user)
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok("ok")
+}
+
+async fn renew(session: Session) -> &'static str {
+    session.renew();
+    "ok"
+}
+
+async fn logout(session: Session) -> &'static str {
+    session.destroy();
+    "ok"
+}
+
+async fn logout_everywhere(session: Session) -> Result<String, SessionErrorResponse> {
+    Ok(session.log_out_everywhere().await?.to_string())
+}
+
+async fn profile(SessionData(profile): SessionData<Profile>) -> String {
+    profile.name
+}
+
+async fn me(auth: RequireSession) -> String {
+    auth.user_id().to_string()
+}
+
+async fn twice(first: Session, second: Session, auth: RequireSession) -> String {
+    assert_eq!(counter(&first), counter(&second));
+    auth.user_id().to_string()
+}
+
+async fn sessions(session: Session) -> Result<String, SessionErrorResponse> {
+    let list: Vec<_> = session
+        .list_user_sessions()
+        .await?
+        .into_iter()
+        .map(|s| serde_json::json!({"ip": s.ip, "user_agent": s.user_agent, "current": s.is_current}))
+        .collect();
+    Ok(serde_json::Value::from(list).to_string())
+}
+
+async fn status(session: Session) -> String {
+    match session.status() {
+        Some(status) => status.remaining.as_secs().to_string(),
+        None => "none".to_owned(),
+    }
+}
+
+fn routes(manager: SessionManager) -> Router {
+    Router::new()
+        .route("/", get(|| async { "ok" }))
+        .route("/read", get(read))
+        .route("/write", post(write))
+        .route("/login/{user}", post(login))
+        .route("/renew", post(renew))
+        .route("/logout", post(logout))
+        .route("/logout-everywhere", post(logout_everywhere))
+        .route("/profile", get(profile))
+        .route("/dashboard", get(me))
+        .route("/api/me", get(me))
+        .route("/twice", get(twice))
+        .route("/sessions", get(sessions))
+        .route("/status", get(status))
+        .layer(SessionLayer::new(manager))
+}
+
+struct AxumDriver;
+
+struct AxumApp(Router);
+
+impl Driver for AxumDriver {
+    type App = AxumApp;
+    const NAME: &'static str = "axum";
+
+    async fn app(manager: SessionManager) -> AxumApp {
+        AxumApp(routes(manager))
+    }
+}
+
+impl TestApp for AxumApp {
+    async fn send(&self, request: TestRequest) -> TestResponse {
+        let mut builder = Request::builder().method(request.method).uri(&request.path);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let mut http_request = builder.body(Body::empty()).expect("a valid request");
+        if let Some(peer) = request.peer {
+            // What `into_make_service_with_connect_info::<SocketAddr>()` adds in a real server.
+            http_request.extensions_mut().insert(ConnectInfo(peer));
+        }
+        let response = self
+            .0
+            .clone()
+            .oneshot(http_request)
+            .await
+            .expect("axum routers never fail");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("a readable body");
+        TestResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+}
+
+common::behaviour_suite!(AxumDriver, tokio::test);
+
+/// Outside the shared suite: what only Axum can get wrong.
+mod axum_only {
+    use super::*;
+
+    fn manager() -> SessionManager {
+        let secret = session_adapters::Secret::from_bytes(vec![1; 32]).expect("32 bytes");
+        SessionManager::stateful(&secret, session_adapters::MemoryStore::new()).build()
+    }
+
+    #[tokio::test]
+    async fn extractor_without_the_layer_is_a_500_naming_the_layer() {
+        let app = Router::new().route("/read", get(read));
+        let response = AxumApp(app).send(TestRequest::get("/read")).await;
+        assert_eq!(response.status, 500);
+        assert!(response.body.contains("SessionLayer"), "{response:?}");
+    }
+
+    #[tokio::test]
+    async fn the_guard_sees_the_path_before_nest_stripped_it() {
+        // Under `/api/`, the guard answers 401 even though the nested router sees `/me`.
+        let inner = Router::new().route("/me", get(me));
+        let app = Router::new()
+            .nest("/api", inner)
+            .layer(SessionLayer::new(manager()));
+        let response = AxumApp(app).send(TestRequest::get("/api/me")).await;
+        assert_eq!(response.status, 401, "{response:?}");
+    }
+
+    #[tokio::test]
+    async fn repeated_cookie_headers_are_joined() {
+        let app = AxumApp(routes(manager()));
+        let cookie = app
+            .send(TestRequest::post("/write"))
+            .await
+            .only_cookie("write")
+            .pair();
+        let request = TestRequest::get("/read")
+            .header("cookie", "theme=dark")
+            .header("cookie", &cookie);
+        assert_eq!(app.send(request).await.body, "1");
+    }
+}

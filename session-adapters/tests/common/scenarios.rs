@@ -1,0 +1,454 @@
+//! The scenarios of the behaviour suite: one `pub async fn` per contract, generic over the
+//! framework's [`Driver`], named after the contract it proves (see DESIGN.md).
+//!
+//! Cookies are passed by hand as `name=value` pairs, the way a browser sends them back; the
+//! suite never relies on a framework's cookie jar.
+
+use std::time::Duration;
+
+use session_core::testing::{FaultKind, LogCapture, StoreOp};
+use session_core::{JwtCodec, MemoryStore, Policy, RequestContext, Secret, SessionManager};
+
+use super::{fixture, fixture_with, Backend, Driver, Fixture, SetCookie, TestApp, TestRequest};
+
+const HOUR: Duration = Duration::from_secs(3600);
+const MINUTE: Duration = Duration::from_secs(60);
+/// The default lifetime in seconds.
+const DAY_SECS: i64 = 24 * 3600;
+
+/// C1, C10: the first write creates a session whose cookie carries the secure defaults.
+pub async fn c1_new_session_sets_cookie_with_secure_defaults<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let response = fx.post("/write", None).await;
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (200, "1"),
+        "{fx}"
+    );
+    let cookie = response.only_cookie(&fx);
+    assert_eq!(cookie.name, "session", "{fx}: {}", cookie.raw);
+    assert!(!cookie.value.is_empty(), "{fx}: {}", cookie.raw);
+    assert!(
+        cookie.has("HttpOnly"),
+        "{fx}: no HttpOnly in {}",
+        cookie.raw
+    );
+    assert!(cookie.has("Secure"), "{fx}: no Secure in {}", cookie.raw);
+    assert_eq!(cookie.attr("SameSite"), Some("Lax"), "{fx}: {}", cookie.raw);
+    assert_eq!(cookie.attr("Path"), Some("/"), "{fx}: {}", cookie.raw);
+    assert!(
+        !cookie.has("Domain"),
+        "{fx}: host-only by default: {}",
+        cookie.raw
+    );
+    assert_eq!(cookie.max_age(), DAY_SECS, "{fx}: {}", cookie.raw);
+
+    let response = fx.get("/read", Some(&cookie.pair())).await;
+    assert_eq!(response.body, "1", "{fx}: the cookie carries the session");
+    assert!(response.set_cookies().is_empty(), "{fx}: {response:?}");
+}
+
+/// C1: no cookie and no write: no Set-Cookie and no store call at all.
+pub async fn c1_no_cookie_and_no_write_sends_nothing<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    for path in ["/read", "/", "/status"] {
+        let response = fx.get(path, None).await;
+        assert_eq!(response.status, 200, "{fx}: GET {path}");
+        assert!(
+            response.set_cookies().is_empty(),
+            "{fx}: GET {path}: {response:?}"
+        );
+    }
+    assert_eq!(fx.get("/read", None).await.body, "none", "{fx}");
+    assert_eq!(fx.calls.get(StoreOp::Load), 0, "{fx}: store loads");
+    assert_eq!(fx.calls.writes(), 0, "{fx}: store writes");
+}
+
+/// C2: a garbage, tampered or foreign cookie is no session; it is cleared, and an event names
+/// the reason without ever containing the value.
+pub async fn c2_invalid_cookie_is_no_session_and_is_cleared<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let valid = fx.post("/write", None).await.only_cookie(&fx).value;
+    let cases = [
+        ("garbage", "not-a-session-cookie".to_owned()),
+        ("tampered", tamper(&valid)),
+        ("another secret", foreign_cookie(&fx).await),
+    ];
+    for (case, value) in cases {
+        let capture = LogCapture::new();
+        let response = {
+            let _guard = capture.install();
+            fx.get("/read", Some(&format!("session={value}"))).await
+        };
+        assert_eq!(
+            (response.status, response.body.as_str()),
+            (200, "none"),
+            "{fx}: {case}"
+        );
+        let removal = response.only_cookie(format!("{fx}: {case}"));
+        assert!(removal.is_removal(), "{fx}: {case}: {}", removal.raw);
+        assert_eq!(removal.name, "session", "{fx}: {case}");
+        assert_eq!(removal.attr("Path"), Some("/"), "{fx}: {case}");
+        assert!(
+            capture.events().iter().any(|e| e.field("reason").is_some()),
+            "{fx}: {case}: no event with a reason in {:?}",
+            capture.events()
+        );
+        capture.assert_never_contains(&value);
+    }
+}
+
+/// C3: the status reports the time left; past it the session is gone and its cookie cleared.
+pub async fn c3_status_and_expiry<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    assert_eq!(fx.get("/status", None).await.body, "none", "{fx}");
+    let cookie = fx.post("/write", None).await.only_cookie(&fx).pair();
+    assert_eq!(
+        fx.get("/status", Some(&cookie)).await.body,
+        DAY_SECS.to_string(),
+        "{fx}"
+    );
+    fx.clock.advance(HOUR);
+    let response = fx.get("/status", Some(&cookie)).await;
+    assert_eq!(response.body, (DAY_SECS - 3600).to_string(), "{fx}");
+    assert!(response.set_cookies().is_empty(), "{fx}: {response:?}");
+
+    fx.clock.advance(23 * HOUR + Duration::from_secs(1));
+    let response = fx.get("/read", Some(&cookie)).await;
+    assert_eq!(response.body, "none", "{fx}: expired");
+    assert!(response.only_cookie(&fx).is_removal(), "{fx}: {response:?}");
+}
+
+/// C4: a request within the refresh threshold (30 min) re-issues the cookie; one just outside
+/// it does not.
+pub async fn c4_refresh_near_expiry_reissues_cookie<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let cookie = fx.post("/write", None).await.only_cookie(&fx).pair();
+
+    fx.clock.advance(24 * HOUR - 31 * MINUTE);
+    let response = fx.get("/read", Some(&cookie)).await;
+    assert_eq!(response.body, "1", "{fx}");
+    assert!(
+        response.set_cookies().is_empty(),
+        "{fx}: 31 min left is outside the threshold: {response:?}"
+    );
+
+    fx.clock.advance(2 * MINUTE);
+    let response = fx.get("/read", Some(&cookie)).await;
+    assert_eq!(response.body, "1", "{fx}");
+    let refreshed = response.only_cookie(format!("{fx}: 29 min left"));
+    assert_eq!(refreshed.max_age(), DAY_SECS, "{fx}: {}", refreshed.raw);
+
+    // Well past the first cookie's expiry, the refreshed one still works.
+    fx.clock.advance(HOUR);
+    assert_eq!(
+        fx.get("/read", Some(&refreshed.pair())).await.body,
+        "1",
+        "{fx}"
+    );
+}
+
+/// C5: a request that reads only makes no store write and sends no Set-Cookie.
+pub async fn c5_unchanged_session_makes_no_write<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let cookie = fx.post("/write", None).await.only_cookie(&fx).pair();
+    fx.calls.reset();
+    for path in ["/read", "/read", "/status", "/"] {
+        let response = fx.get(path, Some(&cookie)).await;
+        assert_eq!(response.status, 200, "{fx}: GET {path}");
+        assert!(
+            response.set_cookies().is_empty(),
+            "{fx}: GET {path}: {response:?}"
+        );
+    }
+    assert_eq!(fx.calls.writes(), 0, "{fx}: store writes");
+}
+
+/// C6: logging in (and `renew`) gives a new id with the same data; the old cookie is dead in
+/// stateful mode and never carries the login in either mode.
+pub async fn c6_renew_on_login_changes_the_id<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let anonymous = fx.post("/write", None).await.only_cookie(&fx);
+    let response = fx.post("/login/alice", Some(&anonymous.pair())).await;
+    assert_eq!(response.body, "ok", "{fx}");
+    let signed_in = response.only_cookie(&fx);
+    assert_ne!(signed_in.value, anonymous.value, "{fx}: login must renew");
+    assert_eq!(
+        fx.get("/read", Some(&signed_in.pair())).await.body,
+        "1",
+        "{fx}: data kept"
+    );
+    assert_eq!(
+        fx.get("/api/me", Some(&signed_in.pair())).await.body,
+        "alice",
+        "{fx}"
+    );
+    assert_eq!(
+        fx.get("/api/me", Some(&anonymous.pair())).await.status,
+        401,
+        "{fx}: the old cookie is not signed in"
+    );
+    if backend.is_stateful() {
+        // Stateless tokens cannot be recalled: the old one stays a (signed-out) session.
+        let response = fx.get("/read", Some(&anonymous.pair())).await;
+        assert_eq!(response.body, "none", "{fx}: the old id is deleted");
+    }
+
+    let response = fx.post("/renew", Some(&signed_in.pair())).await;
+    assert_eq!(response.body, "ok", "{fx}");
+    let renewed = response.only_cookie(&fx);
+    assert_ne!(renewed.value, signed_in.value, "{fx}: renew");
+    assert_eq!(
+        fx.get("/api/me", Some(&renewed.pair())).await.body,
+        "alice",
+        "{fx}"
+    );
+    if backend.is_stateful() {
+        let response = fx.get("/api/me", Some(&signed_in.pair())).await;
+        assert_eq!(response.status, 401, "{fx}: the renewed-away id is deleted");
+    }
+}
+
+/// C7: destroy sends a removal cookie with the same name, path and domain; the old cookie is
+/// dead in stateful mode.
+pub async fn c7_destroy_sends_removal_cookie<D: Driver>(backend: Backend) {
+    let policy = Policy::builder()
+        .cookie_domain("example.com")
+        .cookie_path("/app")
+        .build()
+        .expect("a valid policy");
+    let fx = fixture_with::<D>(backend, policy).await;
+    let cookie = fx.post("/write", None).await.only_cookie(&fx);
+    assert_eq!(cookie.attr("Domain"), Some("example.com"), "{fx}");
+    assert_eq!(cookie.attr("Path"), Some("/app"), "{fx}");
+
+    let response = fx.post("/logout", Some(&cookie.pair())).await;
+    assert_eq!(response.body, "ok", "{fx}");
+    let removal = response.only_cookie(&fx);
+    assert!(removal.is_removal(), "{fx}: {}", removal.raw);
+    assert_eq!(removal.name, "session", "{fx}");
+    assert_eq!(removal.attr("Path"), Some("/app"), "{fx}: {}", removal.raw);
+    assert_eq!(
+        removal.attr("Domain"),
+        Some("example.com"),
+        "{fx}: {}",
+        removal.raw
+    );
+    if backend.is_stateful() {
+        let response = fx.get("/read", Some(&cookie.pair())).await;
+        assert_eq!(response.body, "none", "{fx}: the record is deleted");
+    }
+
+    let response = fx.post("/logout", None).await;
+    assert!(
+        response.set_cookies().is_empty(),
+        "{fx}: nothing to remove: {response:?}"
+    );
+}
+
+/// C8: a save that loses a race is 409, sends no cookie and changes nothing.
+pub async fn c8_conflict_is_409<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let cookie = fx.post("/write", None).await.only_cookie(&fx).pair();
+    fx.faults.fail_with(StoreOp::Save, FaultKind::Conflict);
+    let response = fx.post("/write", Some(&cookie)).await;
+    assert_eq!(response.status, 409, "{fx}: {response:?}");
+    assert!(response.set_cookies().is_empty(), "{fx}: {response:?}");
+    fx.faults.heal();
+    assert_eq!(fx.get("/read", Some(&cookie)).await.body, "1", "{fx}");
+    assert_eq!(fx.post("/write", Some(&cookie)).await.body, "2", "{fx}");
+}
+
+/// C9: logging out everywhere ends every session of that user and no one else's.
+pub async fn c9_log_out_everywhere<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let alice_1 = fx.login("alice").await;
+    let alice_2 = fx.login("alice").await;
+    let bob = fx.login("bob").await;
+    // Stateless revocation is "not before <second>": tokens issued in the same second survive.
+    fx.clock.advance(Duration::from_secs(1));
+
+    let response = fx.post("/logout-everywhere", Some(&alice_1)).await;
+    assert_eq!(response.status, 200, "{fx}: {response:?}");
+    let expected = if backend.is_stateful() { "2" } else { "0" };
+    assert_eq!(response.body, expected, "{fx}: sessions ended");
+    assert!(response.only_cookie(&fx).is_removal(), "{fx}: {response:?}");
+
+    for (which, cookie) in [("first", &alice_1), ("second", &alice_2)] {
+        let response = fx.get("/api/me", Some(cookie)).await;
+        assert_eq!(response.status, 401, "{fx}: alice's {which} session");
+    }
+    assert_eq!(fx.get("/api/me", Some(&bob)).await.body, "bob", "{fx}");
+    // Stateless revocation has one-second resolution and refuses everything issued up to and
+    // including the log-out's second; a person signs in again later than that.
+    fx.clock.advance(Duration::from_secs(1));
+    let again = fx.login("alice").await;
+    assert_eq!(
+        fx.get("/api/me", Some(&again)).await.body,
+        "alice",
+        "{fx}: alice can sign in again"
+    );
+}
+
+/// C14: while the store is down requests get 503 and no Set-Cookie; when it is back the same
+/// cookie works and nothing was lost or half-written.
+pub async fn c14_store_down_is_503_and_keeps_cookie<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let anonymous = fx.post("/write", None).await.only_cookie(&fx).pair();
+    let response = fx.post("/login/alice", Some(&anonymous)).await;
+    let cookie = response.only_cookie(&fx).pair();
+
+    fx.faults.fail_all();
+    for (method, path) in [("GET", "/api/me"), ("GET", "/read"), ("POST", "/write")] {
+        let response = fx
+            .send(TestRequest::new(method, path).cookie(Some(&cookie)))
+            .await;
+        assert_eq!(response.status, 503, "{fx}: {method} {path}: {response:?}");
+        assert!(
+            response.set_cookies().is_empty(),
+            "{fx}: {method} {path} must keep the cookie: {response:?}"
+        );
+    }
+    if backend.is_stateful() {
+        let response = fx.post("/write", None).await;
+        assert_eq!(response.status, 503, "{fx}: a new session cannot be stored");
+        assert!(response.set_cookies().is_empty(), "{fx}: {response:?}");
+    }
+
+    fx.faults.heal();
+    assert_eq!(fx.get("/api/me", Some(&cookie)).await.body, "alice", "{fx}");
+    assert_eq!(
+        fx.get("/read", Some(&cookie)).await.body,
+        "1",
+        "{fx}: the failed write changed nothing"
+    );
+}
+
+/// C15: the typed whole-session extractor; data that does not fit is denied and ends the
+/// session.
+pub async fn c15_typed_extractor<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let response = fx.get("/profile", None).await;
+    assert_eq!(response.status, 303, "{fx}: no session: {response:?}");
+    assert!(response.set_cookies().is_empty(), "{fx}: {response:?}");
+
+    let alice = fx.login("alice").await;
+    assert_eq!(fx.get("/profile", Some(&alice)).await.body, "alice", "{fx}");
+
+    let unfit = fx.post("/write", None).await.only_cookie(&fx).pair();
+    let response = fx.get("/profile", Some(&unfit)).await;
+    assert_eq!(response.status, 303, "{fx}: no name: {response:?}");
+    assert_eq!(response.header("location"), Some("/login"), "{fx}");
+    assert!(response.only_cookie(&fx).is_removal(), "{fx}: {response:?}");
+    if backend.is_stateful() {
+        assert_eq!(fx.get("/read", Some(&unfit)).await.body, "none", "{fx}");
+    }
+
+    let response = fx
+        .send(
+            TestRequest::get("/profile")
+                .cookie(Some(&fx.post("/write", None).await.only_cookie(&fx).pair()))
+                .header("accept", "application/json"),
+        )
+        .await;
+    assert_eq!(response.status, 401, "{fx}: an API client: {response:?}");
+}
+
+/// The guard: signed-out page requests are redirected to /login, API requests get 401.
+pub async fn guard_redirects_pages_and_401s_apis<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let response = fx.get("/dashboard", None).await;
+    assert_eq!(response.status, 303, "{fx}: {response:?}");
+    assert_eq!(response.header("location"), Some("/login"), "{fx}");
+    assert_eq!(fx.get("/api/me", None).await.status, 401, "{fx}");
+    let response = fx
+        .send(TestRequest::get("/dashboard").header("accept", "application/json"))
+        .await;
+    assert_eq!(response.status, 401, "{fx}: Accept: application/json");
+
+    let anonymous = fx.post("/write", None).await.only_cookie(&fx).pair();
+    let response = fx.get("/dashboard", Some(&anonymous)).await;
+    assert_eq!(response.status, 303, "{fx}: a session without a user");
+
+    let alice = fx.login("alice").await;
+    for path in ["/dashboard", "/api/me"] {
+        let response = fx.get(path, Some(&alice)).await;
+        assert_eq!(
+            (response.status, response.body.as_str()),
+            (200, "alice"),
+            "{fx}: {path}"
+        );
+    }
+}
+
+/// Three extractors in one handler share one decode: exactly one store load (stateless: one
+/// revocation lookup).
+pub async fn decoded_once_per_request<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let alice = fx.login("alice").await;
+    fx.calls.reset();
+    let response = fx.get("/twice", Some(&alice)).await;
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (200, "alice"),
+        "{fx}"
+    );
+    assert_eq!(fx.calls.get(StoreOp::Load), 1, "{fx}: store loads");
+}
+
+/// Sessions record the client's IP and User-Agent, shown in the user's session list.
+pub async fn metadata_records_ip_and_user_agent<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let login = |agent: &str, ip: [u8; 4]| {
+        let request = TestRequest::post("/login/alice")
+            .header("user-agent", agent)
+            .peer((ip, 40000));
+        fx.send(request)
+    };
+    let laptop = login("suite-laptop/1.0", [203, 0, 113, 7]).await;
+    let laptop = laptop.only_cookie(&fx).pair();
+    let phone = login("suite-phone/2.0", [198, 51, 100, 9]).await;
+    assert_eq!(phone.status, 200, "{fx}: {phone:?}");
+
+    let response = fx.get("/sessions", Some(&laptop)).await;
+    assert_eq!(response.status, 200, "{fx}: {response:?}");
+    let sessions: serde_json::Value =
+        serde_json::from_str(&response.body).expect("/sessions answers JSON");
+    let mut sessions = sessions.as_array().expect("a JSON array").clone();
+    sessions.sort_by_key(|s| s["user_agent"].as_str().map(str::to_owned));
+    assert_eq!(
+        sessions,
+        [
+            serde_json::json!({"ip": "203.0.113.7", "user_agent": "suite-laptop/1.0", "current": true}),
+            serde_json::json!({"ip": "198.51.100.9", "user_agent": "suite-phone/2.0", "current": false}),
+        ],
+        "{fx}"
+    );
+}
+
+/// `value` with its first character changed.
+fn tamper(value: &str) -> String {
+    let mut chars: Vec<char> = value.chars().collect();
+    chars[0] = if chars[0] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+/// A valid cookie value of the same mode, made with another secret.
+async fn foreign_cookie<A: TestApp>(fx: &Fixture<A>) -> String {
+    let secret = Secret::from_bytes(vec![0x24; 32]).expect("32 bytes");
+    let builder = match fx.backend {
+        Backend::Stateless => SessionManager::stateless(JwtCodec::hs256(&secret).expect("key")),
+        _ => SessionManager::stateful(&secret, MemoryStore::new()),
+    };
+    let manager = builder.clock(fx.clock.clone()).build();
+    let session = manager
+        .load(None, RequestContext::default())
+        .await
+        .expect("no cookie, no store call");
+    session.insert("n", 1).expect("a number serialises");
+    let update = manager
+        .commit(&session)
+        .await
+        .expect("a memory store works");
+    SetCookie::parse(update.header_value().expect("a new session sets a cookie")).value
+}

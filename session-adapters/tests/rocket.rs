@@ -1,0 +1,366 @@
+//! The behaviour suite through Rocket: the ROUTES app (see `common`) with this crate's Rocket
+//! request guards, driven with Rocket's untracked asynchronous local client (the scenarios carry
+//! cookies themselves).
+
+mod common;
+
+use std::str::FromStr;
+
+use rocket::config::LogLevel;
+use rocket::http::{Header, Method, Status};
+use rocket::local::asynchronous::Client;
+use rocket::{get, post, routes, Build, Config, Rocket};
+use serde::Deserialize;
+use session_adapters::rocket::{
+    RequireSession, Session, SessionData, SessionErrorResponse, SessionFairing,
+};
+use session_adapters::{SessionManager, UserId};
+
+use common::{Driver, TestApp, TestRequest, TestResponse};
+
+#[derive(Deserialize)]
+struct Profile {
+    name: String,
+}
+
+fn counter(session: &Session) -> u64 {
+    session.get::<u64>("n").ok().flatten().unwrap_or(0)
+}
+
+#[get("/")]
+fn index() -> &'static str {
+    "ok"
+}
+
+#[get("/read")]
+fn read(session: Session) -> String {
+    match session.get::<u64>("n") {
+        Ok(Some(n)) => n.to_string(),
+        _ => "none".to_owned(),
+    }
+}
+
+#[post("/write")]
+fn write(session: Session) -> Result<String, Status> {
+    let n = counter(&session) + 1;
+    session
+        .insert("n", n)
+        .map_err(|_| Status::InternalServerError)?;
+    Ok(n.to_string())
+}
+
+#[post("/login/<user>")]
+fn login(session: Session, user: &str) -> Result<&'static str, Status> {
+    session.login(UserId::new(user));
+    session
+        .insert("name", user)
+        .map_err(|_| Status::InternalServerError)?;
+    Ok("ok")
+}
+
+#[post("/renew")]
+fn renew(session: Session) -> &'static str {
+    session.renew();
+    "ok"
+}
+
+#[post("/logout")]
+fn logout(session: Session) -> &'static str {
+    session.destroy();
+    "ok"
+}
+
+#[post("/logout-everywhere")]
+async fn logout_everywhere(session: Session) -> Result<String, SessionErrorResponse> {
+    Ok(session.log_out_everywhere().await?.to_string())
+}
+
+#[get("/profile")]
+fn profile(profile: SessionData<Profile>) -> String {
+    profile.into_inner().name
+}
+
+#[get("/dashboard")]
+fn dashboard(auth: RequireSession) -> String {
+    auth.user_id().to_string()
+}
+
+#[get("/api/me")]
+fn me(auth: RequireSession) -> String {
+    auth.user_id().to_string()
+}
+
+#[get("/twice")]
+fn twice(first: Session, second: Session, auth: RequireSession) -> String {
+    assert_eq!(counter(&first), counter(&second));
+    auth.user_id().to_string()
+}
+
+#[get("/sessions")]
+async fn sessions(session: Session) -> Result<String, SessionErrorResponse> {
+    let list: Vec<_> = session
+        .list_user_sessions()
+        .await?
+        .into_iter()
+        .map(|s| serde_json::json!({"ip": s.ip, "user_agent": s.user_agent, "current": s.is_current}))
+        .collect();
+    Ok(serde_json::Value::from(list).to_string())
+}
+
+#[get("/status")]
+fn status(session: Session) -> String {
+    match session.status() {
+        Some(status) => status.remaining.as_secs().to_string(),
+        None => "none".to_owned(),
+    }
+}
+
+/// A quiet Rocket with the ROUTES and no fairing.
+fn bare() -> Rocket<Build> {
+    let config = Config {
+        log_level: LogLevel::Off,
+        cli_colors: false,
+        ..Config::debug_default()
+    };
+    rocket::custom(config).mount(
+        "/",
+        routes![
+            index,
+            read,
+            write,
+            login,
+            renew,
+            logout,
+            logout_everywhere,
+            profile,
+            dashboard,
+            me,
+            twice,
+            sessions,
+            status,
+        ],
+    )
+}
+
+struct RocketApp(Client);
+
+impl RocketApp {
+    async fn new(rocket: Rocket<Build>) -> Self {
+        RocketApp(Client::untracked(rocket).await.expect("a valid Rocket"))
+    }
+}
+
+struct RocketDriver;
+
+impl Driver for RocketDriver {
+    type App = RocketApp;
+    const NAME: &'static str = "rocket";
+
+    async fn app(manager: SessionManager) -> RocketApp {
+        RocketApp::new(bare().attach(SessionFairing::new(manager))).await
+    }
+}
+
+impl TestApp for RocketApp {
+    async fn send(&self, request: TestRequest) -> TestResponse {
+        let method = Method::from_str(request.method).expect("a valid method");
+        let mut local = self.0.req(method, request.path.clone());
+        for (name, value) in request.headers {
+            local = local.header(Header::new(name, value));
+        }
+        if let Some(peer) = request.peer {
+            local = local.remote(peer);
+        }
+        let response = local.dispatch().await;
+        let status = response.status().code;
+        let headers = response
+            .headers()
+            .iter()
+            .map(|h| (h.name().as_str().to_ascii_lowercase(), h.value().to_owned()))
+            .collect();
+        let body = response.into_string().await.unwrap_or_default();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+common::behaviour_suite!(RocketDriver, tokio::test);
+
+/// Outside the shared suite: what only Rocket can get wrong.
+mod rocket_only {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    use rocket::State;
+    use session_adapters::core::testing::{FaultyStore, SpyStore, StoreOp};
+    use session_adapters::rocket::SessionRejection;
+    use session_adapters::{MemoryStore, Secret};
+
+    use super::*;
+
+    fn manager() -> SessionManager {
+        let secret = Secret::from_bytes(vec![1; 32]).expect("32 bytes");
+        SessionManager::stateful(&secret, MemoryStore::new()).build()
+    }
+
+    #[get("/guarded")]
+    fn guarded(auth: Result<RequireSession, SessionRejection>) -> Result<String, SessionRejection> {
+        Ok(auth?.user_id().to_string())
+    }
+
+    #[get("/counted")]
+    fn counted(calls: &State<Arc<AtomicU32>>) -> &'static str {
+        calls.fetch_add(1, Ordering::SeqCst);
+        "ran"
+    }
+
+    #[get("/counted-with-session")]
+    fn counted_with_session(_session: Session, calls: &State<Arc<AtomicU32>>) -> &'static str {
+        calls.fetch_add(1, Ordering::SeqCst);
+        "ran"
+    }
+
+    #[tokio::test]
+    async fn guard_without_the_fairing_is_a_500() {
+        let app = RocketApp::new(bare()).await;
+        assert_eq!(app.send(TestRequest::get("/read")).await.status, 500);
+    }
+
+    #[tokio::test]
+    async fn rejection_as_a_responder_names_the_missing_fairing() {
+        let app = RocketApp::new(bare().mount("/", routes![guarded])).await;
+        let response = app.send(TestRequest::get("/guarded")).await;
+        assert_eq!(response.status, 500);
+        assert!(response.body.contains("SessionFairing"), "{response:?}");
+    }
+
+    #[tokio::test]
+    async fn rejection_as_a_responder_gives_the_guard_answer() {
+        let rocket = bare()
+            .mount("/", routes![guarded])
+            .attach(SessionFairing::new(manager()));
+        let app = RocketApp::new(rocket).await;
+        let response = app.send(TestRequest::get("/guarded")).await;
+        assert_eq!(response.status, 303, "{response:?}");
+        assert_eq!(response.header("location"), Some("/login"));
+        let response = app
+            .send(TestRequest::get("/guarded").header("accept", "application/json"))
+            .await;
+        assert_eq!(response.status, 401, "{response:?}");
+    }
+
+    #[tokio::test]
+    async fn a_guard_redirect_is_empty_and_keeps_shield_headers() {
+        let app = RocketApp::new(bare().attach(SessionFairing::new(manager()))).await;
+        let response = app.send(TestRequest::get("/dashboard")).await;
+        assert_eq!(response.status, 303, "{response:?}");
+        assert_eq!(response.header("location"), Some("/login"));
+        assert_eq!(response.body, "", "not the 401 catcher's page");
+        assert_eq!(response.header("content-type"), None, "{response:?}");
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+    }
+
+    #[tokio::test]
+    async fn the_guard_sees_the_full_path_under_a_mount_point() {
+        let rocket = bare()
+            .mount("/api/v2", routes![guarded])
+            .attach(SessionFairing::new(manager()));
+        let app = RocketApp::new(rocket).await;
+        let response = app.send(TestRequest::get("/api/v2/guarded")).await;
+        assert_eq!(response.status, 401, "{response:?}");
+    }
+
+    #[tokio::test]
+    async fn repeated_cookie_headers_are_joined() {
+        let app = RocketApp::new(bare().attach(SessionFairing::new(manager()))).await;
+        let cookie = app
+            .send(TestRequest::post("/write"))
+            .await
+            .only_cookie("write")
+            .pair();
+        let request = TestRequest::get("/read")
+            .header("cookie", "theme=dark")
+            .header("cookie", &cookie);
+        assert_eq!(app.send(request).await.body, "1");
+    }
+
+    #[tokio::test]
+    async fn a_tracked_client_carries_the_cookie_in_its_jar() {
+        let rocket = bare().attach(SessionFairing::new(manager()));
+        let client = Client::tracked(rocket).await.expect("a valid Rocket");
+        assert_eq!(
+            client.post("/write").dispatch().await.into_string().await,
+            Some("1".into())
+        );
+        let response = client.get("/read").dispatch().await;
+        assert_eq!(response.into_string().await, Some("1".into()));
+    }
+
+    #[tokio::test]
+    async fn attaching_twice_loads_and_commits_once() {
+        let store = SpyStore::new(MemoryStore::new());
+        let calls = store.counts();
+        let secret = Secret::from_bytes(vec![1; 32]).expect("32 bytes");
+        let manager = SessionManager::stateful(&secret, store).build();
+        let rocket = bare()
+            .attach(SessionFairing::new(manager.clone()))
+            .attach(SessionFairing::new(manager));
+        let app = RocketApp::new(rocket).await;
+        let cookie = app
+            .send(TestRequest::post("/write"))
+            .await
+            .only_cookie("write")
+            .pair();
+        calls.reset();
+        let response = app
+            .send(TestRequest::post("/write").cookie(Some(&cookie)))
+            .await;
+        assert_eq!((response.status, response.body.as_str()), (200, "2"));
+        assert_eq!(calls.get(StoreOp::Load), 1, "store loads");
+        assert_eq!(calls.writes(), 1, "store writes");
+    }
+
+    /// The documented difference from Axum and Actix-web: a fairing cannot skip the handler, so
+    /// a handler without a session guard runs, but the client still gets the load error.
+    #[tokio::test]
+    async fn a_failed_load_answers_503_and_session_guards_keep_handlers_out() {
+        let store = FaultyStore::new(MemoryStore::new());
+        let faults = store.switch();
+        let secret = Secret::from_bytes(vec![1; 32]).expect("32 bytes");
+        let manager = SessionManager::stateful(&secret, store).build();
+        let calls = Arc::new(AtomicU32::new(0));
+        let rocket = bare()
+            .mount("/", routes![counted, counted_with_session])
+            .manage(Arc::clone(&calls))
+            .attach(SessionFairing::new(manager));
+        let app = RocketApp::new(rocket).await;
+        let cookie = app
+            .send(TestRequest::post("/write"))
+            .await
+            .only_cookie("write")
+            .pair();
+        faults.fail(StoreOp::Load);
+
+        let response = app
+            .send(TestRequest::get("/counted-with-session").cookie(Some(&cookie)))
+            .await;
+        assert_eq!(response.status, 503, "{response:?}");
+        assert!(response.set_cookies().is_empty(), "{response:?}");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            0,
+            "a guarded handler must not run"
+        );
+
+        let response = app
+            .send(TestRequest::get("/counted").cookie(Some(&cookie)))
+            .await;
+        assert_eq!(response.status, 503, "{response:?}");
+        assert_eq!(response.body, "Service Unavailable");
+        assert!(response.set_cookies().is_empty(), "{response:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "an unguarded handler runs");
+    }
+}
