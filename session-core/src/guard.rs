@@ -11,6 +11,24 @@ pub enum Denial {
     Unauthorized,
 }
 
+impl Denial {
+    /// The HTTP status to answer with: 303 See Other for a redirect, 401 otherwise.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Denial::Redirect(_) => 303,
+            Denial::Unauthorized => 401,
+        }
+    }
+
+    /// Where to redirect, if this is a redirect.
+    pub fn location(&self) -> Option<&str> {
+        match self {
+            Denial::Redirect(location) => Some(location),
+            Denial::Unauthorized => None,
+        }
+    }
+}
+
 /// Decides between redirect and 401 for signed-out requests.
 ///
 /// ```

@@ -316,6 +316,7 @@ impl SessionManager {
             cookie_presented: cookie.is_some(),
             ctx,
             now,
+            committed: false,
         };
         if let Some(value) = cookie {
             match self.decode(value, now).await? {
@@ -385,8 +386,13 @@ impl SessionManager {
     }
 
     /// Writes what the handler changed and says what to do with the cookie (C5-C8).
+    ///
+    /// A handle is committed once: committing it again (e.g. a middleware attached twice) returns
+    /// [`CookieUpdate::Unchanged`] and touches no store.
     pub async fn commit(&self, session: &Session) -> Result<CookieUpdate, SessionError> {
-        let state = session.snapshot();
+        let Some(state) = session.take_for_commit() else {
+            return Ok(CookieUpdate::Unchanged);
+        };
         let now = self.now();
         if let Some(key) = state.delete_key {
             if let Mode::Stateful { store, .. } = &self.0.mode {

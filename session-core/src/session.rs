@@ -126,6 +126,8 @@ pub(crate) struct State {
     pub(crate) cookie_presented: bool,
     pub(crate) ctx: RequestContext,
     pub(crate) now: UnixTime,
+    /// Set by the first commit: committing the same handle again does nothing.
+    pub(crate) committed: bool,
 }
 
 /// The session of one request. Cheap to clone; every clone is the same session.
@@ -163,8 +165,14 @@ impl Session {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn snapshot(&self) -> State {
-        self.lock().clone()
+    /// The state to commit, once: `None` if this handle was committed already.
+    pub(crate) fn take_for_commit(&self) -> Option<State> {
+        let mut state = self.lock();
+        if state.committed {
+            return None;
+        }
+        state.committed = true;
+        Some(state.clone())
     }
 
     /// The record, created on first write.
