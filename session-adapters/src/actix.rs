@@ -222,13 +222,16 @@ fn replace<B>(res: ServiceResponse<B>, with: HttpResponse) -> ServiceResponse<Ei
 /// assert_eq!(denial_response(&Denial::Unauthorized).status(), StatusCode::UNAUTHORIZED);
 /// ```
 pub fn denial_response(denial: &Denial) -> HttpResponse {
-    match denial {
-        Denial::Redirect(location) => HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, location.as_str()))
+    let status =
+        StatusCode::from_u16(denial.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    match denial.location() {
+        Some(location) => response
+            .insert_header((header::LOCATION, location))
             .finish(),
-        Denial::Unauthorized => HttpResponse::Unauthorized()
+        None => response
             .content_type("text/plain; charset=utf-8")
-            .body("Unauthorized"),
+            .body(status.canonical_reason().unwrap_or("Unauthorized")),
     }
 }
 
@@ -250,10 +253,7 @@ impl fmt::Display for SessionRejection {
             SessionRejection::MissingMiddleware => f.write_str(
                 "no session in this request: add `.wrap(session_adapters::actix::SessionMiddleware::new(manager))` to the App",
             ),
-            SessionRejection::Denied(Denial::Redirect(_)) => {
-                f.write_str("a session is required: redirecting to the login page")
-            }
-            SessionRejection::Denied(Denial::Unauthorized) => f.write_str("a session is required"),
+            SessionRejection::Denied(denial) => write!(f, "{denial}"),
         }
     }
 }
@@ -264,8 +264,8 @@ impl ResponseError for SessionRejection {
     fn status_code(&self) -> StatusCode {
         match self {
             SessionRejection::MissingMiddleware => StatusCode::INTERNAL_SERVER_ERROR,
-            SessionRejection::Denied(Denial::Redirect(_)) => StatusCode::SEE_OTHER,
-            SessionRejection::Denied(Denial::Unauthorized) => StatusCode::UNAUTHORIZED,
+            SessionRejection::Denied(denial) => StatusCode::from_u16(denial.status_code())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
 

@@ -167,12 +167,12 @@ fn error_response(error: &SessionError) -> Response {
 
 /// The guard's answer to a request that needs a session: 303 to the login page, or 401.
 fn denial_response(denial: Denial) -> Response {
-    match denial {
-        Denial::Redirect(location) => match HeaderValue::try_from(location) {
-            Ok(location) => (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response(),
-            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        },
-        Denial::Unauthorized => StatusCode::UNAUTHORIZED.into_response(),
+    let status =
+        StatusCode::from_u16(denial.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match denial.location().map(HeaderValue::try_from) {
+        Some(Ok(location)) => (status, [(LOCATION, location)]).into_response(),
+        Some(Err(_)) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        None => status.into_response(),
     }
 }
 

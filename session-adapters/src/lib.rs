@@ -74,6 +74,13 @@ pub mod axum;
 pub mod rocket;
 
 /// The README's snippets, compiled as doctests so they cannot drift from the API.
-#[cfg(all(doctest, feature = "axum", feature = "actix", feature = "rocket", feature = "sqlite", feature = "redis"))]
+#[cfg(all(
+    doctest,
+    feature = "axum",
+    feature = "actix",
+    feature = "rocket",
+    feature = "sqlite",
+    feature = "redis"
+))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

@@ -222,12 +222,13 @@ fn status_response(status: Status) -> Response<'static> {
 /// assert_eq!(denial_response(&Denial::Unauthorized).status(), Status::Unauthorized);
 /// ```
 pub fn denial_response(denial: &Denial) -> Response<'static> {
-    match denial {
-        Denial::Redirect(location) => Response::build()
-            .status(Status::SeeOther)
-            .header(Header::new("Location", location.clone()))
+    let status = Status::from_code(denial.status_code()).unwrap_or(Status::InternalServerError);
+    match denial.location() {
+        Some(location) => Response::build()
+            .status(status)
+            .header(Header::new("Location", location.to_owned()))
             .finalize(),
-        Denial::Unauthorized => text_response(Status::Unauthorized, "Unauthorized".to_owned()),
+        None => text_response(status, status.reason_lossy().to_owned()),
     }
 }
 
@@ -266,10 +267,7 @@ impl fmt::Display for SessionRejection {
             SessionRejection::LoadFailed(status) => {
                 write!(f, "the session could not be loaded ({status})")
             }
-            SessionRejection::Denied(Denial::Redirect(_)) => {
-                f.write_str("a session is required: redirecting to the login page")
-            }
-            SessionRejection::Denied(Denial::Unauthorized) => f.write_str("a session is required"),
+            SessionRejection::Denied(denial) => write!(f, "{denial}"),
         }
     }
 }

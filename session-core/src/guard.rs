@@ -29,6 +29,17 @@ impl Denial {
     }
 }
 
+impl std::fmt::Display for Denial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Denial::Redirect(_) => {
+                f.write_str("a session is required: redirecting to the login page")
+            }
+            Denial::Unauthorized => f.write_str("a session is required"),
+        }
+    }
+}
+
 /// Decides between redirect and 401 for signed-out requests.
 ///
 /// ```
