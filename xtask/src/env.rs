@@ -36,7 +36,10 @@ pub(crate) fn run(mut command: impl std::borrow::BorrowMut<Command>) -> Result<(
     if status.success() {
         Ok(())
     } else {
-        Err(Failure(format!("`{}` failed ({status})", describe(command))))
+        Err(Failure(format!(
+            "`{}` failed ({status})",
+            describe(command)
+        )))
     }
 }
 
@@ -47,7 +50,11 @@ pub(crate) fn output(mut command: Command) -> Result<String, Failure> {
         .output()
         .map_err(|e| Failure(format!("could not start `{}`: {e}", describe(&command))))?;
     if !out.status.success() {
-        return Err(Failure(format!("`{}` failed ({})", describe(&command), out.status)));
+        return Err(Failure(format!(
+            "`{}` failed ({})",
+            describe(&command),
+            out.status
+        )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -125,7 +132,16 @@ pub(crate) fn ensure_redis() -> Result<String, Failure> {
     }
     println!("xtask: starting redis-server on 127.0.0.1:6379 (no persistence)");
     run(Command::new("redis-server").args([
-        "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no",
+        "--daemonize",
+        "yes",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "6379",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
     ]))?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
@@ -134,7 +150,9 @@ pub(crate) fn ensure_redis() -> Result<String, Failure> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Err(Failure("redis-server was started but does not answer on 127.0.0.1:6379".to_owned()))
+    Err(Failure(
+        "redis-server was started but does not answer on 127.0.0.1:6379".to_owned(),
+    ))
 }
 
 /// node, npm and the `jose` package in `.tools/node` (ignored by git), for the interop test.
@@ -146,7 +164,8 @@ pub(crate) fn ensure_jose() -> Result<PathBuf, Failure> {
     if !(have("node") && have("npm")) {
         apt_install(&["nodejs", "npm"])?;
     }
-    std::fs::create_dir_all(&dir).map_err(|e| Failure(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure(format!("cannot create {}: {e}", dir.display())))?;
     let manifest = dir.join("package.json");
     if !manifest.exists() {
         std::fs::write(&manifest, "{\"private\": true}\n")
@@ -155,7 +174,11 @@ pub(crate) fn ensure_jose() -> Result<PathBuf, Failure> {
     run(Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--silent", "jose@6"])
         .current_dir(&dir))
-    .map_err(|Failure(m)| Failure(format!("{m}: the jose npm package is needed by the interop test")))?;
+    .map_err(|Failure(m)| {
+        Failure(format!(
+            "{m}: the jose npm package is needed by the interop test"
+        ))
+    })?;
     Ok(dir)
 }
 

@@ -48,10 +48,16 @@ fn main() -> ExitCode {
 fn test() -> Result<(), Failure> {
     let redis_url = env::ensure_redis()?;
     let node_tools = env::ensure_jose()?;
-    println!("xtask: Redis at {redis_url}; jose in {}", node_tools.display());
+    println!(
+        "xtask: Redis at {redis_url}; jose in {}",
+        node_tools.display()
+    );
     let envs = [
         ("REDIS_URL", redis_url.as_str()),
-        ("SESSION_NODE_TOOLS", node_tools.to_str().unwrap_or_default()),
+        (
+            "SESSION_NODE_TOOLS",
+            node_tools.to_str().unwrap_or_default(),
+        ),
     ];
     // One run over every crate with every feature, so each test binary is built once.
     run(cargo(&["test", "--workspace", "--all-features", "--all-targets"]).envs(envs))?;
@@ -64,23 +70,58 @@ fn test() -> Result<(), Failure> {
 /// hides missing wiring.
 const ADAPTER_FEATURES: &[&str] = &["axum", "actix", "rocket", "sled", "sqlite", "redis"];
 /// Framework crates that must not appear in another framework's dependency tree.
-const FRAMEWORKS: &[(&str, &str)] = &[("axum", "axum"), ("actix", "actix-web"), ("rocket", "rocket")];
+const FRAMEWORKS: &[(&str, &str)] = &[
+    ("axum", "axum"),
+    ("actix", "actix-web"),
+    ("rocket", "rocket"),
+];
 
 fn lint() -> Result<(), Failure> {
     run(cargo(&["fmt", "--all", "--", "--check"]))?;
-    run(cargo(&["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
+    run(cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     for feature in ADAPTER_FEATURES {
         run(cargo(&[
-            "clippy", "-p", "session-adapters", "--no-default-features", "--features", feature, "--", "-D", "warnings",
+            "clippy",
+            "-p",
+            "session-adapters",
+            "--no-default-features",
+            "--features",
+            feature,
+            "--",
+            "-D",
+            "warnings",
         ]))?;
     }
-    run(cargo(&["doc", "--workspace", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings"))?;
+    run(
+        cargo(&["doc", "--workspace", "--no-deps", "--all-features"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
     for (feature, krate) in FRAMEWORKS {
         let tree = env::output(cargo(&[
-            "tree", "-e", "normal", "-p", "session-adapters", "--no-default-features", "--features", feature, "--prefix", "none",
+            "tree",
+            "-e",
+            "normal",
+            "-p",
+            "session-adapters",
+            "--no-default-features",
+            "--features",
+            feature,
+            "--prefix",
+            "none",
         ]))?;
         for (_, other) in FRAMEWORKS.iter().filter(|(_, k)| k != krate) {
-            if tree.lines().any(|l| l.split_whitespace().next() == Some(other)) {
+            if tree
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(other))
+            {
                 return Err(Failure(format!("feature `{feature}` pulls in `{other}`")));
             }
         }
@@ -94,22 +135,30 @@ fn lint() -> Result<(), Failure> {
 }
 
 fn bench(args: &[String]) -> Result<(), Failure> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let parts: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "--quick")
+        .collect();
+    let wants = |part: &str| parts.is_empty() || parts.contains(&part);
     let mut command = cargo(&["run", "--release", "-p", "session-bench", "--"]);
     command.args(args);
-    if args.iter().all(|a| a == "--quick") || args.iter().any(|a| a == "http" || a == "stores") {
-        let redis_url = env::ensure_redis()?;
-        command.env("REDIS_URL", redis_url);
+    if wants("stores") || wants("http") {
+        command.env("REDIS_URL", env::ensure_redis()?);
     }
-    if args.iter().all(|a| a == "--quick") || args.iter().any(|a| a == "http") {
-        if !args.iter().any(|a| a == "--quick") {
-            env::ensure_wrk()?;
-        }
+    // The quick smoke run uses wrk when it is there and a small built-in client otherwise.
+    if wants("http") && !quick {
+        env::ensure_wrk()?;
     }
     run(&mut command)
 }
 
 fn demo(args: &[String]) -> Result<(), Failure> {
-    if args.windows(2).any(|w| w[0] == "--store" && w[1] == "redis") {
+    if args
+        .windows(2)
+        .any(|w| w[0] == "--store" && w[1] == "redis")
+    {
         let redis_url = env::ensure_redis()?;
         std::env::set_var("REDIS_URL", redis_url);
     }

@@ -11,13 +11,27 @@ use crate::env::Failure;
 /// Problems found, one line each.
 pub(crate) fn check(root: &Path) -> Result<Vec<String>, Failure> {
     let mut files = Vec::new();
-    for dir in ["session-core", "session-store-sled", "session-store-sqlite", "session-store-redis", "session-adapters", "session-demo", "session-bench", "xtask"] {
+    for dir in [
+        "session-core",
+        "session-store-sled",
+        "session-store-sqlite",
+        "session-store-redis",
+        "session-adapters",
+        "session-demo",
+        "session-bench",
+        "xtask",
+    ] {
         collect_rs(&root.join(dir), &mut files);
     }
     let mut problems = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|e| Failure(format!("{}: {e}", file.display())))?;
-        let name = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| Failure(format!("{}: {e}", file.display())))?;
+        let name = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         problems.extend(check_file(&name, &text));
     }
     Ok(problems)
@@ -30,7 +44,10 @@ fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            if path.file_name().is_some_and(|n| n != "target" && n != "fixtures") {
+            if path
+                .file_name()
+                .is_some_and(|n| n != "target" && n != "fixtures")
+            {
                 collect_rs(&path, out);
             }
         } else if path.extension().is_some_and(|e| e == "rs") {
@@ -46,19 +63,31 @@ fn check_file(name: &str, text: &str) -> Vec<String> {
     }
     // Split off `#[cfg(test)]` modules: the panic rules are for library code.
     let library = text.split("#[cfg(test)]").next().unwrap_or(text);
-    let is_library = name.contains("/src/") && !name.starts_with("xtask") && !name.contains("/testing/") && !name.starts_with("session-bench") && !name.starts_with("session-demo");
+    let is_library = name.contains("/src/")
+        && !name.starts_with("xtask")
+        && !name.contains("/testing/")
+        && !name.starts_with("session-bench")
+        && !name.starts_with("session-demo");
     let lines: Vec<&str> = library.lines().collect();
     let should_panic = concat!("#[should", "_panic");
     for (i, line) in text.lines().enumerate() {
         if line.contains(should_panic) && !line.trim_start().starts_with("//") {
-            problems.push(format!("{name}:{}: a should-panic test: assert on a typed error instead", i + 1));
+            problems.push(format!(
+                "{name}:{}: a should-panic test: assert on a typed error instead",
+                i + 1
+            ));
         }
     }
     if is_library {
         for (i, line) in lines.iter().enumerate() {
             let code = line.split("//").next().unwrap_or("");
-            if (code.contains(".unwrap()") || code.contains(".expect(")) && !has_invariant_above(&lines, i) {
-                problems.push(format!("{name}:{}: unwrap/expect without an `Invariant:` comment", i + 1));
+            if (code.contains(".unwrap()") || code.contains(".expect("))
+                && !has_invariant_above(&lines, i)
+            {
+                problems.push(format!(
+                    "{name}:{}: unwrap/expect without an `Invariant:` comment",
+                    i + 1
+                ));
             }
         }
     }
@@ -67,7 +96,10 @@ fn check_file(name: &str, text: &str) -> Vec<String> {
             let code = line.split("//").next().unwrap_or("");
             let raw_bytes = ["as_bytes() ==", "== &", ".0 ==", "== *", "into_bytes() =="];
             if raw_bytes.iter().any(|p| code.contains(p)) {
-                problems.push(format!("{name}:{}: `==` on tag or signature bytes: use constant-time equality", i + 1));
+                problems.push(format!(
+                    "{name}:{}: `==` on tag or signature bytes: use constant-time equality",
+                    i + 1
+                ));
             }
         }
     }
@@ -87,12 +119,19 @@ mod tests {
     #[test]
     fn the_tree_is_tidy() {
         let problems = check(&crate::env::workspace_root()).expect("tree readable");
-        assert!(problems.is_empty(), "tidy problems:\n{}", problems.join("\n"));
+        assert!(
+            problems.is_empty(),
+            "tidy problems:\n{}",
+            problems.join("\n")
+        );
     }
 
     #[test]
     fn the_checks_catch_what_they_claim_to() {
-        let bad = format!("fn f() {{ x.unwrap(); }}\n{}]\n", concat!("#[should", "_panic"));
+        let bad = format!(
+            "fn f() {{ x.unwrap(); }}\n{}]\n",
+            concat!("#[should", "_panic")
+        );
         let problems = check_file("session-core/src/x.rs", &bad);
         assert_eq!(problems.len(), 3, "{problems:?}");
         let ok = "//! doc\n// Invariant: never empty\nfn f() { x.unwrap(); }\n";
