@@ -109,7 +109,7 @@ pub enum DataError {
 }
 
 /// The state a handle records; the manager reads it in `commit`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct State {
     pub(crate) record: Option<SessionRecord>,
     /// The cookie's id (stateful) or a fresh one for a new record.
@@ -165,14 +165,20 @@ impl Session {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The state to commit, once: `None` if this handle was committed already.
+    /// The state to commit, once: `None` if this handle was committed already. The record is
+    /// moved out, not cloned (the request is over); the handle keeps the rest for `status()`.
     pub(crate) fn take_for_commit(&self) -> Option<State> {
         let mut state = self.lock();
         if state.committed {
             return None;
         }
         state.committed = true;
-        Some(state.clone())
+        Some(State {
+            record: state.record.take(),
+            id: state.id.clone(),
+            ctx: std::mem::take(&mut state.ctx),
+            ..*state
+        })
     }
 
     /// The record, created on first write.
