@@ -3,7 +3,7 @@
 //! Every write is one multi-tree sled transaction over the records, user index and expiry index
 //! trees, so a record and its index entries are written, moved and removed together (D5). Every
 //! call runs on Tokio's blocking pool (D8); with [`FlushPolicy::EveryWrite`] a write returns only
-//! after sled's `flush_async` has written and synced it.
+//! after sled's `flush` has written and synced it.
 
 use std::fmt;
 use std::sync::{Arc, Weak};
@@ -50,6 +50,8 @@ struct Inner {
     db: Db,
     trees: Trees,
     flush: FlushPolicy,
+    /// Serialises flushes under [`FlushPolicy::EveryWrite`].
+    flush_turn: tokio::sync::Mutex<()>,
     /// Dropped with the store; sweepers watch it to stop at once.
     alive: watch::Sender<()>,
 }
@@ -85,6 +87,7 @@ impl SledStore {
                 db,
                 trees,
                 flush,
+                flush_turn: tokio::sync::Mutex::new(()),
                 alive,
             }),
         })
@@ -125,13 +128,18 @@ impl SledStore {
     /// With [`FlushPolicy::EveryWrite`], waits until everything written so far is on disk.
     async fn make_durable(&self) -> Result<(), StoreError> {
         match self.inner.flush {
-            FlushPolicy::EveryWrite => self
-                .inner
-                .db
-                .flush_async()
-                .await
-                .map(drop)
-                .map_err(store_error),
+            FlushPolicy::EveryWrite => {
+                // sled 0.34's `flush_async` can deadlock when called concurrently
+                // (spacejam/sled#1308), so flushes run one at a time, blocking, off the executor.
+                // Each flush writes everything accepted so far, so queued writers are cheap.
+                let _turn = self.inner.flush_turn.lock().await;
+                let inner = self.inner.clone();
+                tokio::task::spawn_blocking(move || inner.db.flush())
+                    .await
+                    .map_err(join_error)?
+                    .map(drop)
+                    .map_err(store_error)
+            }
             FlushPolicy::Background => Ok(()),
         }
     }

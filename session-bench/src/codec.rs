@@ -1,0 +1,572 @@
+//! Part 1, `codec`: `JwtCodec::hs256` and `SignedIdCodec` per operation, against the raw floor
+//! measured in the same run (serde_json + base64url + HMAC-SHA256 of the same payload), plus the
+//! sub-steps that explain where the time goes and the in-process cost of a whole request's
+//! session work (load + write + commit through `SessionManager`, no HTTP).
+//!
+//! Also home of the typical record every part uses.
+
+use std::hint::black_box;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Map, Value};
+use session_core::{
+    ConflictPolicy, CookieUpdate, JwtCodec, MemoryStore, Policy, RequestContext, Secret,
+    SessionCodec, SessionData, SessionId, SessionManager, SessionRecord, SignedIdCodec, UnixTime,
+    UserId,
+};
+use sha2::Sha256;
+
+use crate::timing::{per_op, per_op_batched, CpuTimer, Spread};
+use crate::{context, fail, BoxError, Options, Report, Section, Table, Target};
+
+/// The HS256 encode+decode target, in nanoseconds.
+const TARGET_ROUND_TRIP_NS: f64 = 1_600.0;
+
+/// The bench's secret (48 bytes; any 32+ bytes would do).
+const SECRET: &[u8] = b"session-bench: not a real secret, 48 bytes long!";
+
+pub(crate) fn secret() -> Result<Secret, BoxError> {
+    Secret::from_bytes(SECRET.to_vec()).map_err(context("bench secret"))
+}
+
+/// The user id of the typical record.
+pub(crate) const TYPICAL_USER: &str = "user-12345";
+
+/// About 200 bytes of typical session data: a user, a theme and a CSRF token.
+pub(crate) fn typical_data() -> SessionData {
+    let value = json!({
+        "user": {
+            "id": 12345,
+            "email": "ada.lovelace@example.com",
+            "name": "Ada Lovelace",
+            "roles": ["admin", "editor", "billing"]
+        },
+        "theme": "dark",
+        "csrf": "Wq3v9XJk0c4m1pZ8sT2bYfH7uN6eR5aL0gD3iK9oQwE"
+    });
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// A signed-in session holding [`typical_data`], valid for a day.
+pub(crate) fn typical_record(now: UnixTime) -> SessionRecord {
+    let mut record = SessionRecord::new(
+        SessionId::generate().key(),
+        now,
+        now + Duration::from_secs(24 * 3600),
+    );
+    record.data = typical_data();
+    record.user_id = Some(UserId::new(TYPICAL_USER));
+    record
+}
+
+/// The policy every stateful/stateless manager of the bench uses: defaults, except that a save
+/// that lost a race overwrites (the HTTP load generator replays one cookie on 32 connections).
+pub(crate) fn bench_policy() -> Result<Policy, BoxError> {
+    Policy::builder()
+        .on_conflict(ConflictPolicy::LastWriteWins)
+        .build()
+        .map_err(context("bench policy"))
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The raw floor: what any signed-JSON cookie must do at least.
+struct Floor {
+    mac: HmacSha256,
+}
+
+impl Floor {
+    /// serialize JSON, base64url it, HMAC the text, append the base64url tag.
+    fn encode(&self, claims: &Map<String, Value>) -> Result<String, BoxError> {
+        let json = serde_json::to_vec(claims)?;
+        let mut out = String::with_capacity(json.len() * 4 / 3 + 48);
+        URL_SAFE_NO_PAD.encode_string(&json, &mut out);
+        let mut mac = self.mac.clone();
+        mac.update(out.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(tag, &mut out);
+        Ok(out)
+    }
+
+    /// base64url-decode the tag, verify the HMAC (constant time), decode and parse the JSON.
+    fn decode(&self, value: &str) -> Result<Map<String, Value>, BoxError> {
+        let (payload, tag_text) = value.rsplit_once('.').ok_or_else(|| fail("no tag"))?;
+        let mut tag = [0u8; 32];
+        let n = URL_SAFE_NO_PAD.decode_slice(tag_text, &mut tag)?;
+        let mut mac = self.mac.clone();
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&tag[..n]).map_err(|_| fail("bad tag"))?;
+        let json = URL_SAFE_NO_PAD.decode(payload)?;
+        Ok(serde_json::from_slice(&json)?)
+    }
+
+    /// The signed-id floor: HMAC of the 32 id bytes, `<id text>.<tag>`.
+    fn encode_id(&self, id: &SessionId) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(id.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let mut out = String::with_capacity(87);
+        out.push_str(id.expose());
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(tag, &mut out);
+        out
+    }
+
+    fn decode_id(&self, value: &str) -> Result<[u8; 32], BoxError> {
+        let (id_text, tag_text) = value.split_once('.').ok_or_else(|| fail("no tag"))?;
+        let mut id = [0u8; 33];
+        let mut tag = [0u8; 33];
+        let n = URL_SAFE_NO_PAD.decode_slice(id_text, &mut id)?;
+        let t = URL_SAFE_NO_PAD.decode_slice(tag_text, &mut tag)?;
+        if n != 32 {
+            return Err(fail("the id is not 32 bytes"));
+        }
+        let mut mac = self.mac.clone();
+        mac.update(&id[..n]);
+        mac.verify_slice(&tag[..t]).map_err(|_| fail("bad tag"))?;
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&id[..32]);
+        Ok(out)
+    }
+}
+
+/// Formats nanoseconds per op.
+fn ns(s: &Spread) -> String {
+    s.show(0)
+}
+
+fn ratio(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.2}x")
+    } else {
+        "n/a".to_owned()
+    }
+}
+
+pub(crate) fn run(options: Options) -> Result<Report, BoxError> {
+    let (iters, reps) = if options.quick { (200, 2) } else { (30_000, 7) };
+    let secret = secret()?;
+    let jwt = JwtCodec::hs256(&secret).map_err(context("JwtCodec::hs256"))?;
+    let signed = SignedIdCodec::new(&secret);
+    let now = UnixTime::now();
+    let record = typical_record(now);
+    let data_len = serde_json::to_vec(&record.data)?.len();
+
+    // The token and the exact claims it carries: the floor signs the same JSON object.
+    let token = jwt.encode(&record, now).map_err(context("JWT encode"))?;
+    let claims_segment = token
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| fail("the JWT has no payload segment"))?;
+    let claims_json = URL_SAFE_NO_PAD.decode(claims_segment)?;
+    let claims: Map<String, Value> = serde_json::from_slice(&claims_json)?;
+    let floor = Floor {
+        mac: HmacSha256::new_from_slice(SECRET).map_err(context("HMAC key"))?,
+    };
+    let floor_value = floor.encode(&claims)?;
+    if floor.decode(&floor_value)? != claims {
+        return Err(fail("the raw floor does not round-trip"));
+    }
+    if jwt
+        .decode(&token, now)
+        .map_err(context("JWT decode"))?
+        .payload
+        .data
+        != record.data
+    {
+        return Err(fail("the JWT codec does not round-trip the typical record"));
+    }
+    let id = SessionId::generate();
+    let id_cookie = signed
+        .encode(&id, now)
+        .map_err(context("signed id encode"))?;
+    let floor_id = floor.encode_id(&id);
+    if floor.decode_id(&floor_id)? != *id.as_bytes() {
+        return Err(fail("the signed-id floor does not round-trip"));
+    }
+
+    // Codecs and their floors, interleaved so both see the same machine state.
+    let jwt_enc = per_op(iters, reps, || jwt.encode(black_box(&record), now));
+    let floor_enc = per_op(iters, reps, || floor.encode(black_box(&claims)));
+    let jwt_dec = per_op(iters, reps, || jwt.decode(black_box(&token), now));
+    let floor_dec = per_op(iters, reps, || floor.decode(black_box(&floor_value)));
+    let jwt_both = per_op(iters, reps, || {
+        jwt.encode(black_box(&record), now)
+            .ok()
+            .map(|t| jwt.decode(&t, now))
+    });
+    let floor_both = per_op(iters, reps, || {
+        floor
+            .encode(black_box(&claims))
+            .ok()
+            .map(|v| floor.decode(&v))
+    });
+    let sid_enc = per_op(iters, reps, || signed.encode(black_box(&id), now));
+    let floor_id_enc = per_op(iters, reps, || floor.encode_id(black_box(&id)));
+    let sid_dec = per_op(iters, reps, || signed.decode(black_box(&id_cookie), now));
+    let floor_id_dec = per_op(iters, reps, || floor.decode_id(black_box(&floor_id)));
+
+    let mut table = Table::new(&[
+        "operation",
+        "CPU ns/op median (min..max)",
+        "raw floor CPU ns/op",
+        "x floor",
+    ]);
+    for (name, s, f) in [
+        ("JwtCodec::hs256 encode", &jwt_enc, &floor_enc),
+        ("JwtCodec::hs256 decode + validate", &jwt_dec, &floor_dec),
+        ("JwtCodec::hs256 encode + decode", &jwt_both, &floor_both),
+        ("SignedIdCodec encode", &sid_enc, &floor_id_enc),
+        ("SignedIdCodec decode", &sid_dec, &floor_id_dec),
+    ] {
+        table.row(vec![
+            name.into(),
+            ns(s),
+            ns(f),
+            ratio(s.ratio_of_medians(f)),
+        ]);
+    }
+    let codecs = Section {
+        title: "Codecs against the raw floor".into(),
+        intro: vec![format!(
+            "Typical record: {data_len} bytes of data (user {{id, email, name, roles}}, theme, CSRF \
+             token) plus a user id; the JWT is {} bytes, its claims JSON {} bytes. The JWT floor \
+             signs the same claims object: serde_json, base64url, HMAC-SHA256 over the base64 text \
+             (prepared key), base64url tag; decoding reverses it with a constant-time tag check. \
+             The signed-id floor is HMAC-SHA256 of the 32 id bytes plus base64url. {iters} \
+             iterations x {reps} repetitions per row, timed with the thread's CPU clock \
+             (`CLOCK_THREAD_CPUTIME_ID`), so time spent preempted by other work on this shared \
+             machine is not counted.",
+            token.len(),
+            claims_json.len()
+        )],
+        table,
+        notes: Vec::new(),
+    };
+
+    let steps = substeps(&claims, &claims_json, &token, &record, iters, reps)?;
+    let requests = request_work(&secret, iters.min(10_000), reps)?;
+
+    let met = jwt_both.median <= TARGET_ROUND_TRIP_NS;
+    let mut detail = vec![format!(
+        "encode {} ns + decode {} ns (medians, measured separately); the raw floor does both in \
+         {} ns, so the codec runs at {} of the floor.",
+        jwt_enc.median.round(),
+        jwt_dec.median.round(),
+        floor_both.median.round(),
+        ratio(jwt_both.ratio_of_medians(&floor_both))
+    )];
+    if floor_both.median > TARGET_ROUND_TRIP_NS {
+        detail.push(format!(
+            "The raw floor alone needs {:.2} us on this machine, more than the target: no codec \
+             that parses the claims into a `serde_json::Map` (as the floor and `JwtCodec` do) can \
+             meet it here. Meeting it needs a cheaper claims representation (typed claims, or \
+             data kept as raw JSON until read).",
+            floor_both.median / 1_000.0
+        ));
+    }
+    detail.extend(steps.1);
+    let targets = vec![Target {
+        name: format!(
+            "HS256 encode + decode <= {:.1} us",
+            TARGET_ROUND_TRIP_NS / 1_000.0
+        ),
+        met,
+        figure: format!(
+            "{:.2} us per encode + decode (median; spread {:.2}..{:.2} us).",
+            jwt_both.median / 1_000.0,
+            jwt_both.min / 1_000.0,
+            jwt_both.max / 1_000.0
+        ),
+        detail,
+    }];
+    Ok(Report {
+        sections: vec![codecs, steps.0, requests],
+        targets,
+    })
+}
+
+/// Sub-steps of the codecs and records, to show where the time goes.
+fn substeps(
+    claims: &Map<String, Value>,
+    claims_json: &[u8],
+    token: &str,
+    record: &SessionRecord,
+    iters: u64,
+    reps: usize,
+) -> Result<(Section, Vec<String>), BoxError> {
+    use jsonwebtoken::{crypto, Algorithm, DecodingKey, EncodingKey};
+
+    let (signing_input, signature) = token
+        .rsplit_once('.')
+        .ok_or_else(|| fail("the JWT has no signature"))?;
+    let claims_b64 = URL_SAFE_NO_PAD.encode(claims_json);
+    let prepared = HmacSha256::new_from_slice(SECRET).map_err(context("HMAC key"))?;
+    let enc_key = EncodingKey::from_secret(SECRET);
+    let dec_key = DecodingKey::from_secret(SECRET);
+    if !crypto::verify(
+        signature,
+        signing_input.as_bytes(),
+        &dec_key,
+        Algorithm::HS256,
+    )? {
+        return Err(fail("jsonwebtoken does not verify our own token"));
+    }
+    let record_bytes = record.to_bytes();
+    let id = SessionId::generate();
+
+    let json_ser = per_op(iters, reps, || serde_json::to_vec(black_box(claims)));
+    let json_de = per_op(iters, reps, || {
+        serde_json::from_slice::<Map<String, Value>>(black_box(claims_json))
+    });
+    let json_scan = per_op(iters, reps, || {
+        serde_json::from_slice::<serde::de::IgnoredAny>(black_box(claims_json))
+    });
+    let b64_enc = per_op(iters, reps, || {
+        URL_SAFE_NO_PAD.encode(black_box(claims_json))
+    });
+    let b64_dec = per_op(iters, reps, || {
+        URL_SAFE_NO_PAD.decode(black_box(&claims_b64))
+    });
+    let hmac_prepared = per_op(iters, reps, || {
+        let mut mac = prepared.clone();
+        mac.update(black_box(signing_input.as_bytes()));
+        mac.finalize().into_bytes()
+    });
+    let hmac_keyed = per_op(iters, reps, || {
+        HmacSha256::new_from_slice(black_box(SECRET)).map(|mut mac| {
+            mac.update(black_box(signing_input.as_bytes()));
+            mac.finalize().into_bytes()
+        })
+    });
+    let jwt_sign = per_op(iters, reps, || {
+        crypto::sign(
+            black_box(signing_input.as_bytes()),
+            &enc_key,
+            Algorithm::HS256,
+        )
+    });
+    let jwt_verify = per_op(iters, reps, || {
+        crypto::verify(
+            black_box(signature),
+            signing_input.as_bytes(),
+            &dec_key,
+            Algorithm::HS256,
+        )
+    });
+    let record_clone = per_op(iters, reps, || black_box(record).clone());
+    let to_bytes = per_op(iters, reps, || black_box(record).to_bytes());
+    let from_bytes = per_op(iters, reps, || {
+        SessionRecord::from_bytes(black_box(&record_bytes))
+    });
+    let id_generate = per_op(iters, reps, SessionId::generate);
+    let id_key = per_op(iters, reps, || black_box(&id).key());
+
+    let mut table = Table::new(&["sub-step", "CPU ns/op median (min..max)"]);
+    let rows = [
+        ("serde_json::to_vec(claims)", &json_ser),
+        ("serde_json::from_slice::<Map>(claims)", &json_de),
+        (
+            "serde_json scan of the claims, nothing built (IgnoredAny)",
+            &json_scan,
+        ),
+        ("base64url encode claims", &b64_enc),
+        ("base64url decode claims", &b64_dec),
+        (
+            "HMAC-SHA256 of the signing input, prepared key (clone)",
+            &hmac_prepared,
+        ),
+        (
+            "HMAC-SHA256 of the signing input, key set up per call",
+            &hmac_keyed,
+        ),
+        (
+            "jsonwebtoken::crypto::sign HS256 (what JwtCodec calls)",
+            &jwt_sign,
+        ),
+        (
+            "jsonwebtoken::crypto::verify HS256 (what JwtCodec calls)",
+            &jwt_verify,
+        ),
+        (
+            "SessionRecord clone (the manager snapshots per commit)",
+            &record_clone,
+        ),
+        ("SessionRecord::to_bytes (store format)", &to_bytes),
+        ("SessionRecord::from_bytes (store format)", &from_bytes),
+        ("SessionId::generate (CSPRNG + base64url)", &id_generate),
+        ("SessionId::key (SHA-256)", &id_key),
+    ];
+    for (name, s) in rows {
+        table.row(vec![name.into(), ns(s)]);
+    }
+    let lines = vec![
+        format!(
+            "JSON: serialising the claims takes {} ns and parsing them into a `Map<String, Value>` \
+             {} ns, of which {} ns is building the map (allocation; a scan that builds nothing \
+             takes {} ns); base64url {} + {} ns.",
+            json_ser.median.round(),
+            json_de.median.round(),
+            (json_de.median - json_scan.median).round(),
+            json_scan.median.round(),
+            b64_enc.median.round(),
+            b64_dec.median.round()
+        ),
+        format!(
+            "HMAC: jsonwebtoken's sign takes {} ns and verify {} ns, against {} ns for an HMAC \
+             with a prepared key ({} ns when the key is set up per call, which is what \
+             `EncodingKey`/`DecodingKey` do); verify also re-encodes the tag.",
+            jwt_sign.median.round(),
+            jwt_verify.median.round(),
+            hmac_prepared.median.round(),
+            hmac_keyed.median.round()
+        ),
+    ];
+    Ok((
+        Section {
+            title: "Where the time goes (sub-steps)".into(),
+            intro: vec![format!(
+                "The same claims, token and record as above; {} bytes in the store format.",
+                record_bytes.len()
+            )],
+            table,
+            notes: Vec::new(),
+        },
+        lines,
+    ))
+}
+
+/// One request's session work in process (no HTTP): `load_from_header`, a counter read and
+/// write, `commit`. The HTTP part's ratios are best read next to these.
+fn request_work(secret: &Secret, iters: u64, reps: usize) -> Result<Section, BoxError> {
+    let rt = runtime()?;
+    let policy = bench_policy()?;
+    let managers = [
+        (
+            STATELESS,
+            SessionManager::stateless(JwtCodec::hs256(secret).map_err(context("JwtCodec"))?)
+                .policy(policy.clone())
+                .build(),
+        ),
+        (
+            "MemoryStore",
+            SessionManager::stateful(secret, MemoryStore::new())
+                .policy(policy)
+                .build(),
+        ),
+    ];
+    let mut table = Table::new(&["session mode", "path", "CPU ns/request median (min..max)"]);
+    for (name, manager) in &managers {
+        let (existing, new) = request_costs(&rt, manager, iters, reps)?;
+        if *name == STATELESS {
+            let _ = JWT_REQUEST_WORK.set((existing.median, new.median));
+        }
+        table.row(vec![
+            (*name).into(),
+            "existing session".into(),
+            ns(&existing),
+        ]);
+        table.row(vec![(*name).into(), "new session".into(), ns(&new)]);
+    }
+    Ok(Section {
+        title: "One request's session work, in process".into(),
+        intro: vec![
+            "`SessionManager::load_from_header` + `get::<u64>(\"n\")` + `insert(\"n\", n + 1)` + \
+             `commit`, as an adapter drives it, without HTTP. Existing session: the typical record \
+             (cookie replayed, so every request writes and re-issues or saves); new session: no \
+             cookie, a fresh session holding only the counter."
+                .into(),
+        ],
+        table,
+        notes: Vec::new(),
+    })
+}
+
+const STATELESS: &str = "stateless JWT";
+
+fn runtime() -> Result<tokio::runtime::Runtime, BoxError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(context("tokio runtime"))
+}
+
+/// ns per request for the existing-session and new-session paths of `manager`.
+fn request_costs(
+    rt: &tokio::runtime::Runtime,
+    manager: &SessionManager,
+    iters: u64,
+    reps: usize,
+) -> Result<(Spread, Spread), BoxError> {
+    let cookie = rt.block_on(seed_cookie(manager))?;
+    let cost = |cookie: Option<&str>| {
+        per_op_batched(iters, reps, |n| {
+            rt.block_on(async {
+                let start = CpuTimer::start();
+                for _ in 0..n {
+                    black_box(counter_request(manager, cookie).await);
+                }
+                start.elapsed()
+            })
+        })
+    };
+    let existing = cost(Some(&cookie));
+    let new = cost(None);
+    Ok((existing, new))
+}
+
+/// The stateless JWT request work (existing, new) in CPU ns, as measured by this run's codec part.
+static JWT_REQUEST_WORK: OnceLock<(f64, f64)> = OnceLock::new();
+
+/// The stateless JWT request work (existing, new) in CPU ns, for the HTTP part's explanation:
+/// the codec part's figure when it ran in this process, else measured now.
+pub(crate) fn jwt_request_work_ns(quick: bool) -> Result<(f64, f64), BoxError> {
+    if let Some(&figures) = JWT_REQUEST_WORK.get() {
+        return Ok(figures);
+    }
+    let (iters, reps) = if quick { (200, 1) } else { (10_000, 5) };
+    let manager =
+        SessionManager::stateless(JwtCodec::hs256(&secret()?).map_err(context("JwtCodec"))?)
+            .policy(bench_policy()?)
+            .build();
+    let (existing, new) = request_costs(&runtime()?, &manager, iters, reps)?;
+    Ok((existing.median, new.median))
+}
+
+/// A cookie (`session=...`) for a session holding the typical data and a counter.
+pub(crate) async fn seed_cookie(manager: &SessionManager) -> Result<String, BoxError> {
+    let session = manager
+        .load(None, RequestContext::default())
+        .await
+        .map_err(context("load"))?;
+    session.login(UserId::new(TYPICAL_USER));
+    for (k, v) in typical_data() {
+        session.insert(k, v).map_err(context("insert"))?;
+    }
+    session.insert("n", 0u64).map_err(context("insert"))?;
+    match manager.commit(&session).await.map_err(context("commit"))? {
+        CookieUpdate::Set(set_cookie) => {
+            Ok(set_cookie.split(';').next().unwrap_or_default().to_owned())
+        }
+        other => Err(fail(format!("seeding a session gave {other:?}"))),
+    }
+}
+
+/// The counter handler's session work for one request.
+async fn counter_request(manager: &SessionManager, cookie: Option<&str>) -> Option<CookieUpdate> {
+    let session = manager
+        .load_from_header(cookie, RequestContext::default())
+        .await
+        .ok()?;
+    let n = session.get::<u64>("n").ok().flatten().unwrap_or(0) + 1;
+    session.insert("n", n).ok()?;
+    manager.commit(&session).await.ok()
+}

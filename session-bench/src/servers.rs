@@ -1,0 +1,438 @@
+//! The server child of the HTTP part: `session-bench serve <framework> <backend> <port>`.
+//!
+//! Each framework runs on one worker thread (the parent pins the whole process to one CPU) and
+//! serves `GET /plain` ("ok", never touching a session) and `GET /echo-cookie` ("ok" with a
+//! `Set-Cookie` echoing the request's `Cookie`, shaped like the core's: the cost of the header
+//! bytes without any session code). With a session backend the app is
+//! wrapped in the framework's session binding and also serves `GET /counter` (reads and
+//! increments `n`) and `GET /seed` (logs in and stores the typical data, so the load
+//! generator's replayed cookie carries a typical session).
+//!
+//! The parent passes `SESSION_BENCH_DIR` (sled and SQLite files) and `SESSION_BENCH_REDIS_PREFIX`
+//! in the environment. The child exits when its stdin closes, so a dying parent never leaves a
+//! server behind.
+
+use std::io::Read as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use session_adapters::{
+    JwtCodec, MemoryStore, RedisStore, RedisStoreConfig, SessionManager, SledStore,
+    SledStoreConfig, SqliteStore, SqliteStoreConfig, UserId,
+};
+
+use session_store_sled::FlushPolicy;
+
+use crate::codec::{bench_policy, secret, typical_data, TYPICAL_USER};
+use crate::stores::redis_url;
+use crate::{context, fail, BoxError};
+
+/// The web frameworks under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framework {
+    Axum,
+    Actix,
+    Rocket,
+}
+
+impl Framework {
+    pub(crate) const ALL: [Framework; 3] = [Framework::Axum, Framework::Actix, Framework::Rocket];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Framework::Axum => "axum",
+            Framework::Actix => "actix",
+            Framework::Rocket => "rocket",
+        }
+    }
+
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Framework::Axum => "Axum",
+            Framework::Actix => "Actix-web",
+            Framework::Rocket => "Rocket",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == s)
+    }
+}
+
+/// What the server keeps sessions in (`Plain`: no session binding at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Plain,
+    Jwt,
+    Memory,
+    /// [`SledStore`] with `FlushPolicy::Background` (see [`Backend::SledDefault`] for why).
+    Sled,
+    /// [`SledStore`] with its default `FlushPolicy::EveryWrite`, which awaits sled's
+    /// `flush_async` on every write: only used by the concurrency check, because concurrent
+    /// `flush_async` calls deadlock in sled 0.34 (spacejam/sled#1308, fixed only on sled's
+    /// unreleased main branch).
+    SledDefault,
+    Sqlite,
+    Redis,
+}
+
+impl Backend {
+    /// The backends of the main HTTP table.
+    pub(crate) const MEASURED: [Backend; 6] = [
+        Backend::Plain,
+        Backend::Jwt,
+        Backend::Memory,
+        Backend::Sled,
+        Backend::Sqlite,
+        Backend::Redis,
+    ];
+    const ALL: [Backend; 7] = [
+        Backend::Plain,
+        Backend::Jwt,
+        Backend::Memory,
+        Backend::Sled,
+        Backend::SledDefault,
+        Backend::Sqlite,
+        Backend::Redis,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Backend::Plain => "plain",
+            Backend::Jwt => "jwt",
+            Backend::Memory => "memory",
+            Backend::Sled => "sled",
+            Backend::SledDefault => "sled-default",
+            Backend::Sqlite => "sqlite",
+            Backend::Redis => "redis",
+        }
+    }
+
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Backend::Plain => "none (plain handler)",
+            Backend::Jwt => "stateless JWT",
+            Backend::Memory => "MemoryStore",
+            Backend::Sled => "SledStore (background flush)",
+            Backend::SledDefault => "SledStore (default: flush every write)",
+            Backend::Sqlite => "SqliteStore",
+            Backend::Redis => "RedisStore",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.name() == s)
+    }
+}
+
+/// Environment variable naming the directory for sled and SQLite files.
+pub(crate) const DIR_ENV: &str = "SESSION_BENCH_DIR";
+/// Environment variable carrying the Redis key prefix.
+pub(crate) const PREFIX_ENV: &str = "SESSION_BENCH_REDIS_PREFIX";
+
+/// `serve <framework> <backend> <port>`: runs until killed or until stdin closes.
+pub(crate) fn serve(args: &[String]) -> Result<(), BoxError> {
+    let [framework, backend, port] = args else {
+        return Err(fail(
+            "usage: session-bench serve <axum|actix|rocket> <plain|jwt|memory|sled|sled-default|sqlite|redis> <port>",
+        ));
+    };
+    let framework = Framework::parse(framework)
+        .ok_or_else(|| fail(format!("unknown framework {framework:?}")))?;
+    let backend =
+        Backend::parse(backend).ok_or_else(|| fail(format!("unknown backend {backend:?}")))?;
+    let port: u16 = port
+        .parse()
+        .map_err(context(format!("invalid port {port:?}")))?;
+    std::thread::spawn(|| {
+        // Blocks until the parent closes our stdin (or dies): then stop at once.
+        let _ = std::io::stdin().read(&mut [0u8; 1]);
+        std::process::exit(0);
+    });
+    match framework {
+        Framework::Axum => axum_app::serve(backend, port),
+        Framework::Actix => actix_app::serve(backend, port),
+        Framework::Rocket => rocket_app::serve(backend, port),
+    }
+}
+
+fn data_dir() -> Result<PathBuf, BoxError> {
+    std::env::var_os(DIR_ENV)
+        .map(PathBuf::from)
+        .ok_or_else(|| fail(format!("{DIR_ENV} is not set")))
+}
+
+/// The session manager for `backend`, or `None` for the plain server.
+async fn manager(backend: Backend) -> Result<Option<SessionManager>, BoxError> {
+    let secret = secret()?;
+    let builder = match backend {
+        Backend::Plain => return Ok(None),
+        Backend::Jwt => {
+            SessionManager::stateless(JwtCodec::hs256(&secret).map_err(context("JwtCodec"))?)
+        }
+        Backend::Memory => SessionManager::stateful(&secret, MemoryStore::new()),
+        Backend::Sled => SessionManager::stateful(
+            &secret,
+            SledStore::open(
+                SledStoreConfig::new(data_dir()?.join("sled")).flush(FlushPolicy::Background),
+            )
+            .map_err(context("open SledStore"))?,
+        ),
+        Backend::SledDefault => SessionManager::stateful(
+            &secret,
+            SledStore::open(SledStoreConfig::new(data_dir()?.join("sled")))
+                .map_err(context("open SledStore"))?,
+        ),
+        Backend::Sqlite => SessionManager::stateful(
+            &secret,
+            SqliteStore::open(SqliteStoreConfig::new(data_dir()?.join("sessions.db")))
+                .map_err(context("open SqliteStore"))?,
+        ),
+        Backend::Redis => {
+            let prefix =
+                std::env::var(PREFIX_ENV).map_err(context(format!("{PREFIX_ENV} is not set")))?;
+            let config = RedisStoreConfig::new(redis_url()).key_prefix(prefix);
+            SessionManager::stateful(
+                &secret,
+                RedisStore::connect(config)
+                    .await
+                    .map_err(context("connect RedisStore"))?,
+            )
+        }
+    };
+    Ok(Some(builder.policy(bench_policy()?).build()))
+}
+
+/// `GET /counter`: read `n`, write `n + 1`.
+fn counter(session: &session_core::Session) -> Result<String, String> {
+    let n = session
+        .get::<u64>("n")
+        .map_err(|e| e.to_string())?
+        .unwrap_or(0)
+        + 1;
+    session.insert("n", n).map_err(|e| e.to_string())?;
+    Ok(n.to_string())
+}
+
+/// `GET /seed`: a signed-in session with the typical data and `n = 0`.
+fn seed(session: &session_core::Session) -> Result<String, String> {
+    session.login(UserId::new(TYPICAL_USER));
+    for (key, value) in typical_data() {
+        session.insert(key, value).map_err(|e| e.to_string())?;
+    }
+    session.insert("n", 0u64).map_err(|e| e.to_string())?;
+    Ok("seeded".to_owned())
+}
+
+/// `GET /echo-cookie`: a `Set-Cookie` as large as the session cookie the request carried, with
+/// the attributes the core writes.
+fn echo_set_cookie(cookie: Option<&str>) -> String {
+    format!(
+        "{}; Max-Age=86400; Path=/; Secure; HttpOnly; SameSite=Lax",
+        cookie.unwrap_or("session=")
+    )
+}
+
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+mod axum_app {
+    //! Axum 0.8 on a one-worker Tokio runtime.
+
+    use super::*;
+    use axum::http::header::{COOKIE, SET_COOKIE};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::get;
+    use axum::Router;
+    use session_adapters::axum::{Session, SessionLayer};
+
+    async fn plain() -> &'static str {
+        "ok"
+    }
+
+    async fn echo_cookie(
+        headers: HeaderMap,
+    ) -> ([(axum::http::HeaderName, String); 1], &'static str) {
+        let cookie = headers.get(COOKIE).and_then(|v| v.to_str().ok());
+        ([(SET_COOKIE, echo_set_cookie(cookie))], "ok")
+    }
+
+    async fn counter(session: Session) -> Result<String, (StatusCode, String)> {
+        super::counter(&session).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e))
+    }
+
+    async fn seed(session: Session) -> Result<String, (StatusCode, String)> {
+        super::seed(&session).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e))
+    }
+
+    pub(super) fn serve(backend: Backend, port: u16) -> Result<(), BoxError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(context("tokio runtime"))?;
+        rt.block_on(async move {
+            let manager = manager(backend).await?;
+            let mut app = Router::new()
+                .route("/plain", get(plain))
+                .route("/echo-cookie", get(echo_cookie));
+            if let Some(manager) = manager {
+                app = app
+                    .route("/counter", get(counter))
+                    .route("/seed", get(seed))
+                    .layer(SessionLayer::new(manager));
+            }
+            let listener = tokio::net::TcpListener::bind((LOCALHOST, port))
+                .await
+                .map_err(context(format!("bind 127.0.0.1:{port}")))?;
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .map_err(context("axum::serve"))
+        })
+    }
+}
+
+mod actix_app {
+    //! Actix-web 4 with one worker.
+
+    use super::*;
+    use actix_web::http::header;
+    use actix_web::{error, web, App, HttpRequest, HttpResponse, HttpServer};
+    use session_adapters::actix::{Session, SessionMiddleware};
+
+    async fn plain() -> &'static str {
+        "ok"
+    }
+
+    async fn echo_cookie(req: HttpRequest) -> HttpResponse {
+        let cookie = req
+            .headers()
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok());
+        HttpResponse::Ok()
+            .insert_header((header::SET_COOKIE, echo_set_cookie(cookie)))
+            .body("ok")
+    }
+
+    async fn counter(session: Session) -> actix_web::Result<String> {
+        super::counter(&session).map_err(error::ErrorInternalServerError)
+    }
+
+    async fn seed(session: Session) -> actix_web::Result<String> {
+        super::seed(&session).map_err(error::ErrorInternalServerError)
+    }
+
+    pub(super) fn serve(backend: Backend, port: u16) -> Result<(), BoxError> {
+        actix_web::rt::System::new().block_on(async move {
+            let server = match manager(backend).await? {
+                Some(manager) => HttpServer::new(move || {
+                    App::new()
+                        .wrap(SessionMiddleware::new(manager.clone()))
+                        .route("/plain", web::get().to(plain))
+                        .route("/echo-cookie", web::get().to(echo_cookie))
+                        .route("/counter", web::get().to(counter))
+                        .route("/seed", web::get().to(seed))
+                })
+                .workers(1)
+                .bind((LOCALHOST, port))
+                .map_err(context(format!("bind 127.0.0.1:{port}")))?
+                .run(),
+                None => HttpServer::new(|| {
+                    App::new()
+                        .route("/plain", web::get().to(plain))
+                        .route("/echo-cookie", web::get().to(echo_cookie))
+                })
+                .workers(1)
+                .bind((LOCALHOST, port))
+                .map_err(context(format!("bind 127.0.0.1:{port}")))?
+                .run(),
+            };
+            server.await.map_err(context("actix server"))
+        })
+    }
+}
+
+mod rocket_app {
+    //! Rocket 0.5 with one worker, logging off.
+
+    use super::*;
+    use rocket::config::LogLevel;
+    use rocket::http::{Header, Status};
+    use rocket::request::{FromRequest, Outcome, Request};
+    use rocket::{get, routes, Responder};
+    use session_adapters::rocket::{Session, SessionFairing};
+
+    #[get("/plain")]
+    fn plain() -> &'static str {
+        "ok"
+    }
+
+    /// The request's `Cookie` header, as it came.
+    struct CookieHeader(Option<String>);
+
+    #[rocket::async_trait]
+    impl<'r> FromRequest<'r> for CookieHeader {
+        type Error = std::convert::Infallible;
+
+        async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+            Outcome::Success(CookieHeader(
+                req.headers().get_one("Cookie").map(str::to_owned),
+            ))
+        }
+    }
+
+    #[derive(Responder)]
+    struct WithSetCookie {
+        body: &'static str,
+        set_cookie: Header<'static>,
+    }
+
+    #[get("/echo-cookie")]
+    fn echo_cookie(cookie: CookieHeader) -> WithSetCookie {
+        WithSetCookie {
+            body: "ok",
+            set_cookie: Header::new("Set-Cookie", echo_set_cookie(cookie.0.as_deref())),
+        }
+    }
+
+    #[get("/counter")]
+    fn counter(session: Session) -> Result<String, (Status, String)> {
+        super::counter(&session).map_err(|e| (Status::InternalServerError, e))
+    }
+
+    #[get("/seed")]
+    fn seed(session: Session) -> Result<String, (Status, String)> {
+        super::seed(&session).map_err(|e| (Status::InternalServerError, e))
+    }
+
+    pub(super) fn serve(backend: Backend, port: u16) -> Result<(), BoxError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(context("tokio runtime"))?;
+        rt.block_on(async move {
+            let config = rocket::Config {
+                address: LOCALHOST,
+                port,
+                workers: 1,
+                log_level: LogLevel::Off,
+                cli_colors: false,
+                ..rocket::Config::release_default()
+            };
+            let mut app = rocket::custom(config).mount("/", routes![plain, echo_cookie]);
+            if let Some(manager) = manager(backend).await? {
+                app = app
+                    .attach(SessionFairing::new(manager))
+                    .mount("/", routes![counter, seed]);
+            }
+            // `to_string` inspects the error, which Rocket requires before it is dropped.
+            app.launch()
+                .await
+                .map(|_| ())
+                .map_err(|e| fail(format!("rocket: {e}")))
+        })
+    }
+}
