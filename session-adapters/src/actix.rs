@@ -54,7 +54,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
-use session_core::{Denial, RequestContext, SessionError, SessionManager, UserId};
+use session_core::{Denial, RequestContext, SessionError, SessionManager, SignedIn};
 
 /// Middleware that loads the session of every request and commits it after the handler.
 ///
@@ -427,20 +427,13 @@ impl<T: DeserializeOwned> FromRequest for SessionData<T> {
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct RequireSession {
-    user: UserId,
-    session: Session,
-}
+pub struct RequireSession(SignedIn);
 
-impl RequireSession {
-    /// The signed-in user.
-    pub fn user_id(&self) -> &UserId {
-        &self.user
-    }
+impl Deref for RequireSession {
+    type Target = SignedIn;
 
-    /// The user's session.
-    pub fn session(&self) -> &Session {
-        &self.session
+    fn deref(&self) -> &SignedIn {
+        &self.0
     }
 }
 
@@ -449,14 +442,11 @@ impl FromRequest for RequireSession {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(session_of(req).and_then(
-            |session| match session.require_user(req.path(), accept(req)) {
-                Ok(user) => Ok(RequireSession {
-                    user,
-                    session: Session(session),
-                }),
-                Err(denial) => Err(SessionRejection::Denied(denial)),
-            },
-        ))
+        ready(session_of(req).and_then(|session| {
+            session
+                .require_user(req.path(), accept(req))
+                .map(RequireSession)
+                .map_err(SessionRejection::Denied)
+        }))
     }
 }

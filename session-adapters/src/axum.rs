@@ -48,7 +48,7 @@ use http::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE, USER_AGENT};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use serde::de::DeserializeOwned;
-use session_core::{Denial, RequestContext, SessionError, SessionManager, UserId};
+use session_core::{Denial, RequestContext, SessionError, SessionManager, SignedIn};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -306,26 +306,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for SessionData<T>
 /// It only comes from a signed-in request; code cannot make one up:
 ///
 /// ```compile_fail
-/// # use session_adapters::{axum::{RequireSession, Session}, UserId};
-/// fn forge(session: Session) -> RequireSession {
-///     RequireSession { user: UserId::new("mallory"), session }
+/// # use session_adapters::{axum::RequireSession, core::SignedIn};
+/// fn forge(signed_in: SignedIn) -> RequireSession {
+///     RequireSession(signed_in)
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct RequireSession {
-    user: UserId,
-    session: Session,
-}
+pub struct RequireSession(SignedIn);
 
-impl RequireSession {
-    /// The signed-in user.
-    pub fn user_id(&self) -> &UserId {
-        &self.user
-    }
+impl Deref for RequireSession {
+    type Target = SignedIn;
 
-    /// The session.
-    pub fn session(&self) -> &Session {
-        &self.session
+    fn deref(&self) -> &SignedIn {
+        &self.0
     }
 }
 
@@ -335,9 +328,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequireSession {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let session = Session::from_parts(parts)?;
         let (path, accept) = path_and_accept(parts);
-        let user = session
+        session
             .require_user(path, accept)
-            .map_err(SessionRejection::Denied)?;
-        Ok(RequireSession { user, session })
+            .map(RequireSession)
+            .map_err(SessionRejection::Denied)
     }
 }

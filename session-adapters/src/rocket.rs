@@ -72,7 +72,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use rocket::Data;
 use serde::de::DeserializeOwned;
-use session_core::{Denial, RequestContext, SessionError, SessionManager, UserId};
+use session_core::{Denial, RequestContext, SessionError, SessionManager, SignedIn};
 
 /// The fairing that loads the session of every request and commits it with the response.
 ///
@@ -448,20 +448,13 @@ impl<'r, T: DeserializeOwned + Send> FromRequest<'r> for SessionData<T> {
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct RequireSession {
-    user: UserId,
-    session: Session,
-}
+pub struct RequireSession(SignedIn);
 
-impl RequireSession {
-    /// The signed-in user.
-    pub fn user_id(&self) -> &UserId {
-        &self.user
-    }
+impl Deref for RequireSession {
+    type Target = SignedIn;
 
-    /// The user's session.
-    pub fn session(&self) -> &Session {
-        &self.session
+    fn deref(&self) -> &SignedIn {
+        &self.0
     }
 }
 
@@ -476,10 +469,7 @@ impl<'r> FromRequest<'r> for RequireSession {
         };
         let (path, accept) = path_and_accept(req);
         match session.require_user(path, accept) {
-            Ok(user) => Outcome::Success(RequireSession {
-                user,
-                session: Session(session),
-            }),
+            Ok(signed_in) => Outcome::Success(RequireSession(signed_in)),
             Err(denial) => fail(req, SessionRejection::Denied(denial)),
         }
     }

@@ -362,7 +362,6 @@ fn substeps(
             Algorithm::HS256,
         )
     });
-    let record_clone = per_op(iters, reps, || black_box(record).clone());
     let to_bytes = per_op(iters, reps, || black_box(record).to_bytes());
     let from_bytes = per_op(iters, reps, || {
         SessionRecord::from_bytes(black_box(&record_bytes))
@@ -395,10 +394,6 @@ fn substeps(
         (
             "jsonwebtoken::crypto::verify HS256 (what JwtCodec calls)",
             &jwt_verify,
-        ),
-        (
-            "SessionRecord clone (the manager snapshots per commit)",
-            &record_clone,
         ),
         ("SessionRecord::to_bytes (store format)", &to_bytes),
         ("SessionRecord::from_bytes (store format)", &from_bytes),

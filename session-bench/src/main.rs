@@ -38,7 +38,7 @@ pub(crate) fn context<E: std::fmt::Display>(what: impl Into<String>) -> impl FnO
 
 const USAGE: &str = "\
 usage: session-bench [codec] [stores] [http] [--quick] [--std-client]
-       session-bench serve <axum|actix|rocket> <plain|jwt|memory|sled|sled-default|sqlite|redis> <port>
+       session-bench serve <axum|actix|rocket> <plain|jwt|memory|sled|sqlite|redis> <port>
 
   no part named   run all three parts
   --quick         smoke run: tiny iteration counts, 1 s per HTTP case, writes nothing

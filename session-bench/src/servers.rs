@@ -21,8 +21,6 @@ use session_adapters::{
     SledStoreConfig, SqliteStore, SqliteStoreConfig, UserId,
 };
 
-use session_store_sled::FlushPolicy;
-
 use crate::codec::{bench_policy, secret, typical_data, TYPICAL_USER};
 use crate::stores::redis_url;
 use crate::{context, fail, BoxError};
@@ -65,13 +63,8 @@ pub(crate) enum Backend {
     Plain,
     Jwt,
     Memory,
-    /// [`SledStore`] with `FlushPolicy::Background` (see [`Backend::SledDefault`] for why).
+    /// [`SledStore`] with its default configuration (every write flushed before it returns).
     Sled,
-    /// [`SledStore`] with its default `FlushPolicy::EveryWrite`, which awaits sled's
-    /// `flush_async` on every write: only used by the concurrency check, because concurrent
-    /// `flush_async` calls deadlock in sled 0.34 (spacejam/sled#1308, fixed only on sled's
-    /// unreleased main branch).
-    SledDefault,
     Sqlite,
     Redis,
 }
@@ -86,15 +79,7 @@ impl Backend {
         Backend::Sqlite,
         Backend::Redis,
     ];
-    const ALL: [Backend; 7] = [
-        Backend::Plain,
-        Backend::Jwt,
-        Backend::Memory,
-        Backend::Sled,
-        Backend::SledDefault,
-        Backend::Sqlite,
-        Backend::Redis,
-    ];
+    const ALL: [Backend; 6] = Backend::MEASURED;
 
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -102,7 +87,6 @@ impl Backend {
             Backend::Jwt => "jwt",
             Backend::Memory => "memory",
             Backend::Sled => "sled",
-            Backend::SledDefault => "sled-default",
             Backend::Sqlite => "sqlite",
             Backend::Redis => "redis",
         }
@@ -113,8 +97,7 @@ impl Backend {
             Backend::Plain => "none (plain handler)",
             Backend::Jwt => "stateless JWT",
             Backend::Memory => "MemoryStore",
-            Backend::Sled => "SledStore (background flush)",
-            Backend::SledDefault => "SledStore (default: flush every write)",
+            Backend::Sled => "SledStore",
             Backend::Sqlite => "SqliteStore",
             Backend::Redis => "RedisStore",
         }
@@ -134,7 +117,7 @@ pub(crate) const PREFIX_ENV: &str = "SESSION_BENCH_REDIS_PREFIX";
 pub(crate) fn serve(args: &[String]) -> Result<(), BoxError> {
     let [framework, backend, port] = args else {
         return Err(fail(
-            "usage: session-bench serve <axum|actix|rocket> <plain|jwt|memory|sled|sled-default|sqlite|redis> <port>",
+            "usage: session-bench serve <axum|actix|rocket> <plain|jwt|memory|sled|sqlite|redis> <port>",
         ));
     };
     let framework = Framework::parse(framework)
@@ -172,13 +155,6 @@ async fn manager(backend: Backend) -> Result<Option<SessionManager>, BoxError> {
         }
         Backend::Memory => SessionManager::stateful(&secret, MemoryStore::new()),
         Backend::Sled => SessionManager::stateful(
-            &secret,
-            SledStore::open(
-                SledStoreConfig::new(data_dir()?.join("sled")).flush(FlushPolicy::Background),
-            )
-            .map_err(context("open SledStore"))?,
-        ),
-        Backend::SledDefault => SessionManager::stateful(
             &secret,
             SledStore::open(SledStoreConfig::new(data_dir()?.join("sled")))
                 .map_err(context("open SledStore"))?,

@@ -79,6 +79,6 @@ pub use policy::{
 pub use record::{
     RecordFormatError, SessionData, SessionMetadata, SessionRecord, RECORD_FORMAT_VERSION,
 };
-pub use session::{DataError, RequestContext, Session, SessionInfo, SessionStatus};
+pub use session::{DataError, RequestContext, Session, SessionInfo, SessionStatus, SignedIn};
 pub use store::{BoxError, SessionStore, StoreCaps, StoreError};
 pub use time::{Clock, SystemClock, UnixTime};

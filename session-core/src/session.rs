@@ -81,6 +81,26 @@ pub struct SessionInfo {
     pub is_current: bool,
 }
 
+/// A session with a signed-in user: what every adapter's `RequireSession` guard hands to
+/// handlers. Only [`Session::require_user`] makes one, so holding it proves the check was done.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    user: UserId,
+    session: Session,
+}
+
+impl SignedIn {
+    /// The signed-in user.
+    pub fn user_id(&self) -> &UserId {
+        &self.user
+    }
+
+    /// The user's session.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+}
+
 /// Why reading or writing session data failed (C15).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -303,14 +323,19 @@ impl Session {
         }
     }
 
-    /// The signed-in user, or how to answer a request to `path` (with this `Accept` header) that
-    /// requires one: a redirect to the login page or 401, as the manager's [`AccessGuard`]
+    /// The session with its signed-in user, or how to answer a request to `path` (with this
+    /// `Accept` header) that requires one: a redirect to the login page or 401, as the manager's [`AccessGuard`]
     /// decides. Every adapter's guard calls this.
     ///
     /// [`AccessGuard`]: crate::AccessGuard
-    pub fn require_user(&self, path: &str, accept: Option<&str>) -> Result<UserId, Denial> {
-        self.user_id()
-            .ok_or_else(|| self.manager.guard().deny(path, accept))
+    pub fn require_user(&self, path: &str, accept: Option<&str>) -> Result<SignedIn, Denial> {
+        match self.user_id() {
+            Some(user) => Ok(SignedIn {
+                user,
+                session: self.clone(),
+            }),
+            None => Err(self.manager.guard().deny(path, accept)),
+        }
     }
 
     /// The whole data as `T` for a typed extractor on a route that requires it: a missing session

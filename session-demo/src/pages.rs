@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use session_adapters::axum::Session;
 use session_adapters::UserId;
 use session_core::{SessionInfo, UnixTime};
 
@@ -54,7 +53,7 @@ pub(crate) fn login(error: Option<&str>) -> String {
 pub(crate) fn dashboard(
     store: &str,
     user: &UserId,
-    session: &Session,
+    session: &session_core::Session,
     sessions: &[SessionInfo],
 ) -> String {
     let count = session.get::<u64>("count").unwrap_or(None).unwrap_or(0);
