@@ -427,7 +427,10 @@ impl Session {
             is_new: state.loaded_version.is_none(),
             is_authenticated: record.user_id.is_some(),
             is_expired: deadline <= state.now,
-            remaining: deadline.saturating_duration_since(state.now),
+            // A clock that went backwards must not report more than one lifetime left (S-23).
+            remaining: deadline
+                .saturating_duration_since(state.now)
+                .min(policy.lifetime_of(record)),
             expires_at: deadline,
             created_at: record.created_at,
             last_seen_at: record.last_seen_at,
