@@ -15,9 +15,9 @@ use serde::Deserialize;
 use session_adapters::actix::{
     RequireSession, Session, SessionData, SessionErrorResponse, SessionMiddleware,
 };
-use session_adapters::{SessionManager, UserId};
+use session_adapters::SessionManager;
 
-use common::{Driver, TestApp, TestRequest, TestResponse};
+use common::{routes, Driver, TestApp, TestRequest, TestResponse};
 
 #[derive(Deserialize)]
 struct Profile {
@@ -25,7 +25,7 @@ struct Profile {
 }
 
 fn counter(session: &Session) -> u64 {
-    session.get::<u64>("n").ok().flatten().unwrap_or(0)
+    routes::counter(session)
 }
 
 async fn index() -> &'static str {
@@ -33,27 +33,15 @@ async fn index() -> &'static str {
 }
 
 async fn read(session: Session) -> String {
-    match session.get::<u64>("n") {
-        Ok(Some(n)) => n.to_string(),
-        _ => "none".to_owned(),
-    }
+    routes::read(&session)
 }
 
 async fn write(session: Session) -> actix_web::Result<String> {
-    let n = counter(&session) + 1;
-    session
-        .insert("n", n)
-        .map_err(error::ErrorInternalServerError)?;
-    Ok(n.to_string())
+    routes::write(&session).map_err(error::ErrorInternalServerError)
 }
 
 async fn login(session: Session, user: web::Path<String>) -> actix_web::Result<&'static str> {
-    let user = user.into_inner();
-    session.login(UserId::new(user.clone()));
-    session
-        .insert("name", user)
-        .map_err(error::ErrorInternalServerError)?;
-    Ok("ok")
+    routes::login(&session, &user.into_inner()).map_err(error::ErrorInternalServerError)
 }
 
 async fn renew(session: Session) -> &'static str {
@@ -84,20 +72,11 @@ async fn twice(first: Session, second: Session, auth: RequireSession) -> String 
 }
 
 async fn sessions(session: Session) -> Result<String, SessionErrorResponse> {
-    let list: Vec<_> = session
-        .list_user_sessions()
-        .await?
-        .into_iter()
-        .map(|s| serde_json::json!({"ip": s.ip, "user_agent": s.user_agent, "current": s.is_current}))
-        .collect();
-    Ok(serde_json::Value::from(list).to_string())
+    Ok(routes::sessions(&session).await?)
 }
 
 async fn status(session: Session) -> String {
-    match session.status() {
-        Some(status) => status.remaining.as_secs().to_string(),
-        None => "none".to_owned(),
-    }
+    routes::status(&session)
 }
 
 /// The ROUTES, without the middleware.

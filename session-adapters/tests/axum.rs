@@ -12,10 +12,10 @@ use serde::Deserialize;
 use session_adapters::axum::{
     RequireSession, Session, SessionData, SessionErrorResponse, SessionLayer,
 };
-use session_adapters::{SessionManager, UserId};
+use session_adapters::SessionManager;
 use tower::ServiceExt;
 
-use common::{Driver, TestApp, TestRequest, TestResponse};
+use common::{routes, Driver, TestApp, TestRequest, TestResponse};
 
 #[derive(Deserialize)]
 struct Profile {
@@ -23,30 +23,19 @@ struct Profile {
 }
 
 fn counter(session: &Session) -> u64 {
-    session.get::<u64>("n").ok().flatten().unwrap_or(0)
+    routes::counter(session)
 }
 
 async fn read(session: Session) -> String {
-    match session.get::<u64>("n") {
-        Ok(Some(n)) => n.to_string(),
-        _ => "none".to_owned(),
-    }
+    routes::read(&session)
 }
 
 async fn write(session: Session) -> Result<String, StatusCode> {
-    let n = counter(&session) + 1;
-    session
-        .insert("n", n)
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok(n.to_string())
+    routes::write(&session).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 async fn login(session: Session, Path(user): Path<String>) -> Result<&'static str, StatusCode> {
-    session.login(UserId::new(user.clone()));
-    session
-        .insert("name", user)
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok("ok")
+    routes::login(&session, &user).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 async fn renew(session: Session) -> &'static str {
@@ -77,20 +66,11 @@ async fn twice(first: Session, second: Session, auth: RequireSession) -> String 
 }
 
 async fn sessions(session: Session) -> Result<String, SessionErrorResponse> {
-    let list: Vec<_> = session
-        .list_user_sessions()
-        .await?
-        .into_iter()
-        .map(|s| serde_json::json!({"ip": s.ip, "user_agent": s.user_agent, "current": s.is_current}))
-        .collect();
-    Ok(serde_json::Value::from(list).to_string())
+    Ok(routes::sessions(&session).await?)
 }
 
 async fn status(session: Session) -> String {
-    match session.status() {
-        Some(status) => status.remaining.as_secs().to_string(),
-        None => "none".to_owned(),
-    }
+    routes::status(&session)
 }
 
 fn routes(manager: SessionManager) -> Router {

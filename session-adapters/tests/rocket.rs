@@ -14,9 +14,9 @@ use serde::Deserialize;
 use session_adapters::rocket::{
     RequireSession, Session, SessionData, SessionErrorResponse, SessionFairing,
 };
-use session_adapters::{SessionManager, UserId};
+use session_adapters::SessionManager;
 
-use common::{Driver, TestApp, TestRequest, TestResponse};
+use common::{routes, Driver, TestApp, TestRequest, TestResponse};
 
 #[derive(Deserialize)]
 struct Profile {
@@ -24,7 +24,7 @@ struct Profile {
 }
 
 fn counter(session: &Session) -> u64 {
-    session.get::<u64>("n").ok().flatten().unwrap_or(0)
+    routes::counter(session)
 }
 
 #[get("/")]
@@ -34,28 +34,17 @@ fn index() -> &'static str {
 
 #[get("/read")]
 fn read(session: Session) -> String {
-    match session.get::<u64>("n") {
-        Ok(Some(n)) => n.to_string(),
-        _ => "none".to_owned(),
-    }
+    routes::read(&session)
 }
 
 #[post("/write")]
 fn write(session: Session) -> Result<String, Status> {
-    let n = counter(&session) + 1;
-    session
-        .insert("n", n)
-        .map_err(|_| Status::InternalServerError)?;
-    Ok(n.to_string())
+    routes::write(&session).map_err(|_| Status::InternalServerError)
 }
 
 #[post("/login/<user>")]
 fn login(session: Session, user: &str) -> Result<&'static str, Status> {
-    session.login(UserId::new(user));
-    session
-        .insert("name", user)
-        .map_err(|_| Status::InternalServerError)?;
-    Ok("ok")
+    routes::login(&session, user).map_err(|_| Status::InternalServerError)
 }
 
 #[post("/renew")]
@@ -98,21 +87,12 @@ fn twice(first: Session, second: Session, auth: RequireSession) -> String {
 
 #[get("/sessions")]
 async fn sessions(session: Session) -> Result<String, SessionErrorResponse> {
-    let list: Vec<_> = session
-        .list_user_sessions()
-        .await?
-        .into_iter()
-        .map(|s| serde_json::json!({"ip": s.ip, "user_agent": s.user_agent, "current": s.is_current}))
-        .collect();
-    Ok(serde_json::Value::from(list).to_string())
+    Ok(routes::sessions(&session).await?)
 }
 
 #[get("/status")]
 fn status(session: Session) -> String {
-    match session.status() {
-        Some(status) => status.remaining.as_secs().to_string(),
-        None => "none".to_owned(),
-    }
+    routes::status(&session)
 }
 
 /// A quiet Rocket with the ROUTES and no fairing.

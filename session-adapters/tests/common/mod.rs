@@ -35,6 +35,7 @@
 // `pub` is the suite's interface to the drivers, and not every driver uses every helper.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod routes;
 pub mod scenarios;
 
 use std::fmt;

@@ -1,0 +1,50 @@
+//! What the ROUTES handlers do, written once: each driver's handlers only extract with their
+//! framework's types and call these, so the three apps cannot drift apart.
+
+use session_core::{DataError, Session, SessionError, UserId};
+
+/// The counter `n`, 0 when absent.
+pub fn counter(session: &Session) -> u64 {
+    session.get::<u64>("n").ok().flatten().unwrap_or(0)
+}
+
+/// `GET /read`: `n`, or "none".
+pub fn read(session: &Session) -> String {
+    match session.get::<u64>("n") {
+        Ok(Some(n)) => n.to_string(),
+        _ => "none".to_owned(),
+    }
+}
+
+/// `POST /write`: increments `n` and answers the new value.
+pub fn write(session: &Session) -> Result<String, DataError> {
+    let n = counter(session) + 1;
+    session.insert("n", n)?;
+    Ok(n.to_string())
+}
+
+/// `POST /login/{user}`: signs `user` in and stores their name.
+pub fn login(session: &Session, user: &str) -> Result<&'static str, DataError> {
+    session.login(UserId::new(user));
+    session.insert("name", user)?;
+    Ok("ok")
+}
+
+/// `GET /sessions`: the user's sessions as JSON.
+pub async fn sessions(session: &Session) -> Result<String, SessionError> {
+    let list: Vec<_> = session
+        .list_user_sessions()
+        .await?
+        .into_iter()
+        .map(|s| serde_json::json!({"ip": s.ip, "user_agent": s.user_agent, "current": s.is_current}))
+        .collect();
+    Ok(serde_json::Value::from(list).to_string())
+}
+
+/// `GET /status`: seconds remaining, or "none".
+pub fn status(session: &Session) -> String {
+    match session.status() {
+        Some(status) => status.remaining.as_secs().to_string(),
+        None => "none".to_owned(),
+    }
+}
