@@ -49,7 +49,9 @@ mod key;
 mod manager;
 pub mod manual;
 mod memory_store;
+mod merge;
 mod policy;
+mod purge;
 mod record;
 mod session;
 mod store;
@@ -64,7 +66,8 @@ pub mod testing;
 
 pub use codec::{
     Decoded, EncodeError, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, RejectReason,
-    SessionCodec, SignedIdCodec, Tag, MAX_COOKIE_VALUE_LEN, RESERVED_CLAIMS,
+    SessionCodec, SignedIdCodec, Tag, TokenCodec, MAX_COOKIE_VALUE_LEN, MAX_KID_LEN,
+    MAX_PURPOSE_LEN, RESERVED_CLAIMS,
 };
 pub use guard::{AccessGuard, Denial};
 pub use id::{SessionId, SessionKey, UserId, SESSION_ID_BYTES};
@@ -74,11 +77,14 @@ pub use memory_store::MemoryStore;
 pub use policy::{
     ConfigError, ConflictPolicy, CookieOptions, CookieTooLarge, Policy, PolicyBuilder, SameSite,
     SessionPolicy, DEFAULT_COOKIE_NAME, DEFAULT_MAX_AGE, DEFAULT_REFRESH_THRESHOLD,
-    MAX_COOKIE_SIZE,
+    MAX_COOKIE_SIZE, MAX_SESSION_LIFETIME,
 };
+pub use purge::{BackgroundPurge, DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL};
 pub use record::{
     RecordFormatError, SessionData, SessionMetadata, SessionRecord, RECORD_FORMAT_VERSION,
 };
-pub use session::{DataError, RequestContext, Session, SessionInfo, SessionStatus, SignedIn};
+pub use session::{
+    DataError, RequestContext, Session, SessionInfo, SessionStatus, ShapeError, SignedIn,
+};
 pub use store::{BoxError, SessionStore, StoreCaps, StoreError};
 pub use time::{Clock, SystemClock, UnixTime};

@@ -11,6 +11,7 @@ use crate::codec::{EncodeError, JwtCodec, RejectReason, SessionCodec, SignedIdCo
 use crate::guard::AccessGuard;
 use crate::id::{SessionId, SessionKey, UserId};
 use crate::key::Secret;
+use crate::merge::Access;
 use crate::policy::{ConflictPolicy, CookieTooLarge, Policy, SessionPolicy};
 use crate::record::SessionRecord;
 use crate::session::{RequestContext, Session, State};
@@ -20,13 +21,15 @@ use crate::time::{Clock, SystemClock, UnixTime};
 /// How many times a create is retried on an id collision (astronomically unlikely with 256-bit
 /// ids), or a revocation marker on a race, before giving up.
 const MAX_ATTEMPTS: usize = 3;
-/// How many times a save reloads and retries under [`ConflictPolicy::LastWriteWins`]: enough for
-/// dozens of concurrent writers of one session (the HTTP benchmark's 32 connections replaying one
-/// cookie), bounded so a pathological hot spot still ends in a 409.
-const MAX_LAST_WRITE_WINS_ATTEMPTS: usize = 32;
+/// How many times a save or renew that lost a race reloads, merges and tries again (C8). Every
+/// lost race means another request's save won, so with N concurrent writers of one session a
+/// request retries at most N - 1 times; the bound only stops a pathological hot spot.
+const MAX_MERGE_ATTEMPTS: usize = 256;
 
 /// What the response must do with the session cookie.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the cookie's attributes but never its value (the token or signed id).
+#[derive(Clone, PartialEq, Eq)]
 pub enum CookieUpdate {
     /// Leave it alone (C5).
     Unchanged,
@@ -34,6 +37,24 @@ pub enum CookieUpdate {
     Set(String),
     /// Send this removal `Set-Cookie` (destroyed or invalid session).
     Remove(String),
+}
+
+impl fmt::Debug for CookieUpdate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `name=value; attributes`: keep the name and the attributes, never the value.
+        let redacted = |header: &str| match header.split_once('=') {
+            Some((name, rest)) => {
+                let attributes = rest.split_once(';').map_or("", |(_, a)| a);
+                format!("{name}=<redacted>;{attributes}")
+            }
+            None => "<redacted>".to_owned(),
+        };
+        match self {
+            CookieUpdate::Unchanged => f.write_str("Unchanged"),
+            CookieUpdate::Set(v) => f.debug_tuple("Set").field(&redacted(v)).finish(),
+            CookieUpdate::Remove(v) => f.debug_tuple("Remove").field(&redacted(v)).finish(),
+        }
+    }
 }
 
 impl CookieUpdate {
@@ -312,6 +333,8 @@ impl SessionManager {
             record: None,
             id: None,
             loaded_version: None,
+            loaded_deadline: None,
+            not_before: None,
             changed: false,
             renew: false,
             refresh_due: false,
@@ -320,16 +343,20 @@ impl SessionManager {
             cookie_presented: cookie.is_some(),
             ctx,
             now,
+            access: Default::default(),
             committed: false,
         };
         if let Some(value) = cookie {
             match self.decode(value, now).await? {
-                Ok((id, record, stale_key)) => {
+                Ok(loaded) => {
+                    let record = loaded.record;
                     state.refresh_due = self.0.policy.should_refresh(&record, now);
                     state.loaded_version = Some(record.version);
-                    state.id = id;
+                    state.loaded_deadline = Some(self.0.policy.deadline(&record));
+                    state.not_before = loaded.not_before;
+                    state.id = loaded.id;
                     state.record = Some(record);
-                    state.stale_key = stale_key;
+                    state.stale_key = loaded.stale_key;
                 }
                 Err(reason) => log_rejection(reason),
             }
@@ -343,26 +370,31 @@ impl SessionManager {
         &self,
         value: &str,
         now: UnixTime,
-    ) -> Result<Result<(Option<SessionId>, SessionRecord, bool), RejectReason>, SessionError> {
-        let (id, record, stale_key) = match &self.0.mode {
+    ) -> Result<Result<Loaded, RejectReason>, SessionError> {
+        let loaded = match &self.0.mode {
             Mode::Stateless { codec, revocations } => {
                 let decoded = match codec.decode(value, now) {
                     Ok(d) => d,
                     Err(reason) => return Ok(Err(reason)),
                 };
                 let record = decoded.payload;
+                let mut not_before = None;
                 if let (Some(store), Some(user)) = (revocations, &record.user_id) {
-                    if let Some(not_before) = self.not_before(&**store, user, now).await? {
-                        // `last_seen_at` is the time the token was issued (every commit that
-                        // encodes a token sets it), so a login or refresh after the revocation
-                        // gives a valid token while everything issued up to and including the
-                        // revocation's second is refused.
-                        if record.last_seen_at <= not_before {
-                            return Ok(Err(RejectReason::Revoked));
-                        }
+                    let marker = self.not_before(&**store, user, now).await?;
+                    not_before = Some(marker);
+                    // `last_seen_at` is when the token was issued (every commit that encodes a
+                    // token sets it, after the revocation's second when one exists, see
+                    // `issue_record`), so exactly the tokens issued up to the revocation fail.
+                    if marker.is_some_and(|nb| record.last_seen_at <= nb) {
+                        return Ok(Err(RejectReason::Revoked));
                     }
                 }
-                (None, record, decoded.stale_key)
+                Loaded {
+                    id: None,
+                    record,
+                    stale_key: decoded.stale_key,
+                    not_before,
+                }
             }
             Mode::Stateful { codec, store } => {
                 let decoded = match codec.decode(value, now) {
@@ -370,26 +402,38 @@ impl SessionManager {
                     Err(reason) => return Ok(Err(reason)),
                 };
                 let key = decoded.payload.key();
-                match store.load(&key, now).await {
-                    Ok(Some(record)) => (Some(decoded.payload), record, decoded.stale_key),
+                let record = match store.load(&key, now).await {
+                    Ok(Some(record)) => record,
                     Ok(None) => return Ok(Err(RejectReason::UnknownId)),
                     Err(StoreError::Corrupt { .. }) => {
                         // One unreadable record is that session's problem, not the store's:
-                        // drop it and carry on without a session.
+                        // drop it and carry on without a session. A damaged engine is
+                        // `EngineCorrupt` instead and fails the request without writing.
                         store.delete(&key).await?;
                         return Ok(Err(RejectReason::CorruptRecord));
                     }
                     Err(e) => return Err(e.into()),
+                };
+                Loaded {
+                    id: Some(decoded.payload),
+                    record,
+                    stale_key: decoded.stale_key,
+                    not_before: None,
                 }
             }
         };
-        if let Some(reason) = self.0.policy.rejection(&record, now) {
+        if let Some(reason) = self.0.policy.rejection(&loaded.record, now) {
             return Ok(Err(reason));
         }
-        Ok(Ok((id, record, stale_key)))
+        Ok(Ok(loaded))
     }
 
     /// Writes what the handler changed and says what to do with the cookie (C5-C8).
+    ///
+    /// A save that lost a race to another request is merged when the two did not touch the same
+    /// keys, and refused with [`SessionError::Conflict`] when they did (unless the policy says
+    /// [`ConflictPolicy::LastWriteWins`]); a commit that only refreshes the session never fails
+    /// for a race (see the concurrency page of the manual).
     ///
     /// A handle is committed once: committing it again (e.g. a middleware attached twice) returns
     /// [`CookieUpdate::Unchanged`] and touches no store.
@@ -415,9 +459,16 @@ impl SessionManager {
             let id = state.id.expect("a new record has an id");
             return self.create(id, record, now).await;
         };
+        let write = Write {
+            access: &state.access,
+            changed: state.changed,
+            loaded_version,
+            not_before: state.not_before,
+            now,
+        };
         if state.renew {
             let old_key = record.key;
-            let update = self.renew(record, now).await?;
+            let update = self.renew(record, &write).await?;
             tracing::debug!(session = %old_key.fingerprint(), "session renewed");
             return Ok(update);
         }
@@ -429,25 +480,58 @@ impl SessionManager {
             record.expires_at = self.0.policy.expiry_from(&record, now);
         }
         match &self.0.mode {
-            Mode::Stateless { codec, .. } => self.issue(&**codec, &record, &record, now),
+            Mode::Stateless { codec, revocations } => {
+                self.issue_record(&**codec, revocations.as_deref(), record, &write)
+                    .await
+            }
             Mode::Stateful { codec, store } => {
-                record.version = loaded_version + 1;
-                if !self
-                    .save(&**store, &mut record, loaded_version, now)
-                    .await?
-                {
+                let Some(saved) = self.save(&**store, record, &write).await? else {
                     log_rejection(RejectReason::UnknownId);
                     return Ok(self.removal_if(true));
-                }
-                if state.refresh_due || state.stale_key {
+                };
+                // The cookie lives as long as the session: re-issue it whenever the deadline
+                // moved (a refresh, or a write that pushed the idle deadline), or the id was
+                // signed with an old key.
+                let moved = state.loaded_deadline != Some(self.0.policy.deadline(&saved));
+                if state.refresh_due || state.stale_key || moved {
                     // Invariant: a record loaded in stateful mode came with the cookie's id.
                     let id = state.id.expect("a stored session has an id");
-                    self.issue(&**codec, &id, &record, now)
+                    self.issue(&**codec, &id, &saved, now)
                 } else {
                     Ok(CookieUpdate::Unchanged)
                 }
             }
         }
+    }
+
+    /// [`commit`](Self::commit) after a response with HTTP `status`: a server error (5xx)
+    /// discards the request's session changes, so a sign-in that failed half-way leaves no
+    /// session behind, unless the policy's
+    /// [`commit_on_server_error`](SessionPolicy::commit_on_server_error) says otherwise (C18).
+    /// Adapters call this one.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.insert("cart", 3)?;
+    /// // The handler failed after writing: nothing is stored, no cookie is sent.
+    /// assert_eq!(manager.commit_for_status(&session, 500).await?, CookieUpdate::Unchanged);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub async fn commit_for_status(
+        &self,
+        session: &Session,
+        status: u16,
+    ) -> Result<CookieUpdate, SessionError> {
+        if (500..600).contains(&status) && !self.0.policy.commit_on_server_error() {
+            if session.take_for_commit().is_some() {
+                tracing::debug!(status, "session changes discarded after a server error");
+            }
+            return Ok(CookieUpdate::Unchanged);
+        }
+        self.commit(session).await
     }
 
     fn removal_if(&self, condition: bool) -> CookieUpdate {
@@ -477,6 +561,32 @@ impl SessionManager {
         ))
     }
 
+    /// A stateless token for `record`. With a revocation store and a signed-in user, the token's
+    /// issue time (`last_seen_at`) is placed after the user's last "log out everywhere" when that
+    /// fell in this very second, so the revocation refuses exactly the tokens issued before it
+    /// (whole-second times could not tell them apart otherwise).
+    async fn issue_record(
+        &self,
+        codec: &dyn SessionCodec<Payload = SessionRecord>,
+        revocations: Option<&dyn SessionStore>,
+        mut record: SessionRecord,
+        write: &Write<'_>,
+    ) -> Result<CookieUpdate, SessionError> {
+        if let (Some(store), Some(user)) = (revocations, &record.user_id) {
+            // A session that came with its user was checked against the marker at load: that
+            // answer stands (a request that began before a revocation issues a revoked token).
+            // A user who signed in during this request is checked now.
+            let not_before = match write.not_before {
+                Some(checked) if !write.access.changed_identity() => checked,
+                _ => self.not_before(store, user, write.now).await?,
+            };
+            if let Some(nb) = not_before.filter(|nb| record.last_seen_at <= *nb) {
+                record.last_seen_at = nb + std::time::Duration::from_secs(1);
+            }
+        }
+        self.issue(codec, &record, &record, write.now)
+    }
+
     async fn create(
         &self,
         mut id: SessionId,
@@ -484,7 +594,12 @@ impl SessionManager {
         now: UnixTime,
     ) -> Result<CookieUpdate, SessionError> {
         match &self.0.mode {
-            Mode::Stateless { codec, .. } => self.issue(&**codec, &record, &record, now),
+            Mode::Stateless { codec, revocations } => {
+                let access = crate::merge::Access::default();
+                let write = Write::fresh(&access, now);
+                self.issue_record(&**codec, revocations.as_deref(), record, &write)
+                    .await
+            }
             Mode::Stateful { codec, store } => {
                 for attempt in 1..=MAX_ATTEMPTS {
                     match store.create(&record).await {
@@ -502,63 +617,116 @@ impl SessionManager {
         }
     }
 
-    /// C6: a new id with the same data; the new record exists before the old one is deleted, and
-    /// if the old one cannot be deleted the login fails instead of leaving it valid (S-06).
+    /// C6: a new id with the same data, moved from the old one in one conditional store step
+    /// (S-06), so a logout or "log out everywhere" that landed meanwhile is never undone under the
+    /// new id, and a concurrent save is merged or refused like any other (C8).
     async fn renew(
         &self,
         mut record: SessionRecord,
-        now: UnixTime,
+        write: &Write<'_>,
     ) -> Result<CookieUpdate, SessionError> {
+        let now = write.now;
         let old_key = record.key;
-        let new_id = SessionId::generate();
-        record.key = new_id.key();
-        record.version = 1;
-        record.last_seen_at = now;
-        record.expires_at = self.0.policy.expiry_from(&record, now);
-        match &self.0.mode {
-            Mode::Stateless { codec, .. } => self.issue(&**codec, &record, &record, now),
-            Mode::Stateful { codec, store } => {
-                store.create(&record).await?;
-                if let Err(e) = store.delete(&old_key).await {
-                    if let Err(cleanup) = store.delete(&record.key).await {
-                        tracing::warn!(error = %cleanup, "could not remove the new session after a failed renew");
-                    }
-                    return Err(e.into());
-                }
-                self.issue(&**codec, &new_id, &record, now)
+        let mut new_id = SessionId::generate();
+        self.prepare_renewed(&mut record, &new_id, now);
+        let (codec, store) = match &self.0.mode {
+            Mode::Stateless { codec, revocations } => {
+                return self
+                    .issue_record(&**codec, revocations.as_deref(), record, write)
+                    .await;
             }
-        }
-    }
-
-    /// Saves with the policy's conflict handling. `Ok(false)`: the record was deleted meanwhile.
-    async fn save(
-        &self,
-        store: &dyn SessionStore,
-        record: &mut SessionRecord,
-        loaded_version: u64,
-        now: UnixTime,
-    ) -> Result<bool, SessionError> {
-        let mut expected = loaded_version;
-        for attempt in 1..=MAX_LAST_WRITE_WINS_ATTEMPTS {
-            match store.save(record, expected).await {
-                Ok(()) => return Ok(true),
-                Err(StoreError::NotFound) => return Ok(false),
-                Err(StoreError::Conflict)
-                    if self.0.policy.on_conflict() == ConflictPolicy::LastWriteWins
-                        && attempt < MAX_LAST_WRITE_WINS_ATTEMPTS =>
-                {
-                    match store.load(&record.key, now).await? {
-                        Some(current) => {
-                            expected = current.version;
-                            record.version = current.version + 1;
-                        }
-                        None => return Ok(false),
-                    }
+            Mode::Stateful { codec, store } => (codec, store),
+        };
+        let mut expected = write.loaded_version;
+        for _ in 0..MAX_MERGE_ATTEMPTS {
+            match store.renew(&old_key, expected, &record).await {
+                Ok(()) => return self.issue(&**codec, &new_id, &record, now),
+                Err(StoreError::NotFound) => {
+                    log_rejection(RejectReason::UnknownId);
+                    return Ok(self.removal_if(true));
+                }
+                Err(StoreError::Collision) => {
+                    new_id = SessionId::generate();
+                    record.key = new_id.key();
+                }
+                Err(StoreError::Conflict) => {
+                    let Some(current) = store.load(&old_key, now).await? else {
+                        log_rejection(RejectReason::UnknownId);
+                        return Ok(self.removal_if(true));
+                    };
+                    expected = current.version;
+                    record = self.rebase(write, &record, &current)?.record;
+                    self.prepare_renewed(&mut record, &new_id, now);
                 }
                 Err(e) => return Err(e.into()),
             }
         }
         Err(SessionError::Conflict)
+    }
+
+    fn prepare_renewed(&self, record: &mut SessionRecord, id: &SessionId, now: UnixTime) {
+        record.key = id.key();
+        record.version = 1;
+        record.last_seen_at = now;
+        record.expires_at = self.0.policy.expiry_from(record, now);
+    }
+
+    /// Saves `record` (loaded at `write.loaded_version`) with the conflict model (C8): a save
+    /// that lost a race reloads the other writer's record and merges into it, or fails with a
+    /// conflict when they overlap and the policy rejects. `Ok(None)`: the record was deleted
+    /// meanwhile. Returns the record as stored.
+    async fn save(
+        &self,
+        store: &dyn SessionStore,
+        mut record: SessionRecord,
+        write: &Write<'_>,
+    ) -> Result<Option<SessionRecord>, SessionError> {
+        let mut expected = write.loaded_version;
+        for _ in 0..MAX_MERGE_ATTEMPTS {
+            record.version = expected + 1;
+            match store.save(&record, expected).await {
+                Ok(()) => return Ok(Some(record)),
+                Err(StoreError::NotFound) => return Ok(None),
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let Some(current) = store.load(&record.key, write.now).await? else {
+                return Ok(None);
+            };
+            let rebased = self.rebase(write, &record, &current)?;
+            if !rebased.needs_write {
+                return Ok(Some(current));
+            }
+            expected = current.version;
+            record = rebased.record;
+        }
+        Err(SessionError::Conflict)
+    }
+
+    /// This request's changes on top of `current`, the record another request saved since this
+    /// one loaded: merged when they touched different keys (or this request only refreshed),
+    /// a conflict when they overlap and the policy rejects (C8).
+    fn rebase(
+        &self,
+        write: &Write<'_>,
+        ours: &SessionRecord,
+        current: &SessionRecord,
+    ) -> Result<Rebased, SessionError> {
+        if write.changed
+            && self.0.policy.on_conflict() == ConflictPolicy::Reject
+            && write.access.overlaps(current)
+        {
+            return Err(SessionError::Conflict);
+        }
+        let record = write.access.apply(ours, current);
+        // A refresh the other writer already covered needs no second write.
+        let needs_write = write.changed
+            || record.expires_at > current.expires_at
+            || record.last_seen_at > current.last_seen_at;
+        Ok(Rebased {
+            record,
+            needs_write,
+        })
     }
 
     /// A new, empty record for a request at `now`, with its id.
@@ -619,6 +787,7 @@ impl SessionManager {
         SessionKey::from_bytes(digest.into())
     }
 
+    /// The time of `user`'s last "log out everywhere", from the revocation store.
     async fn not_before(
         &self,
         store: &dyn SessionStore,
@@ -639,12 +808,9 @@ impl SessionManager {
     ) -> Result<(), SessionError> {
         let key = Self::marker_key(user);
         // The marker must outlive every token issued before now: the longest such token expires
-        // one lifetime from its last refresh, at most `now + lifetime`.
-        let lifetime = self
-            .0
-            .policy
-            .max_age()
-            .max(self.0.policy.absolute_lifetime().unwrap_or_default());
+        // one lifetime from its last refresh, at most `now + longest_lifetime` (which covers
+        // "remember me" lifetimes too).
+        let lifetime = self.0.policy.longest_lifetime();
         let mut marker = SessionRecord::new(
             key,
             now,
@@ -672,4 +838,46 @@ impl SessionManager {
         }
         Err(SessionError::Conflict)
     }
+}
+
+/// A decoded, valid session cookie and what loading it found.
+struct Loaded {
+    /// The cookie's session id (stateful mode).
+    id: Option<SessionId>,
+    record: SessionRecord,
+    stale_key: bool,
+    /// Stateless mode with a revocation store: `Some(marker)` when the user's "log out
+    /// everywhere" time was read at load (`Some(None)`: the user has none).
+    not_before: Option<Option<UnixTime>>,
+}
+
+/// What a commit of a loaded session needs besides the record.
+struct Write<'a> {
+    access: &'a Access,
+    /// The handler changed something besides bookkeeping.
+    changed: bool,
+    loaded_version: u64,
+    /// See [`Loaded::not_before`].
+    not_before: Option<Option<UnixTime>>,
+    now: UnixTime,
+}
+
+impl<'a> Write<'a> {
+    /// A write of a session made during this request.
+    fn fresh(access: &'a Access, now: UnixTime) -> Self {
+        Write {
+            access,
+            changed: true,
+            loaded_version: 0,
+            not_before: None,
+            now,
+        }
+    }
+}
+
+/// A record rebased on another writer's.
+struct Rebased {
+    record: SessionRecord,
+    /// Whether it differs from the other writer's record in anything worth a save.
+    needs_write: bool,
 }

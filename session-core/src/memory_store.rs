@@ -53,8 +53,12 @@ impl MemoryStore {
         self.len() == 0
     }
 
+    fn shard_index(&self, key: &SessionKey) -> usize {
+        usize::from(key.as_bytes()[0]) % SHARDS
+    }
+
     fn shard(&self, key: &SessionKey) -> &RwLock<HashMap<SessionKey, SessionRecord>> {
-        &self.shards[usize::from(key.as_bytes()[0]) % SHARDS]
+        &self.shards[self.shard_index(key)]
     }
 
     fn index(&self) -> MutexGuard<'_, HashMap<UserId, HashSet<SessionKey>>> {
@@ -90,6 +94,36 @@ impl MemoryStore {
         }
         removed.len() as u64
     }
+}
+
+type Shard = HashMap<SessionKey, SessionRecord>;
+
+/// The check-and-move of [`SessionStore::renew`] on locked shards (`new_shard` is `None` when
+/// both keys live in `old_shard`). Returns the user the old record belonged to.
+fn move_record(
+    old_shard: &mut Shard,
+    new_shard: Option<&mut Shard>,
+    old: &SessionKey,
+    expected_version: u64,
+    record: &SessionRecord,
+) -> Result<Option<UserId>, StoreError> {
+    match old_shard.get(old) {
+        None => return Err(StoreError::NotFound),
+        Some(stored) if stored.version != expected_version => return Err(StoreError::Conflict),
+        Some(_) => {}
+    }
+    let collides = match new_shard.as_deref() {
+        Some(shard) => shard.contains_key(&record.key),
+        None => old_shard.contains_key(&record.key),
+    };
+    if collides {
+        return Err(StoreError::Collision);
+    }
+    let previous_user = old_shard.remove(old).and_then(|r| r.user_id);
+    new_shard
+        .unwrap_or(old_shard)
+        .insert(record.key, record.clone());
+    Ok(previous_user)
 }
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -164,6 +198,37 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn renew(
+        &self,
+        old: &SessionKey,
+        expected_version: u64,
+        record: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        let (a, b) = (self.shard_index(old), self.shard_index(&record.key));
+        // Both shards stay locked (in index order, so two renews cannot deadlock) through the
+        // check, the move and the re-indexing: nobody sees the old record gone and the new one
+        // missing, and `delete_for_user` finds the new key once the old one is gone.
+        let mut low = write(&self.shards[a.min(b)]);
+        let mut high = (a != b).then(|| write(&self.shards[a.max(b)]));
+        let previous_user = match high.as_deref_mut() {
+            None => move_record(&mut low, None, old, expected_version, record)?,
+            Some(high) if a < b => {
+                move_record(&mut low, Some(high), old, expected_version, record)?
+            }
+            Some(high) => move_record(high, Some(&mut low), old, expected_version, record)?,
+        };
+        if let Some(user) = &previous_user {
+            self.unindex(user, old);
+        }
+        if let Some(user) = &record.user_id {
+            self.index()
+                .entry(user.clone())
+                .or_default()
+                .insert(record.key);
+        }
+        Ok(())
+    }
+
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         let removed = write(self.shard(key)).remove(key);
         if let Some(user) = removed.and_then(|r| r.user_id) {
@@ -173,16 +238,19 @@ impl SessionStore for MemoryStore {
     }
 
     async fn delete_for_user(&self, user: &UserId) -> Result<u64, StoreError> {
-        let keys = self.index().remove(user).unwrap_or_default();
         let mut deleted = 0;
-        for key in keys {
-            let mut map = write(self.shard(&key));
-            if map
-                .get(&key)
-                .is_some_and(|r| r.user_id.as_ref() == Some(user))
-            {
-                map.remove(&key);
-                deleted += 1;
+        // A renew running meanwhile re-indexes its new key after the old one is gone (both under
+        // the shard locks), so taking the index again until it is empty catches it.
+        while let Some(keys) = self.index().remove(user) {
+            for key in keys {
+                let mut map = write(self.shard(&key));
+                if map
+                    .get(&key)
+                    .is_some_and(|r| r.user_id.as_ref() == Some(user))
+                {
+                    map.remove(&key);
+                    deleted += 1;
+                }
             }
         }
         Ok(deleted)

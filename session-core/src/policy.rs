@@ -14,6 +14,12 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 pub const DEFAULT_REFRESH_THRESHOLD: Duration = Duration::from_secs(30 * 60);
 /// Default cookie name.
 pub const DEFAULT_COOKIE_NAME: &str = "session";
+/// The longest lifetime a session can be given ([`Session::set_max_age`] clamps to it): 400 days,
+/// the most a browser keeps a cookie (RFC 6265bis §5.5: user agents cap `Max-Age` and `Expires`
+/// there).
+///
+/// [`Session::set_max_age`]: crate::Session::set_max_age
+pub const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(400 * 24 * 3600);
 
 /// Decides how long sessions live and when they are refreshed.
 ///
@@ -33,6 +39,12 @@ pub trait SessionPolicy: Send + Sync + fmt::Debug + 'static {
     /// What a save that lost a race does (C8).
     fn on_conflict(&self) -> ConflictPolicy;
 
+    /// Whether a handler's server error (5xx) still commits the session's changes (C18). The
+    /// default is no: a sign-in that failed half-way must not leave a session behind.
+    fn commit_on_server_error(&self) -> bool {
+        false
+    }
+
     /// The sliding lifetime of this record: its own "remember me" lifetime, or `max_age`.
     fn lifetime_of(&self, record: &SessionRecord) -> Duration {
         record
@@ -40,12 +52,43 @@ pub trait SessionPolicy: Send + Sync + fmt::Debug + 'static {
             .max_age_secs
             .map(Duration::from_secs)
             .unwrap_or_else(|| self.max_age())
+            .min(MAX_SESSION_LIFETIME)
     }
 
-    /// The sliding expiry of `record` refreshed at `now`, capped by its absolute expiry.
+    /// The longest any session issued under this policy can live from its last refresh: the
+    /// absolute lifetime when one is set (nothing outlives it), otherwise the longest lifetime
+    /// a session can be given ([`MAX_SESSION_LIFETIME`], the "remember me" bound), and never
+    /// less than `max_age`. Revocation markers live this long.
+    fn longest_lifetime(&self) -> Duration {
+        match self.absolute_lifetime() {
+            Some(cap) => cap.min(MAX_SESSION_LIFETIME.max(self.max_age())),
+            None => MAX_SESSION_LIFETIME.max(self.max_age()),
+        }
+    }
+
+    /// The hard limit of `record`: the earlier of its stored absolute expiry and `created_at`
+    /// plus this policy's absolute lifetime, so records made before the cap was configured and
+    /// imported tokens are capped too (S-19).
+    fn cap_of(&self, record: &SessionRecord) -> Option<UnixTime> {
+        let configured = self.absolute_lifetime().map(|cap| record.created_at + cap);
+        match (record.absolute_expires_at, configured) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// When `record` ends unless refreshed: its sliding expiry, capped by [`cap_of`](Self::cap_of).
+    fn expiry_of(&self, record: &SessionRecord) -> UnixTime {
+        match self.cap_of(record) {
+            Some(cap) => record.expires_at.min(cap),
+            None => record.expires_at,
+        }
+    }
+
+    /// The sliding expiry of `record` refreshed at `now`, capped by [`cap_of`](Self::cap_of).
     fn expiry_from(&self, record: &SessionRecord, now: UnixTime) -> UnixTime {
         let sliding = now + self.lifetime_of(record);
-        match record.absolute_expires_at {
+        match self.cap_of(record) {
             Some(cap) => sliding.min(cap),
             None => sliding,
         }
@@ -53,7 +96,7 @@ pub trait SessionPolicy: Send + Sync + fmt::Debug + 'static {
 
     /// Why `record` is no longer valid at `now`, if it is not.
     fn rejection(&self, record: &SessionRecord, now: UnixTime) -> Option<RejectReason> {
-        if record.is_expired(now) {
+        if self.expiry_of(record) <= now {
             return Some(RejectReason::Expired);
         }
         match self.idle_timeout() {
@@ -67,8 +110,9 @@ pub trait SessionPolicy: Send + Sync + fmt::Debug + 'static {
     /// passed since it was last seen.
     fn should_refresh(&self, record: &SessionRecord, now: UnixTime) -> bool {
         let threshold = self.refresh_threshold().min(self.lifetime_of(record) / 2);
-        let near_expiry = record.remaining(now) < threshold
-            && self.expiry_from(record, now) > record.effective_expiry();
+        let expiry = self.expiry_of(record);
+        let near_expiry = expiry.saturating_duration_since(now) < threshold
+            && self.expiry_from(record, now) > expiry;
         let idle_due = self
             .idle_timeout()
             .is_some_and(|idle| now.saturating_duration_since(record.last_seen_at) >= idle / 2);
@@ -77,7 +121,7 @@ pub trait SessionPolicy: Send + Sync + fmt::Debug + 'static {
 
     /// When the session ends if nothing happens: its expiry, or the idle deadline if sooner.
     fn deadline(&self, record: &SessionRecord) -> UnixTime {
-        let expiry = record.effective_expiry();
+        let expiry = self.expiry_of(record);
         match self.idle_timeout() {
             Some(idle) => expiry.min(record.last_seen_at + idle),
             None => expiry,
@@ -85,14 +129,19 @@ pub trait SessionPolicy: Send + Sync + fmt::Debug + 'static {
     }
 }
 
-/// What happens when a save finds that another request saved first (C8).
+/// What happens when a save finds that another request changed a key it read or wrote (C8).
+///
+/// Either way, requests that touched different keys are merged and both succeed, and a request
+/// that only refreshed the session never fails: the policy decides only real overlaps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ConflictPolicy {
     /// The late request fails with a conflict error (409 in the adapters). Nothing is lost.
     #[default]
     Reject,
-    /// The late request overwrites the stored record with its whole record.
+    /// Per key, the last writer wins: the late request's writes are applied on top of the other
+    /// writer's record and it never fails for a conflict. Keys it did not write keep the other
+    /// writer's values.
     LastWriteWins,
 }
 
@@ -319,6 +368,7 @@ pub struct Policy {
     refresh_threshold: Duration,
     cookie: CookieOptions,
     on_conflict: ConflictPolicy,
+    commit_on_server_error: bool,
 }
 
 impl Default for Policy {
@@ -330,6 +380,7 @@ impl Default for Policy {
             refresh_threshold: DEFAULT_REFRESH_THRESHOLD,
             cookie: CookieOptions::default(),
             on_conflict: ConflictPolicy::Reject,
+            commit_on_server_error: false,
         }
     }
 }
@@ -359,6 +410,9 @@ impl SessionPolicy for Policy {
     }
     fn on_conflict(&self) -> ConflictPolicy {
         self.on_conflict
+    }
+    fn commit_on_server_error(&self) -> bool {
+        self.commit_on_server_error
     }
 }
 
@@ -421,6 +475,14 @@ impl PolicyBuilder {
     /// What a save that lost a race does (default [`ConflictPolicy::Reject`]).
     pub fn on_conflict(mut self, on_conflict: ConflictPolicy) -> Self {
         self.0.on_conflict = on_conflict;
+        self
+    }
+
+    /// Commit the session's changes even when the handler answers with a server error (5xx).
+    /// Off by default, as users of tower-sessions expect: a request that failed half-way
+    /// leaves the session as it was.
+    pub fn commit_on_server_error(mut self, commit: bool) -> Self {
+        self.0.commit_on_server_error = commit;
         self
     }
     /// The policy, or the first rule it breaks.

@@ -13,6 +13,8 @@ use crate::codec::{RejectReason, RESERVED_CLAIMS};
 use crate::guard::Denial;
 use crate::id::{SessionId, SessionKey, UserId};
 use crate::manager::{SessionError, SessionManager};
+use crate::merge::Access;
+use crate::policy::MAX_SESSION_LIFETIME;
 use crate::record::SessionRecord;
 use crate::time::UnixTime;
 
@@ -102,6 +104,9 @@ impl SignedIn {
 }
 
 /// Why reading or writing session data failed (C15).
+///
+/// Neither `Display`, `Debug` nor the source chain quotes a stored value: serde's message is kept
+/// with the offending value cut out ([`ShapeError`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DataError {
@@ -110,22 +115,74 @@ pub enum DataError {
     Deserialize {
         /// The data key.
         key: String,
-        /// What serde said.
+        /// What serde said, without the value.
         #[source]
-        source: serde_json::Error,
+        source: ShapeError,
     },
     /// The session data as a whole does not fit the requested type.
     #[error("session data has an unexpected shape")]
-    Schema(#[source] serde_json::Error),
+    Schema(#[source] ShapeError),
     /// The value could not be serialised.
     #[error("value could not be serialised")]
-    Serialize(#[source] serde_json::Error),
+    Serialize(#[source] ShapeError),
     /// A whole-session value must serialise to a JSON object.
     #[error("session data must be a JSON object")]
     NotAnObject,
     /// The key is reserved for the session token's own claims.
     #[error("{0:?} is a reserved session key")]
     ReservedKey(String),
+}
+
+/// What serde said about a value that did not fit, with every quoted part (the value itself, a
+/// variant name taken from the data) cut out: `invalid type: string "hunter2", expected u32`
+/// becomes `invalid type: string, expected u32`. Field names in `missing field` messages stay:
+/// they come from the application's type, not from the data.
+///
+/// ```
+/// # use session_core::testing::detached_session;
+/// let session = detached_session();
+/// session.insert("pin", "hunter2")?;
+/// let err = session.get::<u32>("pin").unwrap_err();
+/// let source = std::error::Error::source(&err).unwrap().to_string();
+/// assert_eq!(source, "invalid type: string, expected u32");
+/// assert!(!format!("{err:?}").contains("hunter2"));
+/// # Ok::<(), session_core::DataError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ShapeError(String);
+
+impl From<&serde_json::Error> for ShapeError {
+    fn from(e: &serde_json::Error) -> Self {
+        ShapeError(redact_quoted(&e.to_string()))
+    }
+}
+
+/// `message` without its quoted (`"..."` or `` `...` ``) parts, except a missing field's name.
+fn redact_quoted(message: &str) -> String {
+    if message.starts_with("missing field") {
+        return message.to_owned();
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut quote = None;
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (None, '"' | '`') => {
+                quote = Some(c);
+                if out.ends_with(' ') {
+                    out.pop();
+                }
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, c) => out.push(c),
+        }
+    }
+    out
 }
 
 /// The state a handle records; the manager reads it in `commit`.
@@ -136,6 +193,10 @@ pub(crate) struct State {
     pub(crate) id: Option<SessionId>,
     /// `Some(version)` when the record came from the cookie or the store.
     pub(crate) loaded_version: Option<u64>,
+    /// When the loaded session would have ended: a commit that moves it re-issues the cookie.
+    pub(crate) loaded_deadline: Option<UnixTime>,
+    /// Stateless mode: the user's "log out everywhere" time as read at load, if it was read.
+    pub(crate) not_before: Option<Option<UnixTime>>,
     pub(crate) changed: bool,
     pub(crate) renew: bool,
     pub(crate) refresh_due: bool,
@@ -146,8 +207,34 @@ pub(crate) struct State {
     pub(crate) cookie_presented: bool,
     pub(crate) ctx: RequestContext,
     pub(crate) now: UnixTime,
+    /// What the handler read and wrote of a loaded record (C8: merging a save that lost a race).
+    pub(crate) access: Access,
     /// Set by the first commit: committing the same handle again does nothing.
     pub(crate) committed: bool,
+}
+
+impl State {
+    /// Records a read or write of `key`, before the change, when the record came from the store
+    /// or the cookie (a record made during this request has nobody to race with).
+    fn touch(&mut self, key: &str, written: bool) {
+        if let (Some(record), Some(_)) = (&self.record, self.loaded_version) {
+            self.access.touch(key, &record.data, written);
+        }
+    }
+
+    /// [`touch`](Self::touch) for the whole data.
+    fn touch_all(&mut self, written: bool) {
+        if let (Some(record), Some(_)) = (&self.record, self.loaded_version) {
+            self.access.touch_all(&record.data, written);
+        }
+    }
+
+    /// [`touch`](Self::touch) for the user and metadata.
+    fn touch_identity(&mut self) {
+        if let (Some(record), Some(_)) = (&self.record, self.loaded_version) {
+            self.access.touch_identity(record);
+        }
+    }
 }
 
 /// The session of one request. Cheap to clone; every clone is the same session.
@@ -197,6 +284,7 @@ impl Session {
             record: state.record.take(),
             id: state.id.clone(),
             ctx: std::mem::take(&mut state.ctx),
+            access: std::mem::take(&mut state.access),
             ..*state
         })
     }
@@ -208,6 +296,8 @@ impl Session {
             state.id = Some(record.0);
             state.record = Some(record.1);
             state.loaded_version = None;
+            state.loaded_deadline = None;
+            state.access = Access::default();
         }
         // Invariant: set just above when it was `None`.
         state.record.as_mut().expect("record exists")
@@ -224,24 +314,24 @@ impl Session {
     /// # Ok::<(), session_core::DataError>(())
     /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, DataError> {
-        let state = self.lock();
+        let mut state = self.lock();
+        state.touch(key, false);
         let Some(value) = state.record.as_ref().and_then(|r| r.data.get(key)) else {
             return Ok(None);
         };
         T::deserialize(value)
             .map(Some)
-            .map_err(|source| DataError::Deserialize {
+            .map_err(|e| DataError::Deserialize {
                 key: key.to_owned(),
-                source,
+                source: ShapeError::from(&e),
             })
     }
 
     /// The raw JSON value under `key`.
     pub fn get_value(&self, key: &str) -> Option<Value> {
-        self.lock()
-            .record
-            .as_ref()
-            .and_then(|r| r.data.get(key).cloned())
+        let mut state = self.lock();
+        state.touch(key, false);
+        state.record.as_ref().and_then(|r| r.data.get(key).cloned())
     }
 
     /// Stores `value` under `key`. Creates the session if there is none.
@@ -250,10 +340,13 @@ impl Session {
         if RESERVED_CLAIMS.contains(&key.as_str()) {
             return Err(DataError::ReservedKey(key));
         }
-        let value = serde_json::to_value(value).map_err(DataError::Serialize)?;
+        let value =
+            serde_json::to_value(value).map_err(|e| DataError::Serialize(ShapeError::from(&e)))?;
         let mut state = self.lock();
+        let differs = state.record.as_ref().and_then(|r| r.data.get(&key)) != Some(&value);
+        state.touch(&key, differs);
         let record = self.record_mut(&mut state);
-        if record.data.get(&key) != Some(&value) {
+        if differs {
             record.data.insert(key, value);
             state.changed = true;
         }
@@ -263,6 +356,11 @@ impl Session {
     /// Removes `key` and returns its value.
     pub fn remove(&self, key: &str) -> Option<Value> {
         let mut state = self.lock();
+        let present = state
+            .record
+            .as_ref()
+            .is_some_and(|r| r.data.contains_key(key));
+        state.touch(key, present);
         let removed = state.record.as_mut().and_then(|r| r.data.remove(key));
         if removed.is_some() {
             state.changed = true;
@@ -273,6 +371,8 @@ impl Session {
     /// Removes all data (the session and its user stay).
     pub fn clear(&self) {
         let mut state = self.lock();
+        let has_data = state.record.as_ref().is_some_and(|r| !r.data.is_empty());
+        state.touch_all(has_data);
         if let Some(record) = state.record.as_mut() {
             if !record.data.is_empty() {
                 record.data.clear();
@@ -283,23 +383,29 @@ impl Session {
 
     /// The whole data as `T` (C15); a session without data reads as an empty object.
     pub fn data_as<T: DeserializeOwned>(&self) -> Result<T, DataError> {
-        let state = self.lock();
+        let mut state = self.lock();
+        state.touch_all(false);
         let empty = Map::new();
         let data = state.record.as_ref().map(|r| &r.data).unwrap_or(&empty);
-        T::deserialize(&Value::Object(data.clone())).map_err(DataError::Schema)
+        T::deserialize(&Value::Object(data.clone()))
+            .map_err(|e| DataError::Schema(ShapeError::from(&e)))
     }
 
     /// Replaces the whole data with `value`, which must serialise to a JSON object.
     pub fn set_data<T: Serialize>(&self, value: &T) -> Result<(), DataError> {
-        let Value::Object(map) = serde_json::to_value(value).map_err(DataError::Serialize)? else {
+        let Value::Object(map) =
+            serde_json::to_value(value).map_err(|e| DataError::Serialize(ShapeError::from(&e)))?
+        else {
             return Err(DataError::NotAnObject);
         };
         if let Some(reserved) = map.keys().find(|k| RESERVED_CLAIMS.contains(&k.as_str())) {
             return Err(DataError::ReservedKey(reserved.clone()));
         }
         let mut state = self.lock();
+        let differs = state.record.as_ref().is_none_or(|r| r.data != map);
+        state.touch_all(differs);
         let record = self.record_mut(&mut state);
-        if record.data != map {
+        if differs {
             record.data = map;
             state.changed = true;
         }
@@ -368,6 +474,7 @@ impl Session {
     /// [`login`](Self::login), recording how the user signed in (`"password"`, `"github"`, ...).
     pub fn login_with(&self, user: UserId, auth_provider: Option<&str>) {
         let mut state = self.lock();
+        state.touch_identity();
         let record = self.record_mut(&mut state);
         record.user_id = Some(user);
         record.metadata.auth_provider = auth_provider.map(str::to_owned);
@@ -375,17 +482,16 @@ impl Session {
         state.renew = state.loaded_version.is_some();
     }
 
-    /// Gives this session a lifetime of its own ("remember me"), from now on.
+    /// Gives this session a lifetime of its own ("remember me"), from now on, at most
+    /// [`MAX_SESSION_LIFETIME`] (400 days, what browsers keep a cookie) and never past the
+    /// policy's absolute cap.
     pub fn set_max_age(&self, lifetime: Duration) {
         let mut state = self.lock();
+        state.touch_identity();
         let now = state.now;
         let record = self.record_mut(&mut state);
-        record.metadata.max_age_secs = Some(lifetime.as_secs());
-        let expires = now + lifetime;
-        record.expires_at = match record.absolute_expires_at {
-            Some(cap) => expires.min(cap),
-            None => expires,
-        };
+        record.metadata.max_age_secs = Some(lifetime.min(MAX_SESSION_LIFETIME).as_secs());
+        record.expires_at = self.manager.policy().expiry_from(record, now);
         state.changed = true;
         state.refresh_due = true;
     }
@@ -409,6 +515,8 @@ impl Session {
         }
         state.id = None;
         state.loaded_version = None;
+        state.loaded_deadline = None;
+        state.access = Access::default();
         state.changed = false;
         state.renew = false;
         state.refresh_due = false;
@@ -434,7 +542,7 @@ impl Session {
             expires_at: deadline,
             created_at: record.created_at,
             last_seen_at: record.last_seen_at,
-            refresh_from: record.effective_expiry().saturating_sub(threshold),
+            refresh_from: policy.expiry_of(record).saturating_sub(threshold),
         })
     }
 

@@ -46,6 +46,26 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// between per-user indexes atomically.
     async fn save(&self, record: &SessionRecord, expected_version: u64) -> Result<(), StoreError>;
 
+    /// Moves the record stored under `old` to `record.key` (a new session id) if the stored
+    /// version of `old` is `expected_version`, atomically: afterwards either `old` is gone and
+    /// `record` is stored under its key (and in its user's index), or nothing changed.
+    ///
+    /// This is how the manager renews an id (C6): conditional, so a logout, a "log out
+    /// everywhere" or a concurrent save that lands while the request runs is never undone under
+    /// the new id.
+    ///
+    /// # Errors
+    ///
+    /// No record under `old` (deleted or expired meanwhile): [`StoreError::NotFound`], and nothing
+    /// is created. Another version under `old`: [`StoreError::Conflict`], nothing changes. A
+    /// record already under `record.key`: [`StoreError::Collision`], nothing changes.
+    async fn renew(
+        &self,
+        old: &SessionKey,
+        expected_version: u64,
+        record: &SessionRecord,
+    ) -> Result<(), StoreError>;
+
     /// Deletes the record under `key`. Deleting a missing record is not an error.
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;
 
@@ -62,6 +82,53 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// Removes records expired at `now` and returns how many. Stores whose engine expires keys
     /// by itself return `Ok(0)` (and say so in [`StoreCaps::expires_natively`]).
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError>;
+}
+
+/// A shared store is a store: `Arc<MyStore>` or `Arc<dyn SessionStore>` can be handed to a
+/// manager while other code (an admin page, a test) keeps a handle on the same store.
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
+    fn caps(&self) -> StoreCaps {
+        (**self).caps()
+    }
+    async fn load(
+        &self,
+        key: &SessionKey,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        (**self).load(key, now).await
+    }
+    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        (**self).create(record).await
+    }
+    async fn save(&self, record: &SessionRecord, expected_version: u64) -> Result<(), StoreError> {
+        (**self).save(record, expected_version).await
+    }
+    async fn renew(
+        &self,
+        old: &SessionKey,
+        expected_version: u64,
+        record: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        (**self).renew(old, expected_version, record).await
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        (**self).delete(key).await
+    }
+    async fn delete_for_user(&self, user: &UserId) -> Result<u64, StoreError> {
+        (**self).delete_for_user(user).await
+    }
+    async fn list_for_user(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        (**self).list_for_user(user, now).await
+    }
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
+        (**self).purge_expired(now).await
+    }
 }
 
 /// What a store legitimately cannot do, stated instead of silently skipped.
@@ -130,10 +197,20 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
-    /// One stored record cannot be read (garbage bytes, unknown format version).
+    /// One stored record cannot be read (garbage bytes, unknown format version). The manager
+    /// deletes that record and carries on without a session; the rest of the store is fine.
     #[error("a stored session record is corrupt")]
     Corrupt {
         /// What was wrong with it.
+        #[source]
+        source: BoxError,
+    },
+    /// The engine's own storage is damaged (a corrupt database file or tree, not one bad
+    /// record). Nothing is deleted or written: the request fails with a 500 and an operator has
+    /// to look at the engine.
+    #[error("the session store's storage is damaged")]
+    EngineCorrupt {
+        /// The engine's error.
         #[source]
         source: BoxError,
     },
@@ -190,6 +267,13 @@ impl StoreError {
     /// [`StoreError::Corrupt`] with `source`.
     pub fn corrupt(source: impl Into<BoxError>) -> Self {
         StoreError::Corrupt {
+            source: source.into(),
+        }
+    }
+
+    /// [`StoreError::EngineCorrupt`] with `source`.
+    pub fn engine_corrupt(source: impl Into<BoxError>) -> Self {
+        StoreError::EngineCorrupt {
             source: source.into(),
         }
     }

@@ -1,19 +1,74 @@
 //! # Concurrency
 //!
-//! Every stored record has a `version`. A request remembers the version it loaded; its commit
-//! is `save(record, expected_version)`, which every store implements as one atomic
-//! compare-and-set (a sled transaction, `UPDATE ... WHERE version = ?`, a Lua script). Two
-//! requests that load version *n* and both write: the first wins, the second gets
-//! `SessionError::Conflict` (HTTP 409) instead of silently overwriting the first (C8). With
-//! `ConflictPolicy::LastWriteWins` the second reloads the current version and overwrites it with
-//! its whole record (never a field-level mix).
+//! Browsers send several requests with the same cookie at once (tabs, `fetch` calls, a page and
+//! its assets). This page says what happens when they write the same stateful session.
 //!
-//! A request that neither changes the session nor is due a refresh writes nothing, so read-heavy
-//! traffic never conflicts. A save that finds the record deleted (destroyed or logged out
-//! everywhere meanwhile) does not re-create it: the response clears the cookie.
+//! ## Versions, and what a request remembers
 //!
-//! Renewal creates the new record before deleting the old one, so there is no moment when
-//! neither id is valid.
+//! Every stored record has a `version`. A request remembers the version it loaded and, for each
+//! data key it read or wrote, the value that key had when it was loaded. Its commit is
+//! `save(record, expected_version)`, which every store implements as one atomic compare-and-set
+//! (a sled transaction, `UPDATE ... WHERE version = ?`, a Lua script).
 //!
-//! The conformance suite proves this for every store with 64 concurrent writers per version and
-//! with N tasks × M increments that must lose no update.
+//! ## When another request saved first
+//!
+//! The store answers `Conflict`. The manager reloads the record the other request saved and
+//! compares: did it change any key this request read or wrote (or the user, or the whole data
+//! when this request read or replaced it as a whole)?
+//!
+//! - **No overlap: merge.** This request's writes are applied on top of the other request's
+//!   record and saved again. Both requests succeed and nothing is lost:
+//!
+//!   ```text
+//!   loaded {n: 1}     request A: insert("theme", "dark")     request B: insert("cart", 3)
+//!   B saves first     -> {n: 1, cart: 3}
+//!   A conflicts, merges, saves -> {n: 1, cart: 3, theme: "dark"}     both answer 200
+//!   ```
+//!
+//! - **Bookkeeping only: always merged.** A commit whose only change is a refresh near expiry, a
+//!   re-issue under a rotated key or `last_seen_at` never fails a request. If the other request
+//!   already refreshed the record as far, nothing is written at all.
+//!
+//! - **A real overlap: the policy decides.** Under [`ConflictPolicy::Reject`] (the default) the
+//!   late request fails with `SessionError::Conflict` (HTTP 409) and changes nothing, so an
+//!   acknowledged write is never lost:
+//!
+//!   ```text
+//!   loaded {n: 1}     A: n = get("n") + 1 = 2     B: n = get("n") + 1 = 2
+//!   B saves {n: 2};   A read n, which B changed: 409, the stored value stays 2 (one +1 each
+//!   acknowledged request)
+//!   ```
+//!
+//!   Under [`ConflictPolicy::LastWriteWins`] the late request's writes are applied per key on top
+//!   of the other's record and it never answers 409: in the example above both answer 200 and
+//!   `n` is 2 (one increment lost, by choice); a key only the first request wrote is kept.
+//!
+//! A merge that loses the race again retries; each lost race means another request's save won,
+//! so N concurrent writers retry at most N - 1 times.
+//!
+//! ## Renew, logout and "log out everywhere"
+//!
+//! Renewing the id (at login, or `renew()`) is one conditional store step, `renew(old_key,
+//! expected_version, new_record)`: the old record must still be there at the loaded version. A
+//! logout or "log out everywhere" that landed while the request ran wins: the renew finds nothing
+//! and the response clears the cookie, so a logged-out session is never brought back under a new
+//! id. A concurrent save is merged into the renewed record like any other, or refused as above.
+//! A save that finds the record deleted does not re-create it either.
+//!
+//! ## Stateless sessions
+//!
+//! In stateless mode the whole session travels in each request's cookie, so there is nothing to
+//! merge across requests: every response carries its own token and the browser keeps the last
+//! `Set-Cookie` it receives. Parallel requests that write different keys can therefore lose one
+//! another's writes; use a stateful store for data that several requests change at once.
+//!
+//! ## Proof
+//!
+//! The conformance suite runs on every store (memory, sled, SQLite, Redis): 64 concurrent
+//! requests on one session each writing its own key (64 keys kept, no error); 64 concurrent
+//! increments under `Reject` (the final value equals the number of successes) and under
+//! `LastWriteWins` (no error); 32 concurrent requests in the refresh window (all succeed); and
+//! renew racing delete, "log out everywhere" and save, with only serial outcomes allowed.
+//!
+//! [`ConflictPolicy::Reject`]: crate::ConflictPolicy::Reject
+//! [`ConflictPolicy::LastWriteWins`]: crate::ConflictPolicy::LastWriteWins

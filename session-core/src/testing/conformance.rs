@@ -13,6 +13,12 @@ use crate::record::{SessionMetadata, SessionRecord};
 use crate::store::{SessionStore, StoreError};
 use crate::time::UnixTime;
 
+pub use super::concurrent_requests::{
+    concurrent_increments_under_last_write_wins_never_fail,
+    concurrent_increments_under_reject_lose_nothing, concurrent_refreshes_all_succeed,
+    concurrent_requests_writing_distinct_keys_all_succeed, SCENARIO_TIMEOUT,
+};
+
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// A fresh record: new random key, created at `t0`, expiring an hour later, with some data.
@@ -201,23 +207,203 @@ pub async fn delete_is_idempotent(store: Arc<dyn SessionStore>) {
         .expect("delete of unknown key");
 }
 
-/// C6 at the store level: the new record exists before the old one is deleted, and afterwards
-/// only the new one loads; the per-user index follows.
+/// The record as the manager renews it: same data, a new key, the next version.
+fn renewed(old: &SessionRecord) -> SessionRecord {
+    let mut new = old.clone();
+    new.key = SessionId::generate().key();
+    new.version = old.version + 1;
+    new
+}
+
+/// C6 at the store level: `renew` moves the record to its new key in one step; only the new key
+/// loads afterwards and the per-user index follows.
 pub async fn renew_moves_the_record_to_a_new_key(store: Arc<dyn SessionStore>) {
     let t0 = UnixTime::now();
     let user = unique_user("renew");
     let old = record_for(&user, t0);
     store.create(&old).await.expect("create");
-    let mut new = old.clone();
-    new.key = SessionId::generate().key();
-    store.create(&new).await.expect("create new");
-    assert!(store.load(&old.key, t0).await.expect("load").is_some());
-    store.delete(&old.key).await.expect("delete old");
+    let new = renewed(&old);
+    store.renew(&old.key, 1, &new).await.expect("renew");
     assert_eq!(store.load(&old.key, t0).await.expect("load"), None);
     assert_eq!(must_load(&*store, &new.key, t0).await, new);
     let listed = store.list_for_user(&user, t0).await.expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].key, new.key);
+    assert_eq!(store.delete_for_user(&user).await.expect("delete"), 1);
+}
+
+/// Renewing an anonymous session into a signed-in one (a login) indexes the new key under the
+/// user.
+pub async fn renew_can_sign_the_session_in(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
+    let old = record(t0);
+    store.create(&old).await.expect("create");
+    let user = unique_user("login");
+    let mut new = renewed(&old);
+    new.user_id = Some(user.clone());
+    store.renew(&old.key, 1, &new).await.expect("renew");
+    let listed = store.list_for_user(&user, t0).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].key, new.key);
+}
+
+/// C8: a renew from a stale version is `Conflict` and changes nothing: the old record keeps the
+/// other writer's data and the new key stays empty.
+pub async fn renew_from_a_stale_version_conflicts(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
+    let old = record_for(&unique_user("stale-renew"), t0);
+    store.create(&old).await.expect("create");
+    let mut saved = old.clone();
+    saved.version = 2;
+    saved.data.insert("n".into(), json!(7));
+    store.save(&saved, 1).await.expect("save");
+    let new = renewed(&old);
+    let err = store
+        .renew(&old.key, 1, &new)
+        .await
+        .expect_err("stale renew must fail");
+    assert!(matches!(err, StoreError::Conflict), "got {err:?}");
+    assert_eq!(must_load(&*store, &old.key, t0).await, saved);
+    assert_eq!(store.load(&new.key, t0).await.expect("load"), None);
+}
+
+/// A logout that lands first wins: renewing a deleted record is `NotFound` and creates nothing.
+pub async fn renew_after_delete_creates_nothing(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
+    let user = unique_user("renew-deleted");
+    let old = record_for(&user, t0);
+    store.create(&old).await.expect("create");
+    store.delete(&old.key).await.expect("delete");
+    let new = renewed(&old);
+    let err = store
+        .renew(&old.key, 1, &new)
+        .await
+        .expect_err("renew of a deleted record");
+    assert!(matches!(err, StoreError::NotFound), "got {err:?}");
+    assert_eq!(store.load(&new.key, t0).await.expect("load"), None);
+    assert!(store
+        .list_for_user(&user, t0)
+        .await
+        .expect("list")
+        .is_empty());
+}
+
+/// S-02 for renew: a new key that is taken is `Collision`; both records stay as they were.
+pub async fn renew_onto_a_taken_key_collides(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
+    let old = record(t0);
+    let other = record(t0);
+    store.create(&old).await.expect("create");
+    store.create(&other).await.expect("create");
+    let mut new = renewed(&old);
+    new.key = other.key;
+    let err = store
+        .renew(&old.key, 1, &new)
+        .await
+        .expect_err("renew onto a taken key");
+    assert!(matches!(err, StoreError::Collision), "got {err:?}");
+    assert_eq!(must_load(&*store, &old.key, t0).await, old);
+    assert_eq!(must_load(&*store, &other.key, t0).await, other);
+}
+
+/// C6/C8 under contention: a renew racing a delete of the same session (a logout in another
+/// tab). Whichever lands first, the outcome is one of the two serial orders: renew then delete
+/// (the new record lives, the old is gone) or delete then renew (`NotFound`, nothing lives).
+pub async fn concurrent_renew_and_delete_serialise(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
+    for _ in 0..16 {
+        let old = record_for(&unique_user("race-delete"), t0);
+        store.create(&old).await.expect("create");
+        let new = renewed(&old);
+        let renewing = {
+            let (store, old_key, new) = (store.clone(), old.key, new.clone());
+            tokio::spawn(async move { store.renew(&old_key, 1, &new).await })
+        };
+        let deleting = {
+            let (store, old_key) = (store.clone(), old.key);
+            tokio::spawn(async move { store.delete(&old_key).await })
+        };
+        deleting.await.expect("task").expect("delete");
+        let renewed_ok = match renewing.await.expect("task") {
+            Ok(()) => true,
+            Err(StoreError::NotFound) => false,
+            Err(other) => panic!("unexpected error {other:?}"),
+        };
+        assert_eq!(store.load(&old.key, t0).await.expect("load"), None);
+        let new_lives = store.load(&new.key, t0).await.expect("load").is_some();
+        assert_eq!(
+            new_lives, renewed_ok,
+            "the new record lives iff the renew won"
+        );
+    }
+}
+
+/// C9 under contention: "log out everywhere" racing a renew of one of the user's sessions ends
+/// it either way: no session of the user survives under the old or the new key.
+pub async fn concurrent_renew_and_delete_for_user_leave_nothing(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
+    for _ in 0..16 {
+        let user = unique_user("race-everywhere");
+        let old = record_for(&user, t0);
+        store.create(&old).await.expect("create");
+        let new = renewed(&old);
+        let renewing = {
+            let (store, old_key, new) = (store.clone(), old.key, new.clone());
+            tokio::spawn(async move { store.renew(&old_key, 1, &new).await })
+        };
+        let ending = {
+            let (store, user) = (store.clone(), user.clone());
+            tokio::spawn(async move { store.delete_for_user(&user).await })
+        };
+        let ended = ending.await.expect("task").expect("delete_for_user");
+        match renewing.await.expect("task") {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+        assert_eq!(ended, 1, "exactly the one session was ended");
+        assert_eq!(store.load(&old.key, t0).await.expect("load"), None);
+        assert_eq!(store.load(&new.key, t0).await.expect("load"), None);
+        assert!(store
+            .list_for_user(&user, t0)
+            .await
+            .expect("list")
+            .is_empty());
+    }
+}
+
+/// C8 under contention: a renew racing a save from the same loaded version. Exactly one wins:
+/// the save (the renew is `Conflict`, the new key empty) or the renew (the save is `NotFound`).
+pub async fn concurrent_renew_and_save_have_one_winner(store: Arc<dyn SessionStore>) {
+    let t0 = UnixTime::now();
+    for _ in 0..16 {
+        let old = record_for(&unique_user("race-save"), t0);
+        store.create(&old).await.expect("create");
+        let new = renewed(&old);
+        let mut saved = old.clone();
+        saved.version = 2;
+        saved.data.insert("n".into(), json!(1));
+        let renewing = {
+            let (store, old_key, new) = (store.clone(), old.key, new.clone());
+            tokio::spawn(async move { store.renew(&old_key, 1, &new).await })
+        };
+        let saving = {
+            let (store, saved) = (store.clone(), saved.clone());
+            tokio::spawn(async move { store.save(&saved, 1).await })
+        };
+        let renew = renewing.await.expect("task");
+        let save = saving.await.expect("task");
+        match (renew, save) {
+            (Ok(()), Err(StoreError::NotFound)) => {
+                assert_eq!(must_load(&*store, &new.key, t0).await, new);
+                assert_eq!(store.load(&old.key, t0).await.expect("load"), None);
+            }
+            (Err(StoreError::Conflict), Ok(())) => {
+                assert_eq!(must_load(&*store, &old.key, t0).await, saved);
+                assert_eq!(store.load(&new.key, t0).await.expect("load"), None);
+            }
+            other => panic!("not a serial outcome: {other:?}"),
+        }
+    }
 }
 
 /// C9/S-08: `delete_for_user` deletes exactly that user's sessions and counts them.

@@ -23,6 +23,8 @@ pub enum StoreOp {
     Create,
     /// `save`
     Save,
+    /// `renew`
+    Renew,
     /// `delete`
     Delete,
     /// `delete_for_user`
@@ -35,7 +37,7 @@ pub enum StoreOp {
 
 /// Call counts of a [`SpyStore`].
 #[derive(Debug, Default)]
-pub struct SpyCounts([AtomicU64; 7]);
+pub struct SpyCounts([AtomicU64; 8]);
 
 impl SpyCounts {
     /// How many times `op` was called.
@@ -43,11 +45,12 @@ impl SpyCounts {
         self.0[op as usize].load(Ordering::SeqCst)
     }
 
-    /// Calls that write: create, save, delete, delete_for_user, purge_expired.
+    /// Calls that write: create, save, renew, delete, delete_for_user, purge_expired.
     pub fn writes(&self) -> u64 {
         [
             StoreOp::Create,
             StoreOp::Save,
+            StoreOp::Renew,
             StoreOp::Delete,
             StoreOp::DeleteForUser,
             StoreOp::PurgeExpired,
@@ -120,6 +123,15 @@ impl<S: SessionStore> SessionStore for SpyStore<S> {
         self.counts.hit(StoreOp::Save);
         self.inner.save(record, expected_version).await
     }
+    async fn renew(
+        &self,
+        old: &SessionKey,
+        expected_version: u64,
+        record: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        self.counts.hit(StoreOp::Renew);
+        self.inner.renew(old, expected_version, record).await
+    }
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.counts.hit(StoreOp::Delete);
         self.inner.delete(key).await
@@ -188,6 +200,7 @@ impl FaultSwitch {
             StoreOp::Load,
             StoreOp::Create,
             StoreOp::Save,
+            StoreOp::Renew,
             StoreOp::Delete,
             StoreOp::DeleteForUser,
             StoreOp::ListForUser,
@@ -256,6 +269,15 @@ impl<S: SessionStore> SessionStore for FaultyStore<S> {
     async fn save(&self, record: &SessionRecord, expected_version: u64) -> Result<(), StoreError> {
         self.switch.check(StoreOp::Save)?;
         self.inner.save(record, expected_version).await
+    }
+    async fn renew(
+        &self,
+        old: &SessionKey,
+        expected_version: u64,
+        record: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        self.switch.check(StoreOp::Renew)?;
+        self.inner.renew(old, expected_version, record).await
     }
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.switch.check(StoreOp::Delete)?;

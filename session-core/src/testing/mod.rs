@@ -11,6 +11,7 @@
 //! });
 //! ```
 
+mod concurrent_requests;
 pub mod conformance;
 mod decorators;
 mod log_capture;
@@ -135,6 +136,13 @@ macro_rules! store_conformance {
             save_after_delete_does_not_resurrect,
             delete_is_idempotent,
             renew_moves_the_record_to_a_new_key,
+            renew_can_sign_the_session_in,
+            renew_from_a_stale_version_conflicts,
+            renew_after_delete_creates_nothing,
+            renew_onto_a_taken_key_collides,
+            concurrent_renew_and_delete_serialise,
+            concurrent_renew_and_delete_for_user_leave_nothing,
+            concurrent_renew_and_save_have_one_winner,
             delete_for_user_deletes_only_that_user,
             list_for_user_lists_live_sessions,
             save_moves_the_record_between_users,
@@ -143,6 +151,10 @@ macro_rules! store_conformance {
             concurrent_writers_have_one_winner_per_version,
             concurrent_increments_lose_no_update,
             large_records_round_trip,
+            concurrent_requests_writing_distinct_keys_all_succeed,
+            concurrent_increments_under_reject_lose_nothing,
+            concurrent_increments_under_last_write_wins_never_fail,
+            concurrent_refreshes_all_succeed,
         );
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
