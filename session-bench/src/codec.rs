@@ -388,11 +388,11 @@ fn substeps(
             &hmac_keyed,
         ),
         (
-            "jsonwebtoken::crypto::sign HS256 (what JwtCodec calls)",
+            "jsonwebtoken::crypto::sign HS256 (the generic path)",
             &jwt_sign,
         ),
         (
-            "jsonwebtoken::crypto::verify HS256 (what JwtCodec calls)",
+            "jsonwebtoken::crypto::verify HS256 (the generic path)",
             &jwt_verify,
         ),
         ("SessionRecord::to_bytes (store format)", &to_bytes),

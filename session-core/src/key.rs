@@ -80,10 +80,21 @@ impl Secret {
     /// assert_ne!(a.expose(), b.expose());
     /// ```
     pub fn derive(&self, purpose: KeyPurpose) -> Secret {
+        self.derive_with_info(&[purpose.label().as_bytes()])
+    }
+
+    /// The key of application tokens for `purpose` (see [`TokenCodec`](crate::TokenCodec)):
+    /// HKDF info `app token\0<purpose>`. The NUL byte keeps it apart from every built-in label
+    /// (none contains one), so it never equals the session-JWT or signed-id key.
+    pub(crate) fn derive_app_token(&self, purpose: &str) -> Secret {
+        self.derive_with_info(&[APP_TOKEN_LABEL, purpose.as_bytes()])
+    }
+
+    fn derive_with_info(&self, info: &[&[u8]]) -> Secret {
         let hk = Hkdf::<Sha256>::new(Some(b"session-core/v1"), &self.0);
         let mut okm = vec![0u8; 32];
         // Invariant: 32 bytes is far below HKDF-SHA256's limit of 255 * 32 bytes.
-        hk.expand(purpose.label().as_bytes(), &mut okm)
+        hk.expand_multi_info(info, &mut okm)
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         Secret(okm)
     }
@@ -110,6 +121,9 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// HKDF info prefix of application-token keys ([`Secret::derive_app_token`]).
+const APP_TOKEN_LABEL: &[u8] = b"app token\0";
+
 /// What a derived key is for; each purpose gets its own HKDF label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -118,7 +132,10 @@ pub enum KeyPurpose {
     SignedId,
     /// Signing session JWTs (stateless mode).
     Jwt,
-    /// Keys for anything else the application derives, by label.
+    /// Keys for anything else the application derives, by label. Labels containing a NUL byte
+    /// are reserved for this crate (application-token keys of
+    /// [`TokenCodec`](crate::TokenCodec) use one), and the built-in labels
+    /// (`"signed-id cookie tag"`, `"session jwt"`) must not be reused.
     Custom(&'static str),
 }
 
@@ -177,6 +194,20 @@ pub enum KeyError {
     /// A key ring needs a current key.
     #[error("the key ring is empty")]
     EmptyRing,
+    /// A key id (`kid`) that is empty, longer than 64 bytes, or not visible ASCII
+    /// (see [`JwtKey::with_kid`](crate::JwtKey::with_kid)).
+    #[error("invalid key id: {reason}")]
+    InvalidKid {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An application-token purpose name that is not allowed
+    /// (see [`TokenCodec::new`](crate::TokenCodec::new)).
+    #[error("invalid token purpose: {reason}")]
+    InvalidPurpose {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 #[cfg(test)]
@@ -208,6 +239,10 @@ mod tests {
             master.derive(KeyPurpose::SignedId),
             master.derive(KeyPurpose::Jwt),
             master.derive(KeyPurpose::Custom("csrf")),
+            master.derive_app_token("password-reset"),
+            master.derive_app_token("email-verify"),
+            master.derive_app_token("signed-id cookie tag"),
+            master.derive_app_token("session jwt"),
         ];
         for (i, a) in keys.iter().enumerate() {
             assert_ne!(a.expose(), master.expose());

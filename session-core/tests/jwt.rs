@@ -9,8 +9,8 @@ use hmac::{Hmac, Mac};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use session_core::{
-    JwtAlgorithm, JwtCodec, JwtKey, RejectReason, Secret, SessionCodec, SessionId, SessionRecord,
-    UnixTime, UserId,
+    EncodeError, JwtAlgorithm, JwtCodec, JwtKey, KeyError, KeyPurpose, RejectReason, Secret,
+    SessionCodec, SessionId, SessionRecord, SignedIdCodec, TokenCodec, UnixTime, UserId,
 };
 use sha2::Sha256;
 
@@ -445,29 +445,35 @@ fn reserved_claim_names_cannot_be_session_data() {
 }
 
 #[test]
-fn typed_claims_decode_into_application_structs() {
+fn app_tokens_decode_into_application_structs() {
     #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
-    struct AppClaims {
-        user: String,
+    struct Reset {
+        sub: String,
+    }
+    #[derive(serde::Deserialize, PartialEq, Debug)]
+    struct WithTimes {
+        sub: String,
         iat: u64,
         nbf: u64,
         exp: u64,
     }
+    let resets = TokenCodec::new(&secret(), "password-reset").unwrap();
+    let claims = Reset { sub: "ada".into() };
+    let token = resets
+        .encode(&claims, NOW, Duration::from_secs(900))
+        .unwrap();
+    let decoded = resets.decode::<Reset>(&token, NOW).unwrap();
+    assert_eq!(decoded.payload, claims);
+    assert!(!decoded.stale_key);
     let t = NOW.as_secs();
-    let claims = AppClaims {
-        user: "ada".into(),
-        iat: t,
-        nbf: t,
-        exp: t + 60,
-    };
-    let codec = codec();
-    let token = codec.encode_claims(&claims).unwrap();
     assert_eq!(
-        codec
-            .decode_claims::<AppClaims>(&token, NOW)
-            .unwrap()
-            .payload,
-        claims
+        resets.decode::<WithTimes>(&token, NOW).unwrap().payload,
+        WithTimes {
+            sub: "ada".into(),
+            iat: t,
+            nbf: t,
+            exp: t + 900
+        }
     );
     #[derive(serde::Deserialize, Debug)]
     struct Other {
@@ -475,9 +481,327 @@ fn typed_claims_decode_into_application_structs() {
         admin: bool,
     }
     assert_eq!(
-        codec.decode_claims::<Other>(&token, NOW).unwrap_err(),
+        resets.decode::<Other>(&token, NOW).unwrap_err(),
         RejectReason::Schema
     );
+    // The codec owns the time claims, and claims must be a JSON object.
+    for name in ["iat", "nbf", "exp"] {
+        assert!(matches!(
+            resets.encode(&json!({ name: 1 }), NOW, Duration::from_secs(60)),
+            Err(EncodeError::ReservedKey(n)) if n == name
+        ));
+    }
+    assert!(matches!(
+        resets.encode(&json!("alice"), NOW, Duration::from_secs(60)),
+        Err(EncodeError::Serialize(_))
+    ));
+}
+
+/// Every kind of token the crate makes, each with the decoder that owns it.
+#[test]
+fn no_kind_of_token_is_accepted_by_another_kinds_decoder() {
+    let secret = secret();
+    let reset_claims = json!({"sub": "alice"});
+    let ttl = Duration::from_secs(900);
+    let sessions = codec();
+    // A session codec reading the cookies of an existing `jose` app (`typ: JWT` or none).
+    let legacy_sessions = JwtCodec::builder(JwtAlgorithm::HS256)
+        .key(JwtKey::hmac(JwtAlgorithm::HS256, &secret).unwrap())
+        .typ(None)
+        .require_nbf(false)
+        .build()
+        .unwrap();
+    let resets = TokenCodec::new(&secret, "password-reset").unwrap();
+    let verifies = TokenCodec::new(&secret, "email-verify").unwrap();
+    let signed_ids = SignedIdCodec::new(&secret);
+
+    let mut alice = record();
+    alice.user_id = Some(UserId::new("alice"));
+    let session_token = sessions.encode(&alice, NOW).unwrap();
+    let legacy_token = legacy_sessions.encode(&alice, NOW).unwrap();
+    let reset_token = resets.encode(&reset_claims, NOW, ttl).unwrap();
+    let verify_token = verifies.encode(&reset_claims, NOW, ttl).unwrap();
+    let signed_id = signed_ids.encode(&SessionId::generate(), NOW).unwrap();
+
+    // Each decoder accepts its own kind.
+    assert!(sessions.decode(&session_token, NOW).is_ok());
+    assert!(legacy_sessions.decode(&legacy_token, NOW).is_ok());
+    assert!(resets.decode::<Value>(&reset_token, NOW).is_ok());
+    assert!(verifies.decode::<Value>(&verify_token, NOW).is_ok());
+    assert!(signed_ids.decode(&signed_id, NOW).is_ok());
+
+    use RejectReason::{Malformed, WrongType};
+    let session_decoders: [(&str, &JwtCodec); 2] =
+        [("session", &sessions), ("legacy session", &legacy_sessions)];
+    for (name, decoder) in session_decoders {
+        for (kind, token, expected) in [
+            ("password-reset token", &reset_token, WrongType),
+            ("email-verify token", &verify_token, WrongType),
+            ("signed session id", &signed_id, Malformed),
+        ] {
+            assert_eq!(
+                decoder.decode(token, NOW).map(|d| d.payload.user_id),
+                Err(expected),
+                "{name} decoder given a {kind}"
+            );
+        }
+    }
+    let app_decoders = [
+        ("password-reset", &resets, &verify_token),
+        ("email-verify", &verifies, &reset_token),
+    ];
+    for (name, decoder, other_purpose) in app_decoders {
+        for (kind, token, expected) in [
+            ("session token", &session_token, WrongType),
+            ("legacy session token", &legacy_token, WrongType),
+            ("other purpose's token", other_purpose, WrongType),
+            ("signed session id", &signed_id, Malformed),
+        ] {
+            assert_eq!(
+                decoder.decode::<Value>(token, NOW).map(|d| d.payload),
+                Err(expected),
+                "{name} decoder given a {kind}"
+            );
+        }
+    }
+    for (kind, token) in [
+        ("session token", &session_token),
+        ("legacy session token", &legacy_token),
+        ("password-reset token", &reset_token),
+        ("email-verify token", &verify_token),
+    ] {
+        assert_eq!(
+            signed_ids.decode(token, NOW).map(|d| d.payload),
+            Err(Malformed),
+            "signed-id decoder given a {kind}"
+        );
+    }
+}
+
+/// The separation does not rest on `typ` alone: a session decoder told to accept an app token's
+/// `typ` and `kid` still fails its signature, whatever session key it holds.
+#[test]
+fn app_tokens_are_signed_with_their_own_derived_key() {
+    let secret = secret();
+    let resets = TokenCodec::new(&secret, "password-reset").unwrap();
+    let token = resets
+        .encode(&json!({"sub": "alice"}), NOW, Duration::from_secs(900))
+        .unwrap();
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["typ"], "password-reset+jwt");
+    let kid = header["kid"].as_str().unwrap();
+    let session_keys = [
+        secret.clone(),
+        secret.derive(KeyPurpose::Jwt),
+        secret.derive(KeyPurpose::SignedId),
+        secret.derive(KeyPurpose::Custom("password-reset")),
+    ];
+    for key in &session_keys {
+        let impostor = JwtCodec::builder(JwtAlgorithm::HS256)
+            .key(
+                JwtKey::hmac(JwtAlgorithm::HS256, key)
+                    .unwrap()
+                    .with_kid(kid)
+                    .unwrap(),
+            )
+            .typ(Some("password-reset+jwt"))
+            .build()
+            .unwrap();
+        assert_eq!(
+            impostor.decode(&token, NOW).unwrap_err(),
+            RejectReason::BadSignature
+        );
+    }
+    // Another master secret gives another key: its kid is unknown here.
+    let elsewhere = TokenCodec::new(
+        &Secret::from_bytes(vec![3u8; 32]).unwrap(),
+        "password-reset",
+    )
+    .unwrap();
+    assert_eq!(
+        elsewhere.decode::<Value>(&token, NOW).unwrap_err(),
+        RejectReason::UnknownKid
+    );
+}
+
+/// The app-token key, computed here independently: pins the derivation (a change would
+/// invalidate every token already sent out) and lets the tests below forge tokens with it.
+fn reset_key() -> Vec<u8> {
+    let hk = hkdf::Hkdf::<Sha256>::new(Some(b"session-core/v1"), SECRET);
+    let mut key = vec![0u8; 32];
+    hk.expand(b"app token\0password-reset", &mut key).unwrap();
+    key
+}
+
+fn reset_header() -> Value {
+    json!({"alg": "HS256", "typ": "password-reset+jwt"})
+}
+
+#[test]
+fn app_tokens_get_the_same_header_and_claim_checks_as_sessions() {
+    let resets = TokenCodec::new(&secret(), "password-reset").unwrap();
+    let decode = |token: &str| resets.decode::<Value>(token, NOW).map(|d| d.payload);
+    let key = reset_key();
+    assert!(decode(&forge(&reset_header(), &valid_claims(), &key)).is_ok());
+    for alg in ["none", "HS384", "RS256", ""] {
+        let header = json!({"alg": alg, "typ": "password-reset+jwt"});
+        assert_eq!(
+            decode(&forge(&header, &valid_claims(), &key)),
+            Err(RejectReason::WrongAlg),
+            "{alg}"
+        );
+    }
+    for (typ, expected) in [
+        (json!("JWT"), RejectReason::WrongType),
+        (json!("session+jwt"), RejectReason::WrongType),
+        (json!("email-verify+jwt"), RejectReason::WrongType),
+        (json!(null), RejectReason::Malformed),
+    ] {
+        let header = json!({"alg": "HS256", "typ": typ});
+        assert_eq!(
+            decode(&forge(&header, &valid_claims(), &key)),
+            Err(expected),
+            "{typ}"
+        );
+    }
+    assert_eq!(
+        decode(&forge(&json!({"alg": "HS256"}), &valid_claims(), &key)),
+        Err(RejectReason::WrongType)
+    );
+    for extra in ["jwk", "jku", "crit"] {
+        let mut header = reset_header();
+        header[extra] = json!("https://attacker.example/key");
+        assert_eq!(
+            decode(&forge(&header, &valid_claims(), &key)),
+            Err(RejectReason::Malformed),
+            "{extra}"
+        );
+    }
+    let t = NOW.as_secs();
+    for claims in [
+        json!({"iat": t, "nbf": t}),
+        json!({"iat": t, "nbf": t, "exp": "never"}),
+        json!({"iat": t, "exp": t + 60}),
+        json!({"nbf": t, "exp": t + 60}),
+    ] {
+        assert_eq!(
+            decode(&forge(&reset_header(), &claims, &key)),
+            Err(RejectReason::Schema),
+            "{claims}"
+        );
+    }
+    assert_eq!(
+        decode(&forge(
+            &reset_header(),
+            &json!({"iat": t - 100, "nbf": t - 100, "exp": t - 16}),
+            &key
+        )),
+        Err(RejectReason::Expired)
+    );
+    assert_eq!(
+        decode(&forge(
+            &reset_header(),
+            &json!({"iat": t, "nbf": t + 16, "exp": t + 60}),
+            &key
+        )),
+        Err(RejectReason::NotYetValid)
+    );
+    // Signed with the session secret instead of the derived key.
+    assert_eq!(
+        decode(&forge(&reset_header(), &valid_claims(), SECRET)),
+        Err(RejectReason::BadSignature)
+    );
+    let token = resets
+        .encode(&json!({"sub": "ada"}), NOW, Duration::from_secs(60))
+        .unwrap();
+    for len in 0..token.len() {
+        assert!(decode(&token[..len]).is_err(), "truncation to {len}");
+    }
+}
+
+#[test]
+fn app_token_secrets_rotate_without_invalidating_issued_tokens() {
+    let old = Secret::from_bytes(vec![1u8; 32]).unwrap();
+    let new = Secret::from_bytes(vec![2u8; 32]).unwrap();
+    let issued = TokenCodec::new(&old, "invite")
+        .unwrap()
+        .encode(&json!({"team": 7}), NOW, Duration::from_secs(60))
+        .unwrap();
+    let rotated = TokenCodec::new(&new, "invite")
+        .unwrap()
+        .with_previous(&old)
+        .unwrap();
+    let decoded = rotated.decode::<Value>(&issued, NOW).unwrap();
+    assert!(decoded.stale_key);
+    assert_eq!(decoded.payload["team"], 7);
+    let fresh = rotated
+        .encode(&json!({"team": 7}), NOW, Duration::from_secs(60))
+        .unwrap();
+    assert!(!rotated.decode::<Value>(&fresh, NOW).unwrap().stale_key);
+    assert_eq!(
+        TokenCodec::new(&new, "invite")
+            .unwrap()
+            .decode::<Value>(&issued, NOW)
+            .unwrap_err(),
+        RejectReason::UnknownKid
+    );
+}
+
+#[test]
+fn purpose_names_are_checked() {
+    for good in ["password-reset", "email.verify", "v2", &"a".repeat(32)] {
+        let codec = TokenCodec::new(&secret(), good).unwrap();
+        assert_eq!(codec.token_type(), format!("{good}+jwt"));
+    }
+    for bad in [
+        "",
+        "session",
+        "Session",
+        "password reset",
+        "-reset",
+        ".reset",
+        "reset+jwt",
+        "réset",
+        "a\0b",
+        &"a".repeat(33),
+    ] {
+        assert!(
+            matches!(
+                TokenCodec::new(&secret(), bad),
+                Err(KeyError::InvalidPurpose { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn kids_are_visible_ascii_of_at_most_64_bytes() {
+    let key = || JwtKey::hmac(JwtAlgorithm::HS256, &secret()).unwrap();
+    for good in ["1", "2025-06", "k/1:a=b", &"k".repeat(64), "!~"] {
+        assert_eq!(key().with_kid(good).unwrap().kid(), good);
+    }
+    // 65 bytes, with a two-byte character straddling byte 64: the old truncation panicked here.
+    let straddling = format!("a{}", "é".repeat(40));
+    for bad in [
+        "",
+        "two words",
+        "tab\t",
+        "nul\0",
+        "clé",
+        straddling.as_str(),
+        &"k".repeat(65),
+    ] {
+        assert!(
+            matches!(key().with_kid(bad), Err(KeyError::InvalidKid { .. })),
+            "{bad:?}"
+        );
+    }
 }
 
 fn data_strategy() -> impl Strategy<Value = serde_json::Map<String, Value>> {
@@ -514,6 +838,31 @@ proptest! {
     #[test]
     fn arbitrary_input_never_panics(s in "\\PC{0,400}") {
         let _ = codec().decode(&s, NOW);
+        let _ = TokenCodec::new(&secret(), "password-reset").unwrap().decode::<Value>(&s, NOW);
+    }
+
+    #[test]
+    fn any_kid_string_is_accepted_or_refused_without_panicking(kid in "\\PC{0,100}|[!-~]{0,70}") {
+        let key = JwtKey::hmac(JwtAlgorithm::HS256, &secret()).unwrap();
+        let valid = (1..=64).contains(&kid.len()) && kid.bytes().all(|b| (0x21..=0x7e).contains(&b));
+        match key.with_kid(kid.clone()) {
+            Ok(key) => {
+                prop_assert!(valid, "accepted {:?}", kid);
+                // An accepted kid round-trips through a token header.
+                let codec = JwtCodec::builder(JwtAlgorithm::HS256).key(key).build().unwrap();
+                let token = codec.encode(&record(), NOW).unwrap();
+                prop_assert!(codec.decode(&token, NOW).is_ok());
+            }
+            Err(e) => {
+                prop_assert!(!valid, "refused {:?}", kid);
+                prop_assert!(matches!(e, KeyError::InvalidKid { .. }), "{:?}", e);
+            }
+        }
+    }
+
+    #[test]
+    fn any_purpose_string_is_accepted_or_refused_without_panicking(purpose in "\\PC{0,40}|[a-z0-9.-]{0,40}") {
+        let _ = TokenCodec::new(&secret(), &purpose);
     }
 
     #[test]

@@ -1,20 +1,29 @@
 //! [`JwtCodec`]: stateless sessions in a signed JWT (JWS compact form), interoperable with the
-//! `jose` npm library.
+//! `jose` npm library; [`TokenCodec`]: signed tokens for other application purposes, which can
+//! never be taken for sessions (or for each other).
 //!
 //! The framing (segments, strict base64url, header and claim checks) is done here so every byte is
-//! checked the same way whatever the algorithm; `jsonwebtoken` (>= 10.3, RustCrypto backend) does
-//! the signing and verification. The algorithm is fixed by configuration and never read from the
-//! token to choose how to verify (C12, S-13).
+//! checked the same way whatever the algorithm. The algorithm is fixed by configuration and never
+//! read from the token to choose how to verify (C12, S-13).
+//!
+//! Cryptography: HMAC (HS256/384/512) uses the RustCrypto `hmac` and `sha2` crates directly with
+//! a key prepared once; RS256, ES256 and EdDSA go through `jsonwebtoken`'s RustCrypto provider
+//! (`jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER`), named explicitly. Nothing here calls
+//! `jsonwebtoken`'s process-wide default provider, so another crate that installs a different
+//! default, or enables `jsonwebtoken`'s `aws_lc_rs` feature next to `rust_crypto` (which leaves
+//! a default that panics on every call), changes nothing for these codecs.
 
 use std::fmt;
 use std::time::Duration;
 
-use jsonwebtoken::{crypto, Algorithm, DecodingKey, EncodingKey};
+use hmac::{Hmac, Mac};
+use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER as RUST_CRYPTO;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::de::DeserializeOwned;
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use super::{Decoded, EncodeError, RejectReason, SessionCodec, MAX_COOKIE_VALUE_LEN};
 use crate::b64;
@@ -30,7 +39,14 @@ pub const RESERVED_CLAIMS: &[&str] = &["iss", "sub", "aud", "exp", "nbf", "iat",
 /// the same key is accepted as a session.
 pub(crate) const SESSION_TOKEN_TYPE: &str = "session+jwt";
 
-const MAX_KID_LEN: usize = 64;
+/// The longest key id (`kid`) accepted, in bytes (S-11: a bounded, untrusted map key).
+pub const MAX_KID_LEN: usize = 64;
+
+/// The longest [`TokenCodec`] purpose name, in bytes.
+pub const MAX_PURPOSE_LEN: usize = 32;
+
+/// The claims [`TokenCodec::encode`] sets itself; application claims may not use them.
+const APP_TOKEN_TIME_CLAIMS: &[&str] = &["iat", "nbf", "exp"];
 
 /// The signature algorithms a [`JwtCodec`] can be configured with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,23 +102,100 @@ impl JwtAlgorithm {
 }
 
 /// One key of a [`JwtCodec`]'s ring: an algorithm, a key id (`kid`) and the key itself.
+///
+/// ```
+/// use session_core::{JwtAlgorithm, JwtKey, Secret};
+/// let key = JwtKey::hmac(JwtAlgorithm::HS256, &Secret::from_bytes(vec![5u8; 32])?)?;
+/// assert_eq!(key.algorithm(), JwtAlgorithm::HS256);
+/// assert_eq!(key.kid().len(), 12); // a fingerprint of the key
+/// # Ok::<(), session_core::KeyError>(())
+/// ```
 #[derive(Clone)]
 pub struct JwtKey {
     alg: JwtAlgorithm,
     kid: String,
-    signing: Option<EncodingKey>,
-    verifying: DecodingKey,
+    material: KeyMaterial,
+}
+
+#[derive(Clone)]
+enum KeyMaterial {
+    /// Prepared once: signing and verifying clone the keyed state (boxed: HMAC-SHA512 state is
+    /// several hundred bytes).
+    Hmac(Box<HmacKey>),
+    /// Signed and verified through `jsonwebtoken`'s RustCrypto provider, named explicitly.
+    Asymmetric {
+        signing: Option<EncodingKey>,
+        verifying: DecodingKey,
+    },
+}
+
+#[derive(Clone)]
+enum HmacKey {
+    Hs256(Hmac<Sha256>),
+    Hs384(Hmac<Sha384>),
+    Hs512(Hmac<Sha512>),
+}
+
+impl HmacKey {
+    fn new(alg: JwtAlgorithm, secret: &[u8]) -> Option<Self> {
+        // `new_from_slice` only fails for fixed-size-key MACs; HMAC takes keys of any length.
+        Some(match alg {
+            JwtAlgorithm::HS256 => HmacKey::Hs256(Mac::new_from_slice(secret).ok()?),
+            JwtAlgorithm::HS384 => HmacKey::Hs384(Mac::new_from_slice(secret).ok()?),
+            JwtAlgorithm::HS512 => HmacKey::Hs512(Mac::new_from_slice(secret).ok()?),
+            _ => return None,
+        })
+    }
+
+    /// Appends the base64url tag of `message` to `out`.
+    fn sign_into(&self, message: &[u8], out: &mut String) {
+        match self {
+            HmacKey::Hs256(k) => b64::encode_into(
+                &k.clone().chain_update(message).finalize().into_bytes(),
+                out,
+            ),
+            HmacKey::Hs384(k) => b64::encode_into(
+                &k.clone().chain_update(message).finalize().into_bytes(),
+                out,
+            ),
+            HmacKey::Hs512(k) => b64::encode_into(
+                &k.clone().chain_update(message).finalize().into_bytes(),
+                out,
+            ),
+        }
+    }
+
+    /// Constant-time check of `tag` (RFC 7518 §3.2, S-05).
+    fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
+        match self {
+            HmacKey::Hs256(k) => k.clone().chain_update(message).verify_slice(tag).is_ok(),
+            HmacKey::Hs384(k) => k.clone().chain_update(message).verify_slice(tag).is_ok(),
+            HmacKey::Hs512(k) => k.clone().chain_update(message).verify_slice(tag).is_ok(),
+        }
+    }
 }
 
 impl JwtKey {
     /// An HMAC key (HS256/384/512), at least as long as the hash output (S-09). The `kid` is a
     /// fingerprint of the key.
+    ///
+    /// ```
+    /// use session_core::{JwtAlgorithm, JwtKey, KeyError, Secret};
+    /// let secret = Secret::from_bytes(vec![5u8; 32])?;
+    /// assert!(JwtKey::hmac(JwtAlgorithm::HS256, &secret).is_ok());
+    /// assert_eq!(
+    ///     JwtKey::hmac(JwtAlgorithm::HS384, &secret).unwrap_err(),
+    ///     KeyError::TooShort { min: 48, got: 32 }
+    /// );
+    /// # Ok::<(), KeyError>(())
+    /// ```
     pub fn hmac(alg: JwtAlgorithm, secret: &Secret) -> Result<Self, KeyError> {
+        let invalid = KeyError::InvalidKey {
+            what: "signing",
+            algorithm: alg.name(),
+        };
         let Some(min) = alg.min_secret_len() else {
-            return Err(KeyError::InvalidKey {
-                what: "signing",
-                algorithm: alg.name(),
-            });
+            return Err(invalid);
         };
         if secret.len() < min {
             return Err(KeyError::TooShort {
@@ -110,16 +203,24 @@ impl JwtKey {
                 got: secret.len(),
             });
         }
+        let key = HmacKey::new(alg, secret.expose()).ok_or(invalid)?;
         Ok(JwtKey {
             alg,
             kid: fingerprint(secret.expose()),
-            signing: Some(EncodingKey::from_secret(secret.expose())),
-            verifying: DecodingKey::from_secret(secret.expose()),
+            material: KeyMaterial::Hmac(Box::new(key)),
         })
     }
 
     /// An asymmetric key pair from PEM (RS256: PKCS#1 or PKCS#8 RSA; ES256: PKCS#8 P-256;
     /// EdDSA: PKCS#8 Ed25519). The `kid` is a fingerprint of the public key.
+    ///
+    /// ```
+    /// use session_core::{JwtAlgorithm, JwtKey, KeyError};
+    /// assert!(matches!(
+    ///     JwtKey::from_pem(JwtAlgorithm::ES256, b"not a key", b"not a key"),
+    ///     Err(KeyError::InvalidKey { .. })
+    /// ));
+    /// ```
     pub fn from_pem(
         alg: JwtAlgorithm,
         private_pem: &[u8],
@@ -137,12 +238,22 @@ impl JwtKey {
             _ => return Err(invalid),
         }
         .map_err(|_| invalid)?;
-        key.signing = Some(signing);
+        if let KeyMaterial::Asymmetric { signing: slot, .. } = &mut key.material {
+            *slot = Some(signing);
+        }
         Ok(key)
     }
 
     /// A public key that only verifies (an old key kept during rotation, or a verify-only
     /// service).
+    ///
+    /// ```
+    /// use session_core::{JwtAlgorithm, JwtKey, KeyError};
+    /// assert!(matches!(
+    ///     JwtKey::verify_only_pem(JwtAlgorithm::HS256, b"-----BEGIN PUBLIC KEY-----"),
+    ///     Err(KeyError::InvalidKey { what: "verifying", .. })
+    /// ));
+    /// ```
     pub fn verify_only_pem(alg: JwtAlgorithm, public_pem: &[u8]) -> Result<Self, KeyError> {
         let invalid = KeyError::InvalidKey {
             what: "verifying",
@@ -158,28 +269,91 @@ impl JwtKey {
         Ok(JwtKey {
             alg,
             kid: fingerprint(public_pem),
-            signing: None,
-            verifying,
+            material: KeyMaterial::Asymmetric {
+                signing: None,
+                verifying,
+            },
         })
     }
 
-    /// Replaces the fingerprint `kid` with one of your choosing (at most 64 characters).
-    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        let mut kid = kid.into();
-        kid.truncate(MAX_KID_LEN);
+    /// Replaces the fingerprint `kid` with one of your choosing.
+    ///
+    /// The `kid` travels in the token's JSON header and is matched as an exact string against
+    /// the ring, so the rule is strict: 1 to [`MAX_KID_LEN`] (64) bytes, each a visible ASCII
+    /// character (`!` to `~`, 0x21..=0x7E: no spaces, no control characters, nothing outside
+    /// ASCII). Anything else is [`KeyError::InvalidKid`], never truncated or altered.
+    ///
+    /// ```
+    /// use session_core::{JwtAlgorithm, JwtKey, KeyError, Secret};
+    /// let key = JwtKey::hmac(JwtAlgorithm::HS256, &Secret::from_bytes(vec![5u8; 32])?)?;
+    /// assert_eq!(key.clone().with_kid("2025-06")?.kid(), "2025-06");
+    /// assert!(matches!(key.clone().with_kid("clé"), Err(KeyError::InvalidKid { .. })));
+    /// assert!(matches!(key.with_kid("k".repeat(65)), Err(KeyError::InvalidKid { .. })));
+    /// # Ok::<(), KeyError>(())
+    /// ```
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Result<Self, KeyError> {
+        let kid = kid.into();
+        check_kid(&kid)?;
         self.kid = kid;
-        self
+        Ok(self)
     }
 
     /// The key id written in the token header.
+    ///
+    /// ```
+    /// use session_core::{JwtAlgorithm, JwtKey, Secret};
+    /// let key = JwtKey::hmac(JwtAlgorithm::HS256, &Secret::from_bytes(vec![5u8; 32])?)?;
+    /// assert!(key.kid().bytes().all(|b| b.is_ascii_graphic()));
+    /// # Ok::<(), session_core::KeyError>(())
+    /// ```
     pub fn kid(&self) -> &str {
         &self.kid
     }
 
     /// The key's algorithm.
+    ///
+    /// ```
+    /// use session_core::{JwtAlgorithm, JwtKey, Secret};
+    /// let key = JwtKey::hmac(JwtAlgorithm::HS512, &Secret::from_bytes(vec![5u8; 64])?)?;
+    /// assert_eq!(key.algorithm(), JwtAlgorithm::HS512);
+    /// # Ok::<(), session_core::KeyError>(())
+    /// ```
     pub fn algorithm(&self) -> JwtAlgorithm {
         self.alg
     }
+
+    fn can_sign(&self) -> bool {
+        match &self.material {
+            KeyMaterial::Hmac(_) => true,
+            KeyMaterial::Asymmetric { signing, .. } => signing.is_some(),
+        }
+    }
+
+    fn verifies(&self, alg: JwtAlgorithm, message: &[u8], signature: &[u8]) -> bool {
+        match &self.material {
+            KeyMaterial::Hmac(key) => key.verify(message, signature),
+            KeyMaterial::Asymmetric { verifying, .. } => {
+                // A key the provider cannot use verifies nothing.
+                let Ok(verifier) = (RUST_CRYPTO.verifier_factory)(&alg.backend(), verifying) else {
+                    return false;
+                };
+                verifier.verify(message, &signature.to_vec()).is_ok()
+            }
+        }
+    }
+}
+
+fn check_kid(kid: &str) -> Result<(), KeyError> {
+    let reason = if kid.is_empty() {
+        "empty"
+    } else if kid.len() > MAX_KID_LEN {
+        "longer than 64 bytes"
+    } else if !kid.bytes().all(|b| b.is_ascii_graphic()) {
+        "not visible ASCII (0x21..=0x7E)"
+    } else {
+        return Ok(());
+    };
+    Err(KeyError::InvalidKid { reason })
 }
 
 impl fmt::Debug for JwtKey {
@@ -187,7 +361,7 @@ impl fmt::Debug for JwtKey {
         f.debug_struct("JwtKey")
             .field("alg", &self.alg)
             .field("kid", &self.kid)
-            .field("can_sign", &self.signing.is_some())
+            .field("can_sign", &self.can_sign())
             .finish()
     }
 }
@@ -263,7 +437,7 @@ impl JwtCodecBuilder {
     /// The codec. Every key must use the configured algorithm, and the first must be able to sign.
     pub fn build(self) -> Result<JwtCodec, KeyError> {
         let first = self.keys.first().ok_or(KeyError::EmptyRing)?;
-        if first.signing.is_none() {
+        if !first.can_sign() {
             return Err(KeyError::InvalidKey {
                 what: "signing",
                 algorithm: self.alg.name(),
@@ -304,6 +478,10 @@ fn encode_header(alg: JwtAlgorithm, typ: Option<&str>, kid: &str) -> String {
 }
 
 /// Stateless sessions: the whole record in a signed JWT.
+///
+/// It signs and accepts session tokens only (`typ: session+jwt` by default). For any other
+/// signed token (password reset, email verification, ...) use a [`TokenCodec`]: it has its own
+/// key and `typ`, so its tokens are never sessions.
 ///
 /// ```
 /// use session_core::{JwtCodec, Secret, SessionCodec, SessionId, SessionRecord, UnixTime};
@@ -369,48 +547,33 @@ impl JwtCodec {
         self.alg
     }
 
-    /// Signs any claims (for tokens other than sessions, e.g. typed app claims). The caller puts
-    /// `exp` (and `iat`, `nbf`) in the claims; [`JwtCodec::decode_claims`] requires them.
-    pub fn encode_claims<T: Serialize>(&self, claims: &T) -> Result<String, EncodeError> {
-        let json = serde_json::to_vec(claims).map_err(EncodeError::Serialize)?;
-        self.sign(&json)
-    }
-
-    /// Verifies a token like a session cookie (algorithm, `typ`, key, signature, `exp`, `nbf`,
-    /// `iat`, `iss`, `aud`), then reads its whole payload as `T`. A payload that does not fit `T`
-    /// is [`RejectReason::Schema`].
-    pub fn decode_claims<T: DeserializeOwned>(
-        &self,
-        token: &str,
-        now: UnixTime,
-    ) -> Result<Decoded<T>, RejectReason> {
-        let verified = self.verify(token, now)?;
-        let payload = serde_json::from_value(Value::Object(verified.claims))
-            .map_err(|_| RejectReason::Schema)?;
-        Ok(Decoded {
-            payload,
-            stale_key: verified.stale_key,
-        })
-    }
-
     fn sign(&self, claims_json: &[u8]) -> Result<String, EncodeError> {
         let current = &self.ring[0];
-        // Invariant: the builder refuses a ring whose first key cannot sign.
-        let key = current
-            .key
-            .signing
-            .as_ref()
-            .expect("the first key of the ring signs");
         let mut token = String::with_capacity(
             current.header_b64.len() + b64::encoded_len(claims_json.len()) + 90,
         );
         token.push_str(&current.header_b64);
         token.push('.');
         b64::encode_into(claims_json, &mut token);
-        let signature =
-            crypto::sign(token.as_bytes(), key, self.alg.backend()).map_err(EncodeError::Sign)?;
-        token.push('.');
-        token.push_str(&signature);
+        match &current.key.material {
+            KeyMaterial::Hmac(key) => {
+                let mut signature = String::with_capacity(86);
+                key.sign_into(token.as_bytes(), &mut signature);
+                token.push('.');
+                token.push_str(&signature);
+            }
+            KeyMaterial::Asymmetric { signing, .. } => {
+                // Invariant: the builder refuses a ring whose first key cannot sign.
+                let key = signing.as_ref().expect("the first key of the ring signs");
+                let signer = (RUST_CRYPTO.signer_factory)(&self.alg.backend(), key)
+                    .map_err(EncodeError::Sign)?;
+                let signature = signer
+                    .try_sign(token.as_bytes())
+                    .map_err(|e| EncodeError::Sign(e.into()))?;
+                token.push('.');
+                b64::encode_into(&signature, &mut token);
+            }
+        }
         Ok(token)
     }
 
@@ -425,23 +588,17 @@ impl JwtCodec {
             return Err(RejectReason::Malformed);
         };
         let candidates = self.keys_for_header(header)?;
-        // Strict decoding of the signature first: the backend's decoder might accept
-        // non-canonical trailing bits, which would let a flipped bit pass (S-14).
-        if signature.is_empty() || b64::decode(signature).is_none() {
-            return Err(RejectReason::Malformed);
-        }
+        // Strict decoding of the signature: a lenient decoder would accept non-canonical
+        // trailing bits, which would let a flipped bit pass (S-14).
+        let signature = match b64::decode(signature) {
+            Some(bytes) if !bytes.is_empty() => bytes,
+            _ => return Err(RejectReason::Malformed),
+        };
         let message = &token.as_bytes()[..header.len() + 1 + payload.len()];
-        let mut verified_with = None;
-        for index in candidates {
-            let key = &self.ring[index].key;
-            if crypto::verify(signature, message, &key.verifying, self.alg.backend())
-                .unwrap_or(false)
-            {
-                verified_with = Some(index);
-                break;
-            }
-        }
-        let index = verified_with.ok_or(RejectReason::BadSignature)?;
+        let index = candidates
+            .into_iter()
+            .find(|&index| self.ring[index].key.verifies(self.alg, message, &signature))
+            .ok_or(RejectReason::BadSignature)?;
         let claims_bytes = b64::decode(payload).ok_or(RejectReason::Malformed)?;
         let claims: Map<String, Value> =
             serde_json::from_slice(&claims_bytes).map_err(|_| RejectReason::Malformed)?;
@@ -675,4 +832,253 @@ impl SessionCodec for JwtCodec {
             stale_key,
         })
     }
+}
+
+/// Signed tokens for one application purpose other than sessions: password-reset links, email
+/// verification, invitations, API tokens.
+///
+/// A token of one kind can never be used as another (RFC 8725 §3.11-3.12, S-12, S-16):
+///
+/// - the key is derived from the master secret with HKDF for this purpose only (info
+///   `app token\0<purpose>`), so it is neither the session key ([`JwtCodec::hs256`] signs with
+///   the secret as it is, for `jose` interop), nor [`KeyPurpose::Jwt`](crate::KeyPurpose::Jwt),
+///   nor the [`SignedIdCodec`](crate::SignedIdCodec) key, nor another purpose's key;
+/// - the `typ` header is `<purpose>+jwt`, required on decode, and a [`JwtCodec`] requires
+///   `session+jwt` (or, configured for `jose` cookies, `JWT` or none), so each decoder refuses
+///   the others' tokens with [`RejectReason::WrongType`] before any signature check.
+///
+/// Tokens are HS256 and checked exactly like session tokens, by the same code: fixed algorithm,
+/// no header fields beyond `alg`, `typ` and `kid`, strict base64url, `exp`, `nbf` and `iat`
+/// required numbers with the leeway (default 15 s).
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use session_core::{JwtCodec, RejectReason, Secret, SessionCodec, TokenCodec, UnixTime};
+/// use std::time::Duration;
+///
+/// #[derive(Serialize, Deserialize, Debug, PartialEq)]
+/// struct Reset {
+///     sub: String,
+/// }
+///
+/// let secret = Secret::from_bytes(b"a very long secret of at least 32 bytes".to_vec())?;
+/// let resets = TokenCodec::new(&secret, "password-reset")?;
+/// let now = UnixTime::now();
+/// let token = resets.encode(&Reset { sub: "alice".into() }, now, Duration::from_secs(900))?;
+/// assert_eq!(resets.decode::<Reset>(&token, now)?.payload.sub, "alice");
+///
+/// // Pasted into the session cookie, it signs nobody in.
+/// let sessions = JwtCodec::hs256(&secret)?;
+/// assert_eq!(sessions.decode(&token, now).unwrap_err(), RejectReason::WrongType);
+/// // Nor is it an email-verification token.
+/// let verify = TokenCodec::new(&secret, "email-verify")?;
+/// assert_eq!(verify.decode::<Reset>(&token, now).unwrap_err(), RejectReason::WrongType);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct TokenCodec {
+    purpose: String,
+    jwt: JwtCodec,
+}
+
+impl fmt::Debug for TokenCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCodec")
+            .field("purpose", &self.purpose)
+            .field("jwt", &self.jwt)
+            .finish()
+    }
+}
+
+impl TokenCodec {
+    /// Tokens for `purpose`, signed with a key derived from `master` for that purpose only.
+    ///
+    /// `purpose` names the kind of token and becomes its `typ` (`<purpose>+jwt`): 1 to
+    /// [`MAX_PURPOSE_LEN`] (32) bytes of `a-z`, `0-9`, `-` and `.`, starting with a letter or
+    /// digit. `session` is refused: its `typ` would be the session token's.
+    ///
+    /// ```
+    /// use session_core::{KeyError, Secret, TokenCodec};
+    /// let secret = Secret::from_bytes(vec![8u8; 32])?;
+    /// assert_eq!(TokenCodec::new(&secret, "invite")?.token_type(), "invite+jwt");
+    /// for bad in ["", "session", "Password Reset", "-x", "a+jwt"] {
+    ///     assert!(matches!(TokenCodec::new(&secret, bad), Err(KeyError::InvalidPurpose { .. })));
+    /// }
+    /// # Ok::<(), KeyError>(())
+    /// ```
+    pub fn new(master: &Secret, purpose: &str) -> Result<Self, KeyError> {
+        check_purpose(purpose)?;
+        let typ = format!("{purpose}+jwt");
+        let jwt = JwtCodec::builder(JwtAlgorithm::HS256)
+            .key(Self::key(master, purpose)?)
+            .typ(Some(&typ))
+            .build()?;
+        Ok(TokenCodec {
+            purpose: purpose.to_owned(),
+            jwt,
+        })
+    }
+
+    /// Adds an older master secret whose tokens still verify (flagged
+    /// [`Decoded::stale_key`]) but which no longer signs, so the secret rotates without
+    /// invalidating tokens already sent out (S-10).
+    ///
+    /// ```
+    /// use session_core::{Secret, TokenCodec, UnixTime};
+    /// use std::time::Duration;
+    /// let old = Secret::from_bytes(vec![1u8; 32])?;
+    /// let new = Secret::from_bytes(vec![2u8; 32])?;
+    /// let now = UnixTime::now();
+    /// let token = TokenCodec::new(&old, "invite")?
+    ///     .encode(&serde_json::json!({"team": 7}), now, Duration::from_secs(60))?;
+    /// let rotated = TokenCodec::new(&new, "invite")?.with_previous(&old)?;
+    /// assert!(rotated.decode::<serde_json::Value>(&token, now)?.stale_key);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_previous(mut self, old_master: &Secret) -> Result<Self, KeyError> {
+        let key = Self::key(old_master, &self.purpose)?;
+        let header_b64 = encode_header(JwtAlgorithm::HS256, self.jwt.typ.as_deref(), &key.kid);
+        self.jwt.ring.push(RingKey { key, header_b64 });
+        Ok(self)
+    }
+
+    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 15 s).
+    ///
+    /// ```
+    /// use session_core::{Secret, TokenCodec};
+    /// use std::time::Duration;
+    /// let codec = TokenCodec::new(&Secret::from_bytes(vec![8u8; 32])?, "invite")?
+    ///     .leeway(Duration::from_secs(5));
+    /// # Ok::<(), session_core::KeyError>(())
+    /// ```
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.jwt.leeway = leeway.as_secs();
+        self
+    }
+
+    /// The purpose name given to [`TokenCodec::new`].
+    ///
+    /// ```
+    /// use session_core::{Secret, TokenCodec};
+    /// let codec = TokenCodec::new(&Secret::from_bytes(vec![8u8; 32])?, "email-verify")?;
+    /// assert_eq!(codec.purpose(), "email-verify");
+    /// # Ok::<(), session_core::KeyError>(())
+    /// ```
+    pub fn purpose(&self) -> &str {
+        &self.purpose
+    }
+
+    /// The `typ` header these tokens carry and decoding requires: `<purpose>+jwt`.
+    ///
+    /// ```
+    /// use session_core::{Secret, TokenCodec};
+    /// let codec = TokenCodec::new(&Secret::from_bytes(vec![8u8; 32])?, "email-verify")?;
+    /// assert_eq!(codec.token_type(), "email-verify+jwt");
+    /// # Ok::<(), session_core::KeyError>(())
+    /// ```
+    pub fn token_type(&self) -> &str {
+        // Invariant: `new` always configures a `typ`.
+        self.jwt
+            .typ
+            .as_deref()
+            .expect("a TokenCodec always has a typ")
+    }
+
+    /// Signs `claims` (any value serialising to a JSON object) as a token valid from `now` for
+    /// `ttl`: the codec adds `iat` and `nbf` (`now`) and `exp` (`now + ttl`). Claims named `iat`,
+    /// `nbf` or `exp` are [`EncodeError::ReservedKey`]; a value that is not a JSON object is
+    /// [`EncodeError::Serialize`].
+    ///
+    /// ```
+    /// use session_core::{EncodeError, Secret, TokenCodec, UnixTime};
+    /// use std::time::Duration;
+    /// let codec = TokenCodec::new(&Secret::from_bytes(vec![8u8; 32])?, "invite")?;
+    /// let now = UnixTime::now();
+    /// let token = codec.encode(&serde_json::json!({"team": 7}), now, Duration::from_secs(60))?;
+    /// assert_eq!(token.split('.').count(), 3);
+    /// assert!(matches!(
+    ///     codec.encode(&serde_json::json!({"exp": 1}), now, Duration::from_secs(60)),
+    ///     Err(EncodeError::ReservedKey(_))
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn encode<T: Serialize>(
+        &self,
+        claims: &T,
+        now: UnixTime,
+        ttl: Duration,
+    ) -> Result<String, EncodeError> {
+        let Value::Object(mut map) =
+            serde_json::to_value(claims).map_err(EncodeError::Serialize)?
+        else {
+            return Err(EncodeError::Serialize(serde::ser::Error::custom(
+                "application token claims must serialise to a JSON object",
+            )));
+        };
+        if let Some(reserved) = APP_TOKEN_TIME_CLAIMS
+            .iter()
+            .find(|name| map.contains_key(**name))
+        {
+            return Err(EncodeError::ReservedKey((*reserved).to_owned()));
+        }
+        map.insert("iat".into(), Value::from(now.as_secs()));
+        map.insert("nbf".into(), Value::from(now.as_secs()));
+        map.insert("exp".into(), Value::from((now + ttl).as_secs()));
+        let json = serde_json::to_vec(&map).map_err(EncodeError::Serialize)?;
+        self.jwt.sign(&json)
+    }
+
+    /// Verifies a token of this purpose at `now` (`typ`, algorithm, key, signature, `exp`,
+    /// `nbf`, `iat`), then reads its whole payload, `iat`, `nbf` and `exp` included, as `T`. A
+    /// payload that does not fit `T` is [`RejectReason::Schema`]; a session token, a signed
+    /// session id or another purpose's token is rejected, never read.
+    ///
+    /// ```
+    /// use session_core::{RejectReason, Secret, TokenCodec, UnixTime};
+    /// use std::time::Duration;
+    /// let codec = TokenCodec::new(&Secret::from_bytes(vec![8u8; 32])?, "invite")?;
+    /// let now = UnixTime::now();
+    /// let token = codec.encode(&serde_json::json!({"team": 7}), now, Duration::from_secs(60))?;
+    /// let later = now + Duration::from_secs(3600);
+    /// assert_eq!(codec.decode::<serde_json::Value>(&token, later).unwrap_err(), RejectReason::Expired);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn decode<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Decoded<T>, RejectReason> {
+        let verified = self.jwt.verify(token, now)?;
+        let payload = serde_json::from_value(Value::Object(verified.claims))
+            .map_err(|_| RejectReason::Schema)?;
+        Ok(Decoded {
+            payload,
+            stale_key: verified.stale_key,
+        })
+    }
+
+    fn key(master: &Secret, purpose: &str) -> Result<JwtKey, KeyError> {
+        JwtKey::hmac(JwtAlgorithm::HS256, &master.derive_app_token(purpose))
+    }
+}
+
+fn check_purpose(purpose: &str) -> Result<(), KeyError> {
+    let bytes = purpose.as_bytes();
+    let reason = if bytes.is_empty() {
+        "empty"
+    } else if bytes.len() > MAX_PURPOSE_LEN {
+        "longer than 32 bytes"
+    } else if !bytes
+        .iter()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.'))
+    {
+        "only a-z, 0-9, '-' and '.' are allowed"
+    } else if !bytes[0].is_ascii_alphanumeric() {
+        "must start with a letter or digit"
+    } else if purpose == "session" {
+        "\"session\" would give the session token's typ"
+    } else {
+        return Ok(());
+    };
+    Err(KeyError::InvalidPurpose { reason })
 }

@@ -8,7 +8,10 @@ mod signed_id;
 
 use std::fmt;
 
-pub use jwt::{JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, RESERVED_CLAIMS};
+pub use jwt::{
+    JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, TokenCodec, MAX_KID_LEN, MAX_PURPOSE_LEN,
+    RESERVED_CLAIMS,
+};
 pub use signed_id::{SignedIdCodec, Tag};
 
 use crate::time::UnixTime;
