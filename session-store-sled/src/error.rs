@@ -62,6 +62,9 @@ impl SledOpenError {
     pub(crate) fn from_sled(error: sled::Error) -> Self {
         match &error {
             sled::Error::Io(io) if is_lock_failure(io) => SledOpenError::InUse { source: error },
+            sled::Error::Io(io) if io_class(io) == IoClass::Damaged => {
+                SledOpenError::Corrupt { source: error }
+            }
             sled::Error::Io(_) => SledOpenError::Io { source: error },
             sled::Error::Corruption { .. } => SledOpenError::Corrupt { source: error },
             _ => SledOpenError::Backend { source: error },
@@ -131,18 +134,25 @@ pub(crate) enum Abort {
 
 /// The [`StoreError`] for a sled error met while serving a call.
 ///
-/// I/O errors are split by kind: a read-only file system or denied permission is
+/// Damage to sled's own files is [`StoreError::EngineCorrupt`] (a 500; nothing is deleted):
+/// sled's `Corruption` (a page or snapshot that fails its checksum), and the I/O errors that say
+/// the same thing (`InvalidData`, which sled turns `Corruption` into when it passes it through
+/// `io::Error`, and `UnexpectedEof`, a page pointer past the end of a truncated file). It is
+/// never [`StoreError::Corrupt`], which is reserved for one record that does not decode.
+///
+/// Other I/O errors are split by kind: a read-only file system or denied permission is
 /// [`StoreError::ReadOnly`], a full disk [`StoreError::Full`] (all three transient, so adapters
-/// answer 503), anything else [`StoreError::Unavailable`]. Detected corruption is
-/// [`StoreError::Corrupt`]; the rest (sled bugs, unsupported use) is [`StoreError::Backend`].
+/// answer 503), anything else [`StoreError::Unavailable`]. The rest (sled bugs, unsupported use)
+/// is [`StoreError::Backend`].
 pub(crate) fn store_error(error: sled::Error) -> StoreError {
     match &error {
         sled::Error::Io(io) => match io_class(io) {
             IoClass::ReadOnly => StoreError::read_only(error),
             IoClass::Full => StoreError::full(error),
+            IoClass::Damaged => StoreError::engine_corrupt(error),
             IoClass::Other => StoreError::unavailable(error),
         },
-        sled::Error::Corruption { .. } => StoreError::corrupt(error),
+        sled::Error::Corruption { .. } => StoreError::engine_corrupt(error),
         _ => StoreError::backend(error),
     }
 }
@@ -151,6 +161,8 @@ pub(crate) fn store_error(error: sled::Error) -> StoreError {
 enum IoClass {
     ReadOnly,
     Full,
+    /// The file holds something sled cannot read back: the engine's storage is damaged.
+    Damaged,
     Other,
 }
 
@@ -163,6 +175,7 @@ fn io_class(error: &io::Error) -> IoClass {
         io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied => IoClass::ReadOnly,
         io::ErrorKind::StorageFull => IoClass::Full,
         _ if error.raw_os_error() == Some(ENOSPC) => IoClass::Full,
+        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => IoClass::Damaged,
         _ => IoClass::Other,
     }
 }
@@ -216,12 +229,40 @@ mod tests {
     }
 
     #[test]
-    fn other_sled_errors_map_to_corrupt_or_backend() {
-        let corruption = sled::Error::Corruption { at: None, bt: () };
-        assert!(matches!(
-            store_error(corruption),
-            StoreError::Corrupt { .. }
-        ));
+    fn engine_damage_is_engine_corrupt_never_a_bad_record() {
+        for damaged in [
+            sled::Error::Corruption { at: None, bt: () },
+            io(io::ErrorKind::InvalidData),
+            io(io::ErrorKind::UnexpectedEof),
+        ] {
+            let shown = format!("{damaged:?}");
+            let error = store_error(damaged);
+            assert!(
+                matches!(error, StoreError::EngineCorrupt { .. }),
+                "{shown} gave {error:?}"
+            );
+            assert!(!error.is_transient(), "{shown} is not a 503");
+        }
+    }
+
+    #[test]
+    fn engine_damage_at_open_is_a_corrupt_open_error() {
+        for damaged in [
+            sled::Error::Corruption { at: None, bt: () },
+            io(io::ErrorKind::InvalidData),
+            io(io::ErrorKind::UnexpectedEof),
+        ] {
+            let shown = format!("{damaged:?}");
+            let error = SledOpenError::from_sled(damaged);
+            assert!(
+                matches!(error, SledOpenError::Corrupt { .. }),
+                "{shown} gave {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_sled_errors_map_to_backend() {
         assert!(matches!(
             store_error(sled::Error::Unsupported("x".into())),
             StoreError::Backend { .. }

@@ -8,8 +8,8 @@
 //! use session_store_sled::{SledStore, SledStoreConfig};
 //!
 //! let dir = tempfile::tempdir()?;
+//! // Expired sessions are purged in the background (every 60 s by default) until `store` is dropped.
 //! let store = SledStore::open(SledStoreConfig::new(dir.path().join("sessions")))?;
-//! let _sweeper = store.spawn_sweeper(Duration::from_secs(60)); // stops when `store` is dropped
 //!
 //! let now = UnixTime::now();
 //! let mut record = SessionRecord::new(SessionId::generate().key(), now, now + Duration::from_secs(3600));
@@ -50,15 +50,29 @@
 //!
 //! The length prefix keeps user `"a"`'s entries apart from user `"ab"`'s under a prefix scan.
 //! The big-endian expiry orders the expiry tree by time, so `purge_expired` reads only the
-//! expired front of it. Every write (`create`, `save`, `delete`, and the per-record steps of
-//! `delete_for_user` and `purge_expired`) is one serializable transaction over the three data
+//! expired front of it. Every write (`create`, `save`, `renew`, `delete`, and the per-record
+//! steps of `delete_for_user` and `purge_expired`) is one serializable transaction over the three data
 //! trees: records and indexes never disagree. The session id itself is never stored.
 //!
 //! # Expiry
 //!
 //! sled has no TTL (D6). `load` and `list_for_user` check each record's own expiry, so an expired
-//! record still on disk is never returned; `purge_expired` deletes them, and
-//! [`SledStore::spawn_sweeper`] calls it periodically.
+//! record still on disk is never returned; `purge_expired` deletes them.
+//!
+//! The store also deletes them itself: from the moment it is opened until its last clone is
+//! dropped, a [`session_core::BackgroundPurge`] thread walks the expiry index every
+//! [`purge_interval`](SledStoreConfig::purge_interval) (default
+//! [`DEFAULT_PURGE_INTERVAL`](session_core::DEFAULT_PURGE_INTERVAL), 60 s) and removes up to
+//! [`purge_batch`](SledStoreConfig::purge_batch) (default
+//! [`DEFAULT_PURGE_BATCH`](session_core::DEFAULT_PURGE_BATCH), 1000) records expired by the system
+//! clock, each with its index entries in one transaction, going on at once while batches are
+//! full. A corrupt record is skipped and kept. The thread holds only a weak reference to the
+//! store: dropping the last clone stops it (waiting for a batch in flight) and closes the
+//! database, so the path can be opened again at once. Turn it off with
+//! [`background_purge(false)`](SledStoreConfig::background_purge); [`SledStore::from_db`] uses
+//! the defaults and [`SledStore::from_db_with_config`] the config's settings.
+//! [`SledStore::spawn_sweeper`] is the older alternative: a purge task on the application's
+//! Tokio runtime.
 //!
 //! # Errors and faults
 //!
@@ -70,16 +84,18 @@
 //! | D2: disk full (`ENOSPC`) | `StoreError::Full` (transient: 503) | mapping unit-tested only |
 //! | other I/O errors | `StoreError::Unavailable` | mapping unit-tested only |
 //! | D3: process killed mid-write | every acknowledged write is present, indexes consistent | `tests/crash.rs` |
-//! | D4: corruption found by sled | [`SledOpenError::Corrupt`] at open, `StoreError::Corrupt` later; never wiped | mapping unit-tested only |
+//! | D4: corruption found by sled (a page, snapshot or config that fails its check) | [`SledOpenError::Corrupt`] at open, `StoreError::EngineCorrupt` later (a 500; the manager deletes nothing); never wiped | `tests/engine_corruption.rs` |
 //! | one record that does not decode | `StoreError::Corrupt` from `load`/`save` with a [`CorruptRecord`] source; the record is kept, skipped by lists and purges, removed by `delete` | `tests/corruption.rs` |
 //! | D5: concurrent writers | one transaction wins, the others get `Conflict` | conformance suite |
 //! | D7: unknown store format | [`SledOpenError::UnsupportedFormat`] | `tests/corruption.rs` |
 //! | D8: blocking I/O | every call runs on Tokio's blocking pool | `tests/blocking.rs` |
 //!
 //! Faults not induced by the tests: a read-only or full file system (the tests run as root, which
-//! ignores permission bits, and cannot mount a small file system), and corruption detected by
-//! sled (sled 0.34 truncates a damaged log tail during recovery rather than reporting it
-//! reliably). Their error mapping is covered by unit tests.
+//! ignores permission bits, and cannot mount a small file system); their error mapping is covered
+//! by unit tests. Corruption is induced, with a caveat: sled 0.34 silently truncates a damaged
+//! log *tail* during recovery (a torn write looks the same), so only damage before the point
+//! recovery resumes from (its last snapshot) is reported, at open or at the first load of the
+//! damaged page.
 //!
 //! No error message, `Debug` output or log line of this crate contains a session id, a whole
 //! session key (logs use the 8-digit fingerprint) or record data.

@@ -1,4 +1,5 @@
-//! [`SledStore`]: the [`SessionStore`] over four sled trees, and its background sweeper.
+//! [`SledStore`]: the [`SessionStore`] over four sled trees, its background purge and its
+//! optional sweeper.
 //!
 //! Every write is one multi-tree sled transaction over the records, user index and expiry index
 //! trees, so a record and its index entries are written, moved and removed together (D5). Every
@@ -6,12 +7,13 @@
 //! after sled's `flush` has written and synced it.
 
 use std::fmt;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use session_core::{
-    SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError, UnixTime, UserId,
+    BackgroundPurge, SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError, UnixTime,
+    UserId,
 };
 use sled::transaction::{
     abort, ConflictableTransactionError, TransactionalTree, UnabortableTransactionError,
@@ -39,10 +41,17 @@ const EMPTY: &[u8] = &[];
 
 /// Sessions in a sled database: durable, embedded, one process at a time.
 ///
-/// Cheap to clone (clones share the database). See the [crate docs](crate) for the on-disk
-/// layout, durability and fault behaviour.
+/// Cheap to clone (clones share the database). Unless [turned
+/// off](SledStoreConfig::background_purge), a background thread removes expired records. When the
+/// last clone is dropped the purge stops (waiting for a batch in flight, if any) and, once no call
+/// is in flight, the database is closed and the path can be opened again. (sled 0.34 itself may
+/// release its file lock a moment after the close, while a write-back job on its own thread pool
+/// finishes; an immediate reopen can then fail with [`SledOpenError::InUse`] and succeed on a
+/// retry.) See the [crate docs](crate) for the on-disk layout, durability and fault behaviour.
 #[derive(Clone)]
 pub struct SledStore {
+    /// Declared first, so the purge stops before this clone lets go of the database.
+    lifetime: Arc<Lifetime>,
     inner: Arc<Inner>,
 }
 
@@ -52,8 +61,66 @@ struct Inner {
     flush: FlushPolicy,
     /// Serialises flushes under [`FlushPolicy::EveryWrite`].
     flush_turn: tokio::sync::Mutex<()>,
-    /// Dropped with the store; sweepers watch it to stop at once.
+}
+
+/// What lives exactly as long as the store's clones: the purge and sweepers only ever hold weak
+/// references to [`Inner`], never this.
+struct Lifetime {
+    /// Dropped with the last clone; sweepers watch it to stop at once.
     alive: watch::Sender<()>,
+    purge: Option<PurgeTask>,
+}
+
+/// The store's [`BackgroundPurge`] and the gate it shares with the purge thread.
+///
+/// The thread holds only a [`Weak`] reference to the store, upgraded for the length of one batch
+/// and only while holding the gate. Dropping the task closes the gate: taking the lock waits for a
+/// batch in flight (which lets go of its strong reference before it lets go of the lock), and no
+/// batch starts afterwards. So the purge never keeps the database (and its file lock) open after
+/// the last clone is gone.
+struct PurgeTask {
+    stopped: Arc<Mutex<bool>>,
+    _thread: BackgroundPurge,
+}
+
+impl PurgeTask {
+    fn start(inner: &Arc<Inner>, interval: Duration, batch: usize) -> Self {
+        let stopped = Arc::new(Mutex::new(false));
+        let gate = Arc::clone(&stopped);
+        let store: Weak<Inner> = Arc::downgrade(inner);
+        let thread = BackgroundPurge::spawn("sled", interval, batch, move |limit| {
+            let stopped = lock(&gate);
+            if *stopped {
+                return Ok(0);
+            }
+            let Some(inner) = store.upgrade() else {
+                return Ok(0);
+            };
+            let handled = inner
+                .trees
+                .purge_up_to(UnixTime::now(), limit)
+                .map(|count| count.handled as u64);
+            // Let go of the store before the gate opens (see the type's docs).
+            drop(inner);
+            drop(stopped);
+            handled
+        });
+        PurgeTask {
+            stopped,
+            _thread: thread,
+        }
+    }
+}
+
+impl Drop for PurgeTask {
+    fn drop(&mut self) {
+        *lock(&self.stopped) = true;
+    }
+}
+
+/// Locks `mutex`; a panic while it was held cannot leave a `bool` half-written.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl SledStore {
@@ -61,19 +128,35 @@ impl SledStore {
     ///
     /// Blocks while sled opens and recovers its files: call it at startup, or inside
     /// `spawn_blocking`. Fails with [`SledOpenError::InUse`] if another process has the database
-    /// open and [`SledOpenError::UnsupportedFormat`] if it was written by an incompatible version
-    /// of this crate.
+    /// open, [`SledOpenError::Corrupt`] if sled finds its files damaged, and
+    /// [`SledOpenError::UnsupportedFormat`] if it was written by an incompatible version of this
+    /// crate. Starts the background purge the config describes.
     pub fn open(config: SledStoreConfig) -> Result<Self, SledOpenError> {
         let db = config
             .sled_config()
             .open()
             .map_err(SledOpenError::from_sled)?;
-        Self::from_db(db, config.flush)
+        Self::from_db_with_config(db, &config)
     }
 
     /// A store over an already open sled database, in trees of its own (named `sessions.*`) next to
-    /// whatever else the application keeps there.
+    /// whatever else the application keeps there, with the default background purge (see
+    /// [`from_db_with_config`](Self::from_db_with_config) to choose another).
     pub fn from_db(db: Db, flush: FlushPolicy) -> Result<Self, SledOpenError> {
+        Self::build(db, flush, SledStoreConfig::new("").purge_schedule())
+    }
+
+    /// Like [`from_db`](Self::from_db), with the flush policy and background purge of `config`.
+    /// Its path and cache capacity are not used: `db` is already open with its own.
+    pub fn from_db_with_config(db: Db, config: &SledStoreConfig) -> Result<Self, SledOpenError> {
+        Self::build(db, config.flush, config.purge_schedule())
+    }
+
+    fn build(
+        db: Db,
+        flush: FlushPolicy,
+        purge: Option<(Duration, usize)>,
+    ) -> Result<Self, SledOpenError> {
         check_format(&db.open_tree(META_TREE).map_err(SledOpenError::from_sled)?)?;
         let trees = Trees {
             records: open_tree(&db, RECORDS_TREE)?,
@@ -81,15 +164,17 @@ impl SledStore {
             by_expiry: open_tree(&db, BY_EXPIRY_TREE)?,
         };
         db.flush().map_err(SledOpenError::from_sled)?;
+        let inner = Arc::new(Inner {
+            db,
+            trees,
+            flush,
+            flush_turn: tokio::sync::Mutex::new(()),
+        });
         let (alive, _) = watch::channel(());
+        let purge = purge.map(|(interval, batch)| PurgeTask::start(&inner, interval, batch));
         Ok(SledStore {
-            inner: Arc::new(Inner {
-                db,
-                trees,
-                flush,
-                flush_turn: tokio::sync::Mutex::new(()),
-                alive,
-            }),
+            lifetime: Arc::new(Lifetime { alive, purge }),
+            inner,
         })
     }
 
@@ -101,6 +186,10 @@ impl SledStore {
     /// Spawns a task on the current Tokio runtime that calls
     /// [`purge_expired`](SessionStore::purge_expired) with the system time every `every`.
     ///
+    /// Not needed with the background purge (on by default, see
+    /// [`SledStoreConfig::background_purge`]); kept for applications that turn it off and want
+    /// the purge on their runtime instead.
+    ///
     /// The task stops by itself as soon as the last clone of the store is dropped (it holds only
     /// a weak reference between runs), and failures are logged, not fatal. Awaiting the handle is
     /// optional.
@@ -109,31 +198,33 @@ impl SledStore {
     /// Like [`tokio::spawn`], when called outside a Tokio runtime.
     pub fn spawn_sweeper(&self, every: Duration) -> JoinHandle<()> {
         let store = Arc::downgrade(&self.inner);
-        let dropped = self.inner.alive.subscribe();
+        let dropped = self.lifetime.alive.subscribe();
         tokio::spawn(sweep_until_dropped(store, dropped, every))
     }
+}
 
+impl Inner {
     /// Runs `op` on Tokio's blocking pool, so sled's disk I/O never stalls the async executor.
     async fn blocking<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         F: FnOnce(&Trees) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let trees = self.inner.trees.clone();
+        let trees = self.trees.clone();
         tokio::task::spawn_blocking(move || op(&trees))
             .await
             .map_err(join_error)?
     }
 
     /// With [`FlushPolicy::EveryWrite`], waits until everything written so far is on disk.
-    async fn make_durable(&self) -> Result<(), StoreError> {
-        match self.inner.flush {
+    async fn make_durable(self: &Arc<Self>) -> Result<(), StoreError> {
+        match self.flush {
             FlushPolicy::EveryWrite => {
                 // sled 0.34's `flush_async` can deadlock when called concurrently
                 // (spacejam/sled#1308), so flushes run one at a time, blocking, off the executor.
                 // Each flush writes everything accepted so far, so queued writers are cheap.
-                let _turn = self.inner.flush_turn.lock().await;
-                let inner = self.inner.clone();
+                let _turn = self.flush_turn.lock().await;
+                let inner = Arc::clone(self);
                 tokio::task::spawn_blocking(move || inner.db.flush())
                     .await
                     .map_err(join_error)?
@@ -143,6 +234,17 @@ impl SledStore {
             FlushPolicy::Background => Ok(()),
         }
     }
+
+    /// [`SessionStore::purge_expired`]: every expired record, made durable per the flush policy.
+    async fn purge_expired(self: &Arc<Self>, now: UnixTime) -> Result<u64, StoreError> {
+        let purged = self
+            .blocking(move |trees| trees.purge_up_to(now, usize::MAX).map(|c| c.removed))
+            .await?;
+        if purged > 0 {
+            self.make_durable().await?;
+        }
+        Ok(purged)
+    }
 }
 
 impl fmt::Debug for SledStore {
@@ -150,6 +252,7 @@ impl fmt::Debug for SledStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SledStore")
             .field("flush", &self.inner.flush)
+            .field("background_purge", &self.lifetime.purge.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -191,7 +294,7 @@ async fn sweep_until_dropped(
             break;
         }
         let Some(inner) = store.upgrade() else { break };
-        match (SledStore { inner }).purge_expired(UnixTime::now()).await {
+        match inner.purge_expired(UnixTime::now()).await {
             Ok(purged) => tracing::debug!(purged, "session sweeper purged expired records"),
             Err(error) => tracing::warn!(%error, "session sweeper failed to purge"),
         }
@@ -212,27 +315,43 @@ impl SessionStore for SledStore {
         now: UnixTime,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let key = *key;
-        let record = self.blocking(move |trees| trees.load(&key)).await?;
+        let record = self.inner.blocking(move |trees| trees.load(&key)).await?;
         Ok(record.filter(|r| !r.is_expired(now)))
     }
 
     async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
         let record = record.clone();
-        self.blocking(move |trees| trees.create(&record)).await?;
-        self.make_durable().await
+        self.inner
+            .blocking(move |trees| trees.create(&record))
+            .await?;
+        self.inner.make_durable().await
     }
 
     async fn save(&self, record: &SessionRecord, expected_version: u64) -> Result<(), StoreError> {
         let record = record.clone();
-        self.blocking(move |trees| trees.save(&record, expected_version))
+        self.inner
+            .blocking(move |trees| trees.save(&record, expected_version))
             .await?;
-        self.make_durable().await
+        self.inner.make_durable().await
+    }
+
+    async fn renew(
+        &self,
+        old: &SessionKey,
+        expected_version: u64,
+        record: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        let (old, record) = (*old, record.clone());
+        self.inner
+            .blocking(move |trees| trees.renew(&old, expected_version, &record))
+            .await?;
+        self.inner.make_durable().await
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         let key = *key;
-        if self.blocking(move |trees| trees.delete(&key)).await? {
-            self.make_durable().await?;
+        if self.inner.blocking(move |trees| trees.delete(&key)).await? {
+            self.inner.make_durable().await?;
         }
         Ok(())
     }
@@ -240,10 +359,11 @@ impl SessionStore for SledStore {
     async fn delete_for_user(&self, user: &UserId) -> Result<u64, StoreError> {
         let user = user.clone();
         let deleted = self
+            .inner
             .blocking(move |trees| trees.delete_for_user(&user))
             .await?;
         if deleted > 0 {
-            self.make_durable().await?;
+            self.inner.make_durable().await?;
         }
         Ok(deleted)
     }
@@ -254,16 +374,13 @@ impl SessionStore for SledStore {
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let user = user.clone();
-        self.blocking(move |trees| trees.list_for_user(&user, now))
+        self.inner
+            .blocking(move |trees| trees.list_for_user(&user, now))
             .await
     }
 
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
-        let purged = self.blocking(move |trees| trees.purge_expired(now)).await?;
-        if purged > 0 {
-            self.make_durable().await?;
-        }
-        Ok(purged)
+        self.inner.purge_expired(now).await
     }
 }
 
@@ -326,6 +443,34 @@ impl Trees {
         })
     }
 
+    /// Moves the record under `old` to `record.key` in one transaction over the three trees:
+    /// the old record and its index entries go, the new ones come, or nothing changes.
+    fn renew(
+        &self,
+        old: &SessionKey,
+        expected_version: u64,
+        record: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        self.transaction(|tx| {
+            let stored = match tx.stored(old)? {
+                None => return abort(Abort::NotFound),
+                Some(Err(reason)) => return abort(Abort::Corrupt(reason)),
+                Some(Ok(stored)) => stored,
+            };
+            if stored.version != expected_version {
+                return abort(Abort::Conflict);
+            }
+            // Checked before the old record goes, so renewing onto the old key itself is a
+            // collision too, as in every other store.
+            if tx.records.get(record.key.as_bytes())?.is_some() {
+                return abort(Abort::Collision);
+            }
+            tx.unindex(&stored)?;
+            tx.index(record)?;
+            Ok(())
+        })
+    }
+
     /// Deletes the record under `key` with its index entries; `true` if there was one.
     ///
     /// A corrupt record is deleted too (the caller asked for it); its index entries, which cannot
@@ -341,14 +486,25 @@ impl Trees {
         })
     }
 
+    /// Deletes the user's records one transaction each, scanning the user index again until a
+    /// scan finds nothing: a `renew` that commits after a scan moves its entry to a key that scan
+    /// may have missed, and the next scan finds it (the first step of a scan is atomic with
+    /// respect to transactions, so an empty scan means the user had no entry at that instant).
     fn delete_for_user(&self, user: &UserId) -> Result<u64, StoreError> {
         let mut deleted = 0;
-        for (entry, key) in self.user_entries(user)? {
-            if self.delete_if_owned_by(user, &entry, &key)? {
-                deleted += 1;
+        loop {
+            let entries = self.user_entries(user)?;
+            if entries.is_empty() {
+                return Ok(deleted);
+            }
+            // Every pass removes the entries it found, so the loop ends unless other requests
+            // keep signing the user in.
+            for (entry, key) in entries {
+                if self.delete_if_owned_by(user, &entry, &key)? {
+                    deleted += 1;
+                }
             }
         }
-        Ok(deleted)
     }
 
     /// Deletes the record `key` if it belongs to `user` (per its own `user_id`); removes the user
@@ -433,10 +589,17 @@ impl Trees {
     }
 
     /// Walks the expiry index from the earliest entry and stops at the first one still live at
-    /// `now`: the cost is proportional to what is expired, not to the size of the store.
-    fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
-        let mut purged = 0;
+    /// `now`, or once `limit` entries were removed: the cost is proportional to what is expired,
+    /// not to the size of the store.
+    ///
+    /// A corrupt record's entry is skipped and kept (it does not count towards `limit`, so a
+    /// run of them cannot stall every batch at the same place).
+    fn purge_up_to(&self, now: UnixTime, limit: usize) -> Result<PurgeCount, StoreError> {
+        let mut count = PurgeCount::default();
         for item in self.by_expiry.iter() {
+            if count.handled >= limit {
+                break;
+            }
             let (entry, _) = item.map_err(store_error)?;
             let Some((at, key)) = keys::parse_expiry_entry(&entry) else {
                 continue;
@@ -445,14 +608,17 @@ impl Trees {
                 break;
             }
             match self.purge_one(&entry, &key, now)? {
-                Purge::Removed => purged += 1,
-                Purge::IndexCleaned => {}
+                Purge::Removed => {
+                    count.removed += 1;
+                    count.handled += 1;
+                }
+                Purge::IndexCleaned => count.handled += 1,
                 Purge::Corrupt => {
                     tracing::warn!(key = %key.fingerprint(), "not purging a corrupt session record");
                 }
             }
         }
-        Ok(purged)
+        Ok(count)
     }
 
     /// Removes the record named by the expiry index `entry` if it is expired at `now`, and the
@@ -477,6 +643,15 @@ impl Trees {
             }
         })
     }
+}
+
+/// What one [`Trees::purge_up_to`] did.
+#[derive(Debug, Default)]
+struct PurgeCount {
+    /// Records removed.
+    removed: u64,
+    /// Expiry entries removed: with their records, or stale ones alone.
+    handled: usize,
 }
 
 /// What [`Trees::purge_one`] did.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use session_core::{SessionId, SessionRecord, SessionStore, StoreError, UserId};
-use session_store_sled::{CorruptRecord, SledOpenError, SledStore, SledStoreConfig};
+use session_store_sled::{CorruptRecord, SledOpenError, SledStoreConfig};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -167,7 +167,7 @@ fn an_unknown_store_format_is_a_typed_open_error() {
         tree(&db, META).insert(b"format", tag).expect("write tag");
         db.flush().expect("flush");
         drop(db);
-        match SledStore::open(SledStoreConfig::new(dir.path())) {
+        match reopen(SledStoreConfig::new(dir.path())) {
             Err(SledOpenError::UnsupportedFormat { found }) => assert_eq!(found, expected),
             other => panic!("expected UnsupportedFormat, got {other:?}"),
         }

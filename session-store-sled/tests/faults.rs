@@ -27,7 +27,7 @@ async fn a_second_open_of_the_same_path_is_in_use_until_the_first_closes() {
     assert!(first.load(&record.key, NOW).await.expect("load").is_some());
 
     drop(first);
-    let second = SledStore::open(config).expect("open after the first closed");
+    let second = reopen(config).expect("open after the first closed");
     assert!(second.load(&record.key, NOW).await.expect("load").is_some());
 }
 

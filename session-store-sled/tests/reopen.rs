@@ -77,7 +77,7 @@ async fn background_flushing_keeps_sessions_across_a_clean_close() {
     store.create(&record).await.expect("create");
     drop(store);
 
-    let store = SledStore::open(config).expect("reopen");
+    let store = common::reopen(config).expect("reopen");
     assert_eq!(
         store.load(&record.key, NOW).await.expect("load"),
         Some(record)

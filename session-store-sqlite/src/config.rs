@@ -3,8 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use session_core::{DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL};
+
 /// The longest busy timeout SQLite accepts (`i32::MAX` milliseconds, about 24.8 days).
 const MAX_BUSY_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+
+/// The shortest background purge interval: a zero interval would keep the write connection busy.
+const MIN_PURGE_INTERVAL: Duration = Duration::from_millis(1);
 
 /// How hard SQLite works to make each commit durable (`PRAGMA synchronous`).
 ///
@@ -50,8 +55,12 @@ pub(crate) enum Location {
 /// let config = SqliteStoreConfig::new("sessions.db")
 ///     .busy_timeout(Duration::from_secs(2))
 ///     .synchronous(Synchronous::Full)
-///     .pool_size(2);
+///     .pool_size(2)
+///     .purge_interval(Duration::from_secs(300))
+///     .purge_batch(500);
 /// assert_eq!(config.path().map(|p| p.to_str()), Some(Some("sessions.db")));
+/// assert_eq!(config.purge_schedule(), Some((Duration::from_secs(300), 500)));
+/// assert_eq!(config.background_purge(false).purge_schedule(), None);
 /// ```
 #[derive(Debug, Clone)]
 pub struct SqliteStoreConfig {
@@ -61,6 +70,9 @@ pub struct SqliteStoreConfig {
     pub(crate) pool_size: usize,
     pub(crate) read_only: bool,
     pub(crate) max_page_count: Option<u32>,
+    pub(crate) background_purge: bool,
+    pub(crate) purge_interval: Duration,
+    pub(crate) purge_batch: usize,
 }
 
 impl SqliteStoreConfig {
@@ -72,7 +84,8 @@ impl SqliteStoreConfig {
     /// `PRAGMA user_version`.
     ///
     /// Defaults: a 5 s busy timeout, [`Synchronous::Normal`], 4 read connections, read-write,
-    /// no size limit.
+    /// no size limit, and a background purge every [`DEFAULT_PURGE_INTERVAL`] in batches of
+    /// [`DEFAULT_PURGE_BATCH`].
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self::with_location(Location::File(path.into()))
     }
@@ -93,6 +106,9 @@ impl SqliteStoreConfig {
             pool_size: 4,
             read_only: false,
             max_page_count: None,
+            background_purge: true,
+            purge_interval: DEFAULT_PURGE_INTERVAL,
+            purge_batch: DEFAULT_PURGE_BATCH,
         }
     }
 
@@ -133,6 +149,40 @@ impl SqliteStoreConfig {
     pub fn max_page_count(mut self, pages: u32) -> Self {
         self.max_page_count = Some(pages);
         self
+    }
+
+    /// Whether the store deletes expired sessions by itself (default `true`).
+    ///
+    /// When on, the store runs a [`session_core::BackgroundPurge`] thread from `open` until it is
+    /// dropped: every [`purge_interval`](Self::purge_interval) it deletes up to
+    /// [`purge_batch`](Self::purge_batch) rows whose expiry has passed by the system clock, and
+    /// goes on at once while it finds full batches. Each batch is one short `BEGIN IMMEDIATE`
+    /// transaction on the write connection, so requests wait for at most one batch. Turn it off
+    /// if the application calls [`purge_expired`](session_core::SessionStore::purge_expired)
+    /// itself, or if another process purges the same file. A read-only store never purges.
+    pub fn background_purge(mut self, enabled: bool) -> Self {
+        self.background_purge = enabled;
+        self
+    }
+
+    /// How long the background purge waits between runs (default [`DEFAULT_PURGE_INTERVAL`], at
+    /// least 1 ms).
+    pub fn purge_interval(mut self, interval: Duration) -> Self {
+        self.purge_interval = interval.max(MIN_PURGE_INTERVAL);
+        self
+    }
+
+    /// How many expired rows one background purge batch deletes at most (default
+    /// [`DEFAULT_PURGE_BATCH`], at least 1).
+    pub fn purge_batch(mut self, rows: usize) -> Self {
+        self.purge_batch = rows.max(1);
+        self
+    }
+
+    /// The background purge's interval and batch size, or `None` when it is off.
+    pub fn purge_schedule(&self) -> Option<(Duration, usize)> {
+        self.background_purge
+            .then_some((self.purge_interval, self.purge_batch))
     }
 
     /// The database file, or `None` for an in-memory store.

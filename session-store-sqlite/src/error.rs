@@ -84,13 +84,19 @@ impl SqliteOpenError {
 }
 
 /// Maps a SQLite error to the [`StoreError`] kind callers act on.
+///
+/// `SQLITE_CORRUPT` and `SQLITE_NOTADB` mean the database file itself is damaged:
+/// [`StoreError::EngineCorrupt`], never [`StoreError::Corrupt`] (which is for one record that does
+/// not decode, and makes the manager delete that session).
 pub(crate) fn store_error(err: rusqlite::Error) -> StoreError {
     match err.sqlite_error_code() {
         Some(ErrorCode::ReadOnly) => StoreError::read_only(err),
         Some(ErrorCode::DiskFull | ErrorCode::OutOfMemory) => StoreError::full(err),
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::timeout(err),
         Some(ErrorCode::CannotOpen | ErrorCode::SystemIoFailure) => StoreError::unavailable(err),
-        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::corrupt(err),
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+            StoreError::engine_corrupt(err)
+        }
         _ => StoreError::backend(err),
     }
 }
@@ -105,4 +111,40 @@ pub(crate) enum CorruptRecord {
     Format(#[from] RecordFormatError),
     #[error("the stored record names another session key than the row it is stored in")]
     KeyMismatch,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::ffi;
+
+    fn sqlite(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn a_damaged_file_maps_to_engine_corrupt_not_to_a_bad_record() {
+        for code in [ffi::SQLITE_CORRUPT, ffi::SQLITE_NOTADB] {
+            let err = store_error(sqlite(code));
+            assert!(matches!(err, StoreError::EngineCorrupt { .. }), "{err:?}");
+            assert!(!err.is_transient(), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn engine_faults_map_to_their_kinds() {
+        let kind = |code| match store_error(sqlite(code)) {
+            StoreError::ReadOnly { .. } => "ReadOnly",
+            StoreError::Full { .. } => "Full",
+            StoreError::Timeout { .. } => "Timeout",
+            StoreError::Unavailable { .. } => "Unavailable",
+            StoreError::Backend { .. } => "Backend",
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(kind(ffi::SQLITE_READONLY), "ReadOnly");
+        assert_eq!(kind(ffi::SQLITE_FULL), "Full");
+        assert_eq!(kind(ffi::SQLITE_BUSY), "Timeout");
+        assert_eq!(kind(ffi::SQLITE_IOERR), "Unavailable");
+        assert_eq!(kind(ffi::SQLITE_MISMATCH), "Backend");
+    }
 }

@@ -57,18 +57,35 @@
 //! - `synchronous = NORMAL` by default: a crash of the process loses nothing, but a power failure
 //!   or OS crash may lose the last few commits (never corrupt the database). Choose
 //!   [`Synchronous::Full`] if every acknowledged write must survive power loss.
-//! - Expired sessions stay on disk until [`purge_expired`](session_core::SessionStore::purge_expired)
-//!   runs (the store does not expire rows by itself), but `load` and `list_for_user` never return
-//!   them.
+//! - `load` and `list_for_user` never return an expired session, whether or not its row is still
+//!   on disk.
+//!
+//! # Background purge
+//!
+//! SQLite has no TTL, so the store deletes expired rows itself: from `open` until it is dropped,
+//! a [`session_core::BackgroundPurge`] thread deletes, every
+//! [`purge_interval`](SqliteStoreConfig::purge_interval) (default
+//! [`DEFAULT_PURGE_INTERVAL`](session_core::DEFAULT_PURGE_INTERVAL), 60 s), up to
+//! [`purge_batch`](SqliteStoreConfig::purge_batch) (default
+//! [`DEFAULT_PURGE_BATCH`](session_core::DEFAULT_PURGE_BATCH), 1000) rows whose expiry has passed by
+//! the system clock, and goes on at once while it finds full batches. Each batch is one short
+//! `BEGIN IMMEDIATE` transaction on the write connection (`DELETE ... WHERE key IN (SELECT key ...
+//! WHERE expires_at <= now ORDER BY expires_at LIMIT batch)`), so requests wait for at most one
+//! batch. The thread holds only a weak reference to the store: dropping the store stops it
+//! (waiting for a batch in flight) and closes the file. Turn it off with
+//! [`background_purge(false)`](SqliteStoreConfig::background_purge) if the application calls
+//! [`purge_expired`](session_core::SessionStore::purge_expired) itself; read-only stores never
+//! purge.
 //!
 //! # Errors
 //!
 //! SQLite result codes map to [`StoreError`](session_core::StoreError) kinds: `SQLITE_READONLY` →
 //! `ReadOnly`, `SQLITE_FULL` (and out of memory) → `Full`, `SQLITE_BUSY`/`SQLITE_LOCKED` →
 //! `Timeout`, `SQLITE_CANTOPEN`/`SQLITE_IOERR` → `Unavailable`, `SQLITE_CORRUPT`/`SQLITE_NOTADB` →
-//! `Corrupt`, anything else → `Backend`. A record that cannot be decoded is `Corrupt` at `load`
-//! and its row is left in place for the caller to delete. No error message contains a session
-//! id, key or record data.
+//! `EngineCorrupt` (the file itself is damaged: the request fails with a 500 and nothing is
+//! deleted), anything else → `Backend`. Only a record that cannot be decoded is `Corrupt` (at
+//! `load`), and its row is left in place for the caller to delete. No error message contains a
+//! session id, key or record data.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]

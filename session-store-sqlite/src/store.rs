@@ -1,15 +1,19 @@
 //! [`SqliteStore`]: the [`SessionStore`] implementation, its small connection pool and the SQL.
 
 use std::fmt;
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
 
 use async_trait::async_trait;
 use rusqlite::{
     ffi, params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 use session_core::{
-    SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError, UnixTime, UserId,
+    BackgroundPurge, SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError, UnixTime,
+    UserId,
 };
 use tokio::sync::Semaphore;
 
@@ -25,9 +29,16 @@ use crate::schema;
 /// thanks to WAL mode, never wait for the writer. Callers wait for a free connection
 /// asynchronously.
 ///
-/// Cloning is not needed: share it as `Arc<dyn SessionStore>`. Dropping the store closes its
-/// connections once in-flight calls finish.
+/// Unless [turned off](SqliteStoreConfig::background_purge), a background thread deletes
+/// expired rows in bounded batches (see [`SqliteStoreConfig::background_purge`]).
+///
+/// Cloning is not needed: share it as `Arc<dyn SessionStore>`. Dropping the store stops the
+/// background purge (waiting for a batch in flight: one short transaction, or up to the busy
+/// timeout if another process holds the database lock) and closes its connections once in-flight
+/// calls finish.
 pub struct SqliteStore {
+    /// Declared first, so it is dropped first: the purge stops before the connections go.
+    purge: Option<PurgeTask>,
     writer: Arc<Pool>,
     /// `None` for an in-memory store, whose single connection serves reads too.
     readers: Option<Arc<Pool>>,
@@ -40,6 +51,7 @@ impl fmt::Debug for SqliteStore {
         f.debug_struct("SqliteStore")
             .field("path", &self.path)
             .field("read_only", &self.read_only)
+            .field("background_purge", &self.purge.is_some())
             .field(
                 "read_connections",
                 &self.readers.as_ref().map_or(0, |r| r.size),
@@ -60,10 +72,16 @@ impl SqliteStore {
     /// build does not know, or any SQLite failure while opening. The file is never deleted or
     /// recreated.
     pub fn open(config: SqliteStoreConfig) -> Result<Self, SqliteOpenError> {
-        match &config.location {
-            Location::Memory => Self::open_memory(&config),
-            Location::File(path) => Self::open_file(path, &config),
+        let mut store = match &config.location {
+            Location::Memory => Self::open_memory(&config)?,
+            Location::File(path) => Self::open_file(path, &config)?,
+        };
+        if !config.read_only {
+            store.purge = config
+                .purge_schedule()
+                .map(|(interval, batch)| PurgeTask::start(&store.writer, interval, batch));
         }
+        Ok(store)
     }
 
     fn open_memory(config: &SqliteStoreConfig) -> Result<Self, SqliteOpenError> {
@@ -76,6 +94,7 @@ impl SqliteStore {
             schema::migrate(&mut conn, None)?;
         }
         Ok(SqliteStore {
+            purge: None,
             writer: Pool::new(vec![conn]),
             readers: None,
             path: None,
@@ -127,6 +146,7 @@ impl SqliteStore {
         }
         tracing::debug!(read_only = config.read_only, "opened the session database");
         Ok(SqliteStore {
+            purge: None,
             writer: Pool::new(vec![writer]),
             readers: Some(Pool::new(readers)),
             path: Some(path.to_owned()),
@@ -141,16 +161,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        self.writer
-            .run(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(store_error)?;
-                let out = f(&tx)?;
-                tx.commit().map_err(store_error)?;
-                Ok(out)
-            })
-            .await
+        self.writer.run(move |conn| immediate(conn, f)).await
     }
 
     /// Runs `f` on a read connection.
@@ -164,6 +175,107 @@ impl SqliteStore {
             .unwrap_or(&self.writer)
             .run(move |conn| f(conn))
             .await
+    }
+}
+
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction on `conn`, committing if it returns `Ok`.
+fn immediate<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(store_error)?;
+    let out = f(&tx)?;
+    tx.commit().map_err(store_error)?;
+    Ok(out)
+}
+
+/// Deletes up to `limit` rows expired at `now`, earliest first, in one transaction. The
+/// per-user index is an SQL index on the same rows, so it follows.
+fn purge_batch(tx: &Transaction<'_>, now: UnixTime, limit: usize) -> Result<u64, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let purged = tx
+        .prepare_cached(
+            "DELETE FROM sessions WHERE key IN (
+                 SELECT key FROM sessions WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2
+             )",
+        )
+        .and_then(|mut stmt| stmt.execute(params![sql_time(now), limit]))
+        .map_err(store_error)?;
+    Ok(purged as u64)
+}
+
+/// The store's [`BackgroundPurge`] and the gate it shares with the purge thread.
+///
+/// The thread holds only a [`Weak`] reference to the write pool, upgraded for the length of one
+/// batch and only while holding the gate. Dropping the task closes the gate: taking the lock
+/// waits for a batch in flight (which lets go of its strong reference before it lets go of the
+/// lock), and no batch starts afterwards. So once the store is dropped, nothing the purge did
+/// keeps a connection open.
+struct PurgeTask {
+    stopped: Arc<Mutex<bool>>,
+    _thread: BackgroundPurge,
+}
+
+impl PurgeTask {
+    fn start(writer: &Arc<Pool>, interval: std::time::Duration, batch: usize) -> Self {
+        let stopped = Arc::new(Mutex::new(false));
+        let gate = Arc::clone(&stopped);
+        let writer: Weak<Pool> = Arc::downgrade(writer);
+        let thread = BackgroundPurge::spawn("sqlite", interval, batch, move |limit| {
+            let stopped = lock(&gate);
+            if *stopped {
+                return Ok(0);
+            }
+            let Some(pool) = writer.upgrade() else {
+                return Ok(0);
+            };
+            let purged =
+                pool.run_here(|conn| immediate(conn, |tx| purge_batch(tx, UnixTime::now(), limit)));
+            // Let go of the pool before the gate opens (see the type's docs).
+            drop(pool);
+            drop(stopped);
+            purged
+        });
+        PurgeTask {
+            stopped,
+            _thread: thread,
+        }
+    }
+}
+
+impl Drop for PurgeTask {
+    fn drop(&mut self) {
+        *lock(&self.stopped) = true;
+    }
+}
+
+/// Locks `mutex`; a panic while it was held cannot leave a `bool` half-written.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Wakes the thread that is blocked in [`block_on`].
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Polls `future` to completion on the current thread, parking between polls. For the purge
+/// thread, which is not a Tokio thread, to wait its turn for the write connection's permit.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        thread::park();
     }
 }
 
@@ -239,6 +351,18 @@ impl Pool {
         })
         .await
         .map_err(StoreError::backend)?
+    }
+
+    /// Runs `f` with a connection on the calling thread, which must not be an async executor's:
+    /// it blocks while it waits for a permit, in the same queue as the async callers.
+    fn run_here<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _permit = block_on(self.permits.acquire()).map_err(StoreError::unavailable)?;
+        // Declared after the permit, so dropped (and returned) before the permit is released.
+        let mut lease = Lease::take(self);
+        f(lease.conn())
     }
 }
 
@@ -329,6 +453,30 @@ fn is_primary_key_violation(err: &rusqlite::Error) -> bool {
     )
 }
 
+/// Inserts `row`; a row already under its key is [`StoreError::Collision`].
+fn insert_row(tx: &Transaction<'_>, row: &Row) -> Result<(), StoreError> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO sessions (key, user_id, created_at, expires_at, version, record)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                &row.key[..],
+                row.user_id,
+                row.created_at,
+                row.expires_at,
+                row.version,
+                row.record,
+            ])
+        });
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if is_primary_key_violation(&e) => Err(StoreError::Collision),
+        Err(e) => Err(store_error(e)),
+    }
+}
+
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
 impl SessionStore for SqliteStore {
@@ -357,29 +505,7 @@ impl SessionStore for SqliteStore {
 
     async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
         let row = Row::new(record);
-        self.write(move |tx| {
-            let inserted = tx
-                .prepare_cached(
-                    "INSERT INTO sessions (key, user_id, created_at, expires_at, version, record)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .and_then(|mut stmt| {
-                    stmt.execute(params![
-                        &row.key[..],
-                        row.user_id,
-                        row.created_at,
-                        row.expires_at,
-                        row.version,
-                        row.record,
-                    ])
-                });
-            match inserted {
-                Ok(_) => Ok(()),
-                Err(e) if is_primary_key_violation(&e) => Err(StoreError::Collision),
-                Err(e) => Err(store_error(e)),
-            }
-        })
-        .await
+        self.write(move |tx| insert_row(tx, &row)).await
     }
 
     async fn save(&self, record: &SessionRecord, expected_version: u64) -> Result<(), StoreError> {
@@ -418,6 +544,47 @@ impl SessionStore for SqliteStore {
             } else {
                 StoreError::NotFound
             })
+        })
+        .await
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction: the version check on `old`, the check that the new
+    /// key is free, the delete and the insert. No other writer (in this process or another) can
+    /// land in between, so a concurrent `save`, `delete` or `delete_for_user` either happens
+    /// entirely before (and the renew fails or moves its result) or entirely after (and sees the
+    /// new key). The user index is an SQL index on the row, so it follows by itself.
+    async fn renew(
+        &self,
+        old: &SessionKey,
+        expected_version: u64,
+        record: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        let old = *old.as_bytes();
+        let row = Row::new(record);
+        let expected = sql_version(expected_version);
+        self.write(move |tx| {
+            let stored: Option<i64> = tx
+                .prepare_cached("SELECT version FROM sessions WHERE key = ?1")
+                .and_then(|mut stmt| stmt.query_row([&old[..]], |r| r.get(0)).optional())
+                .map_err(store_error)?;
+            match stored {
+                None => return Err(StoreError::NotFound),
+                Some(version) if version != expected => return Err(StoreError::Conflict),
+                Some(_) => {}
+            }
+            // Checked before anything is deleted, so renewing onto the old key itself is a
+            // collision too, as in every other store.
+            let taken = tx
+                .prepare_cached("SELECT 1 FROM sessions WHERE key = ?1")
+                .and_then(|mut stmt| stmt.exists([&row.key[..]]))
+                .map_err(store_error)?;
+            if taken {
+                return Err(StoreError::Collision);
+            }
+            tx.prepare_cached("DELETE FROM sessions WHERE key = ?1")
+                .and_then(|mut stmt| stmt.execute([&old[..]]))
+                .map_err(store_error)?;
+            insert_row(tx, &row)
         })
         .await
     }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use session_core::{SessionId, SessionKey, SessionRecord, UnixTime, UserId};
-use session_store_sled::{FlushPolicy, SledStore, SledStoreConfig};
+use session_store_sled::{FlushPolicy, SledOpenError, SledStore, SledStoreConfig};
 
 pub(crate) const RECORDS: &str = "sessions.records";
 pub(crate) const BY_USER: &str = "sessions.by_user";
@@ -21,10 +21,33 @@ pub(crate) const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
 
 /// Opens the raw sled database at `path` (no store on top).
 pub(crate) fn open_raw(path: &Path) -> sled::Db {
-    sled::Config::new()
-        .path(path)
-        .open()
-        .expect("open raw sled db")
+    while_locked(
+        || sled::Config::new().path(path).open(),
+        |e| matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock")),
+    )
+    .expect("open raw sled db")
+}
+
+/// Runs `open` again while it fails because the database's file lock is still held, for up to
+/// a second, then returns its last result.
+///
+/// sled 0.34 can release its file lock a moment after the last handle to a database is dropped:
+/// a write-back job on its global thread pool may still hold the file (sled's own test suite
+/// blocks on the lock for that reason). Seen about once in 300 drop-then-reopen cycles when
+/// several databases are in use in the process, with or without this crate's background purge.
+pub(crate) fn while_locked<T, E>(
+    mut open: impl FnMut() -> Result<T, E>,
+    locked: impl Fn(&E) -> bool,
+) -> Result<T, E> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        match open() {
+            Err(e) if locked(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            result => return result,
+        }
+    }
 }
 
 /// A store over an already open database, so the test can inspect the trees while it runs.
@@ -32,9 +55,18 @@ pub(crate) fn store_over(db: &sled::Db) -> SledStore {
     SledStore::from_db(db.clone(), FlushPolicy::EveryWrite).expect("store over db")
 }
 
-/// Opens a store at `path` the way an application does.
+/// Opens a store at `path` the way an application does (waiting, like [`open_raw`], for a
+/// file lock that a just-dropped store's sled may still hold).
 pub(crate) fn open_store(path: &Path) -> SledStore {
-    SledStore::open(SledStoreConfig::new(path)).expect("open store")
+    reopen(SledStoreConfig::new(path)).expect("open store")
+}
+
+/// [`SledStore::open`], run again (see [`while_locked`]) while the file lock is still held.
+pub(crate) fn reopen(config: SledStoreConfig) -> Result<SledStore, SledOpenError> {
+    while_locked(
+        || SledStore::open(config.clone()),
+        |e| matches!(e, SledOpenError::InUse { .. }),
+    )
 }
 
 pub(crate) fn tree(db: &sled::Db, name: &str) -> sled::Tree {

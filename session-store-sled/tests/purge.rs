@@ -1,0 +1,158 @@
+//! The background purge: expired records go by themselves (in bounded batches, with their index
+//! entries), live ones stay, and turning it off keeps every record until the application purges.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use session_core::{SessionId, SessionRecord, SessionStore, UnixTime, UserId};
+use session_store_sled::{SledStore, SledStoreConfig};
+
+/// How often the tests' purges run.
+const INTERVAL: Duration = Duration::from_millis(50);
+/// How long a test waits for a purge at most: many intervals, for a loaded machine.
+const PATIENCE: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(20);
+
+fn expired_record(user: Option<&UserId>) -> SessionRecord {
+    let mut record = expired_ago(Duration::from_secs(3600));
+    record.user_id = user.cloned();
+    record
+}
+
+/// An anonymous record that expired `ago`.
+fn expired_ago(ago: Duration) -> SessionRecord {
+    let now = UnixTime::now();
+    SessionRecord::new(
+        SessionId::generate().key(),
+        now.saturating_sub(ago * 2),
+        now.saturating_sub(ago),
+    )
+}
+
+fn live_record(user: Option<&UserId>) -> SessionRecord {
+    let now = UnixTime::now();
+    let mut record = SessionRecord::new(
+        SessionId::generate().key(),
+        now,
+        now + Duration::from_secs(3600),
+    );
+    record.user_id = user.cloned();
+    record
+}
+
+/// Polls (bounded by [`PATIENCE`]) until `done`; `false` if it never was.
+async fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    done()
+}
+
+/// A store over `db` (which the test keeps, to read the trees directly) purging every
+/// [`INTERVAL`] in batches of `batch`.
+fn purging(db: &sled::Db, dir: &std::path::Path, batch: usize) -> SledStore {
+    let config = SledStoreConfig::new(dir)
+        .purge_interval(INTERVAL)
+        .purge_batch(batch);
+    SledStore::from_db_with_config(db.clone(), &config).expect("store over db")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_records_are_purged_in_the_background_and_live_ones_stay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = open_raw(dir.path());
+    // A batch smaller than the backlog: the purge has to go on past a full batch.
+    let store = purging(&db, dir.path(), 2);
+    let user = UserId::new("alice");
+    for i in 0..5 {
+        let owner = (i % 2 == 0).then_some(&user);
+        store.create(&expired_record(owner)).await.expect("create");
+    }
+    let live = live_record(Some(&user));
+    store.create(&live).await.expect("create");
+    let records = tree(&db, RECORDS);
+    assert_eq!(records.len(), 6);
+
+    assert!(
+        eventually(|| records.len() == 1).await,
+        "the background purge removed the expired records"
+    );
+    assert!(records.contains_key(live.key.as_bytes()).expect("read"));
+    assert_indexes_consistent(&db);
+    assert_eq!(
+        store
+            .list_for_user(&user, UnixTime::now())
+            .await
+            .expect("list"),
+        vec![live]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_expired_record_does_not_stall_the_purge() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = open_raw(dir.path());
+    let store = purging(&db, dir.path(), 1);
+    // The corrupt record expires first, so every batch meets it before the others.
+    let corrupt = expired_ago(Duration::from_secs(7200));
+    store.create(&corrupt).await.expect("create");
+    let expired: Vec<_> = (0..3).map(|_| expired_record(None)).collect();
+    for r in &expired {
+        store.create(r).await.expect("create");
+    }
+    let records = tree(&db, RECORDS);
+    records
+        .insert(corrupt.key.as_bytes(), &b"garbage"[..])
+        .expect("damage one record");
+
+    assert!(
+        eventually(|| records.len() == 1).await,
+        "the records behind the corrupt one were purged"
+    );
+    assert!(
+        records.contains_key(corrupt.key.as_bytes()).expect("read"),
+        "the corrupt record is left for the application"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_background_purge_off_expired_records_stay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = open_raw(dir.path());
+    let config = SledStoreConfig::new(dir.path())
+        .purge_interval(INTERVAL)
+        .background_purge(false);
+    let store = SledStore::from_db_with_config(db.clone(), &config).expect("store");
+    let kept = expired_record(None);
+    store.create(&kept).await.expect("create");
+
+    // A witness store with the same interval and its purge on: once it has purged, an enabled
+    // purge would have had its turn in the other store too.
+    let witness_dir = tempfile::tempdir().expect("temp dir");
+    let witness_db = open_raw(witness_dir.path());
+    let witness = purging(&witness_db, witness_dir.path(), 10);
+    witness.create(&expired_record(None)).await.expect("create");
+    let witness_records = tree(&witness_db, RECORDS);
+    assert!(
+        eventually(|| witness_records.is_empty()).await,
+        "the witness purged"
+    );
+
+    let records = tree(&db, RECORDS);
+    assert!(
+        records.contains_key(kept.key.as_bytes()).expect("read"),
+        "nothing purged the record"
+    );
+    assert_eq!(
+        store.purge_expired(UnixTime::now()).await.expect("purge"),
+        1
+    );
+    assert!(records.is_empty());
+    assert_indexes_consistent(&db);
+}

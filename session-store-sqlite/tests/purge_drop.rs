@@ -1,0 +1,92 @@
+//! Dropping the store stops its background purge and closes the file at once: the purge thread
+//! holds only a weak reference, and the drop waits for a batch in flight.
+//!
+//! In a test binary of its own, so that the purge threads it counts are this test's only.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{open, raw, record, temp_db};
+use session_core::{SessionId, SessionRecord, SessionStore, UnixTime};
+use session_store_sqlite::{SqliteStore, SqliteStoreConfig};
+
+fn expired() -> SessionRecord {
+    let now = UnixTime::now();
+    SessionRecord::new(
+        SessionId::generate().key(),
+        now.saturating_sub(Duration::from_secs(7200)),
+        now.saturating_sub(Duration::from_secs(3600)),
+    )
+}
+
+/// The threads of this process whose name starts with `prefix` (Linux: `/proc/self/task`).
+fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("list this process's threads")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim_end().starts_with(prefix))
+        .count()
+}
+
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..500 {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
+#[test]
+fn dropping_the_store_stops_the_purge_and_closes_the_file() {
+    let (_dir, path) = temp_db();
+    let wal = path.with_file_name("sessions.db-wal");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for round in 0..10 {
+        // A short interval, so batches are often in flight when the store is dropped.
+        let store = SqliteStore::open(
+            SqliteStoreConfig::new(&path).purge_interval(Duration::from_millis(1)),
+        )
+        .expect("open");
+        rt.block_on(store.create(&record())).expect("create");
+        assert!(
+            eventually(|| threads_named("sqlite-purge") == 1),
+            "round {round}: the store runs one purge thread"
+        );
+        // A stream of expired rows for the purge to work on: a batch is likely in flight when
+        // the store goes.
+        for _ in 0..300 {
+            rt.block_on(store.create(&expired())).expect("create");
+        }
+        assert!(wal.exists(), "the store has the file open in WAL mode");
+
+        drop(store);
+        // The last connection to close checkpoints and deletes the WAL: no connection is left,
+        // not even one the purge thread was using when the store went.
+        assert!(!wal.exists(), "round {round}: every connection closed");
+        assert!(
+            eventually(|| threads_named("sqlite-purge") == 0),
+            "round {round}: the purge thread ended"
+        );
+    }
+    // The file is whole and free.
+    let conn = raw(&path);
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .expect("integrity check");
+    assert_eq!(check, "ok");
+    conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")
+        .expect("no other connection holds a lock");
+    drop(conn);
+    let store = open(&path);
+    let count = rt
+        .block_on(store.list_for_user(&session_core::UserId::new("nobody"), common::now()))
+        .expect("the reopened store works");
+    assert!(count.is_empty());
+}
