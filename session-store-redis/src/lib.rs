@@ -1,8 +1,8 @@
 //! A Redis-backed [`SessionStore`](session_core::SessionStore) for `session-core`.
 //!
 //! [`RedisStore`] keeps each session as a Redis hash that Redis itself expires at the session's
-//! expiry, plus a per-user set for "log out everywhere" and session lists. Every write is one
-//! atomic Lua script; a load is one `HGET`.
+//! expiry, plus a per-user sorted set for "log out everywhere" and session lists. Every write is
+//! one atomic Lua script; a load is one `HGET`.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), session_core::StoreError> {
@@ -30,7 +30,13 @@
 //! | Key | Type | Content | Expires |
 //! |---|---|---|---|
 //! | `session:s:{key_hex}` | hash | `v` version, `r` record bytes ([`SessionRecord::to_bytes`](session_core::SessionRecord::to_bytes)), `u` user id | at the record's effective expiry |
-//! | `session:u:{user_id}` | set | key hexes of the user's sessions | at the latest expiry of its records |
+//! | `session:u:{user_id}` | sorted set | key hexes of the user's sessions, each scored by its record's expiry (Unix seconds) | at its latest score |
+//!
+//! Every script that writes a user index (`create`, `save`, `renew`, `delete`) also drops the
+//! index's entries whose score is past by Redis' own clock (their records are already expired)
+//! and resets its `EXPIREAT` to the latest remaining score, so an index holds about as many
+//! entries as the user has live sessions, even if the application never lists them, and an idle
+//! user's index disappears with their last session.
 //!
 //! `{key_hex}` is the SHA-256 of the session id ([`SessionKey`](session_core::SessionKey)): the
 //! id itself never reaches Redis. The store never uses `KEYS` or `FLUSH*`.

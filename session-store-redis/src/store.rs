@@ -28,10 +28,11 @@ const MAX_EXPIRE_AT: u64 = 253_402_300_799;
 ///
 /// Each record is a hash `{prefix}s:{key_hex}` (fields `v` version, `r` the record's bytes, `u`
 /// user id) that Redis expires at the record's effective expiry; each user's sessions are indexed
-/// in a set `{prefix}u:{user_id}` of key hexes. Writes are Lua scripts, so a record and its index
-/// entry always change together, and `save` compares versions atomically (one winner among
-/// concurrent writers). `load` is a single `HGET` and never writes, so it also works on a
-/// read-only replica.
+/// in a sorted set `{prefix}u:{user_id}` of key hexes scored by their expiry, pruned of expired
+/// entries on every write to it. Writes are Lua scripts, so a record and its index entry always
+/// change together, `save` and `renew` compare versions atomically (one winner among concurrent
+/// writers) and `renew` moves a record to its new key in one step. `load` is a single `HGET` and
+/// never writes, so it also works on a read-only replica.
 ///
 /// Calls go through one multiplexed connection that reconnects by itself: when the server is
 /// down, calls fail with [`StoreError::Unavailable`] or [`StoreError::Timeout`] (both
@@ -122,6 +123,35 @@ impl RedisStore {
         }
     }
 
+    /// The `RENEW` script call: KEYS old record, new record, the new record's user index (if it
+    /// has a user), then `old_user`'s index when the first call named another user than the new
+    /// record's.
+    fn renew_invocation(
+        &self,
+        old: &SessionKey,
+        expected_version: u64,
+        record: &SessionRecord,
+        old_user: Option<&UserId>,
+    ) -> ScriptInvocation<'static> {
+        let new_hex = record.key.to_hex();
+        let mut invocation = scripts::RENEW.prepare_invoke();
+        invocation
+            .key(self.record_key(old))
+            .key(self.record_key_hex(&new_hex))
+            .arg(expected_version)
+            .arg(record.version)
+            .arg(record.to_bytes())
+            .arg(expire_at(record))
+            .arg(old.to_hex())
+            .arg(new_hex)
+            .arg(if record.user_id.is_some() { "1" } else { "0" });
+        let old_user = old_user.filter(|user| record.user_id.as_ref() != Some(*user));
+        for user in record.user_id.iter().chain(old_user) {
+            invocation.key(self.index_key(user)).arg(user.as_str());
+        }
+        invocation
+    }
+
     /// Invokes a script that answers with a status code.
     async fn invoke(
         &self,
@@ -146,6 +176,9 @@ fn decode(key: &SessionKey, bytes: &[u8]) -> Result<SessionRecord, CorruptRecord
     }
     Ok(record)
 }
+
+/// The `RENEW` reply asking for a second call with the old record's user index.
+const RENEW_OTHER_USER: i64 = -3;
 
 fn unexpected(op: &'static str, reply: i64) -> StoreError {
     StoreError::backend(UnexpectedReply { op, reply })
@@ -232,6 +265,42 @@ impl SessionStore for RedisStore {
         }
     }
 
+    async fn renew(
+        &self,
+        old: &SessionKey,
+        expected_version: u64,
+        record: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        // At most two calls, under one deadline: the first names the new record's user index
+        // only; if the old record belongs to another user, the script changes nothing and names
+        // that user, and the second call passes both indexes (see `scripts::RENEW`).
+        let renewing = async {
+            let mut reply = self
+                .renew_invocation(old, expected_version, record, None)
+                .invoke_async::<(i64, Option<String>)>(&mut conn)
+                .await?;
+            if let (RENEW_OTHER_USER, Some(user)) = &reply {
+                let old_user = UserId::new(user.as_str());
+                reply = self
+                    .renew_invocation(old, expected_version, record, Some(&old_user))
+                    .invoke_async(&mut conn)
+                    .await?;
+            }
+            Ok(reply.0)
+        };
+        match self.run("renew", renewing).await? {
+            1 => Ok(()),
+            0 => Err(StoreError::Conflict),
+            -1 => Err(StoreError::NotFound),
+            -2 => Err(StoreError::Collision),
+            // The old record's user changed between the two calls, at the same version: another
+            // writer got there first.
+            RENEW_OTHER_USER => Err(StoreError::Conflict),
+            other => Err(unexpected("renew", other)),
+        }
+    }
+
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         let key_hex = key.to_hex();
         let mut invocation = scripts::DELETE.prepare_invoke();
@@ -263,7 +332,11 @@ impl SessionStore for RedisStore {
         let members: Vec<String> = self
             .run(
                 "list_for_user",
-                redis::cmd("SMEMBERS").arg(&index).query_async(&mut conn),
+                redis::cmd("ZRANGE")
+                    .arg(&index)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut conn),
             )
             .await?;
         if members.is_empty() {
@@ -316,7 +389,7 @@ impl SessionStore for RedisStore {
             let removed: Result<i64, _> = self
                 .run(
                     "list_for_user",
-                    redis::cmd("SREM")
+                    redis::cmd("ZREM")
                         .arg(&index)
                         .arg(&gone)
                         .query_async(&mut conn),

@@ -43,7 +43,14 @@ async fn a_raw_scan_finds_no_session_id() {
             .expect("TYPE");
         let values: Vec<Vec<u8>> = match kind.as_str() {
             "hash" => redis::cmd("HGETALL").arg(key).query_async(&mut raw).await,
-            "set" => redis::cmd("SMEMBERS").arg(key).query_async(&mut raw).await,
+            "zset" => {
+                redis::cmd("ZRANGE")
+                    .arg(key)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut raw)
+                    .await
+            }
             other => panic!("unexpected key type {other}"),
         }
         .expect("read value");

@@ -227,11 +227,13 @@ async fn stale_index_entries_are_filtered_and_removed() {
         .await
         .expect("list");
     assert_eq!(listed, vec![s.intact.clone()]);
-    let members: Vec<String> = redis::cmd("SMEMBERS")
+    let members: Vec<String> = redis::cmd("ZRANGE")
         .arg(&index)
+        .arg(0)
+        .arg(-1)
         .query_async(&mut s.raw)
         .await
-        .expect("SMEMBERS");
+        .expect("ZRANGE");
     assert_eq!(
         members,
         vec![s.intact.key.to_hex()],

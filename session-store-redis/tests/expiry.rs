@@ -148,3 +148,103 @@ async fn absurd_expiries_are_clamped_not_rejected() {
     assert!(expire_time(&mut raw, &record_key).await > 0);
     assert_eq!(store.load(&r.key, now).await.expect("load"), Some(r));
 }
+
+/// Entries in a user index, whatever type the index key has (0 when it does not exist).
+async fn index_len(conn: &mut MultiplexedConnection, key: &str) -> u64 {
+    let kind: String = redis::cmd("TYPE")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("TYPE");
+    let count = match kind.as_str() {
+        "none" => return 0,
+        "zset" => "ZCARD",
+        "set" => "SCARD",
+        other => panic!("a user index of type {other}"),
+    };
+    redis::cmd(count)
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("cardinality")
+}
+
+/// Redis' own clock, in whole seconds.
+async fn engine_secs(conn: &mut MultiplexedConnection) -> u64 {
+    let (secs, _micros): (u64, u64) = redis::cmd("TIME").query_async(conn).await.expect("TIME");
+    secs
+}
+
+/// A user who keeps signing in while older sessions die by TTL, and who never lists or logs out
+/// everywhere: the index must not keep the dead sessions' entries (they used to stay until a
+/// `list_for_user` or `delete_for_user`, i.e. forever for most users).
+#[tokio::test]
+async fn a_busy_users_index_holds_only_live_sessions() {
+    let (store, guard) = common::shared_store().await;
+    let mut raw = common::raw(&guard.url).await;
+    let user = UserId::new("busy");
+    let index_key = format!("{}u:busy", guard.prefix);
+    let now = UnixTime::now();
+
+    // One long session keeps the index alive all along, as any active user's does.
+    let mut long = record_for(&user, now, Duration::from_secs(3600));
+    store.create(&long).await.expect("create");
+    // Sessions that end by TTL: some within about a second, some already over by the engine's
+    // clock when written (a slow request, a client clock ahead of Redis').
+    let short: Vec<SessionRecord> = (0..20)
+        .map(|_| record_for(&user, now, Duration::from_secs(1)))
+        .collect();
+    for r in &short {
+        store.create(r).await.expect("create");
+    }
+    for _ in 0..20 {
+        let mut dead = record_for(&user, now, Duration::ZERO);
+        dead.expires_at = now.saturating_sub(Duration::from_secs(10));
+        store.create(&dead).await.expect("create");
+    }
+
+    // Until Redis' clock is past the short sessions' expiry (at most about two seconds).
+    let short_expiry = now.as_secs() + 1;
+    let deadline = std::time::Instant::now() + Duration::from_secs(4);
+    while engine_secs(&mut raw).await <= short_expiry {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Redis' clock stands still"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The user carries on: new sessions and saves, never a list or a delete.
+    let mut live = vec![long.clone()];
+    for round in 0..5 {
+        let fresh = record_for(&user, UnixTime::now(), Duration::from_secs(3600));
+        store.create(&fresh).await.expect("create");
+        live.push(fresh);
+        let mut next = long.clone();
+        next.version += 1;
+        store.save(&next, long.version).await.expect("save");
+        long = next;
+        let len = index_len(&mut raw, &index_key).await;
+        assert!(
+            len <= live.len() as u64,
+            "round {round}: the index holds {len} entries for {} live sessions",
+            live.len()
+        );
+    }
+
+    // Nothing live was dropped, and the index lasts exactly as long as its latest session.
+    let listed = store
+        .list_for_user(&user, UnixTime::now())
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), live.len());
+    let latest = live
+        .iter()
+        .map(|r| r.expires_at.as_secs())
+        .max()
+        .expect("live sessions");
+    assert_eq!(
+        expire_time(&mut raw, &index_key).await,
+        i64::try_from(latest).expect("fits")
+    );
+}

@@ -84,6 +84,7 @@ async fn the_same_store_recovers_after_the_server_returns() {
             store.load(&r.key, UnixTime::now()).await.map(|_| ()),
             store.create(&record()).await,
             store.save(&r, 1).await,
+            store.renew(&r.key, 1, &record()).await,
             store.delete(&r.key).await,
             store
                 .list_for_user(&user, UnixTime::now())
@@ -176,6 +177,13 @@ async fn a_full_server_refuses_writes_but_serves_reads() {
     next.version = 2;
     let err = store.save(&next, 1).await.expect_err("no memory left");
     assert!(matches!(err, StoreError::Full { .. }), "got {err:?}");
+    let mut renewed = next.clone();
+    renewed.key = SessionId::generate().key();
+    let err = store
+        .renew(&r.key, 1, &renewed)
+        .await
+        .expect_err("no memory left");
+    assert!(matches!(err, StoreError::Full { .. }), "got {err:?}");
     assert_eq!(
         store
             .load(&r.key, UnixTime::now())
@@ -208,6 +216,13 @@ async fn a_read_only_replica_refuses_writes_but_serves_reads() {
     assert!(err.is_transient());
     let err = store
         .create(&record())
+        .await
+        .expect_err("a replica is read-only");
+    assert!(matches!(err, StoreError::ReadOnly { .. }), "got {err:?}");
+    let mut renewed = next.clone();
+    renewed.key = SessionId::generate().key();
+    let err = store
+        .renew(&r.key, 1, &renewed)
         .await
         .expect_err("a replica is read-only");
     assert!(matches!(err, StoreError::ReadOnly { .. }), "got {err:?}");

@@ -128,7 +128,7 @@ async fn every_write_is_one_script_call() {
 }
 
 #[tokio::test]
-async fn list_for_user_is_one_smembers_and_one_pipeline() {
+async fn list_for_user_is_one_zrange_and_one_pipeline() {
     let server = PrivateServer::start();
     let store = common::connect(server_config(&server)).await;
     let mut admin = common::raw(&server.url()).await;
@@ -147,8 +147,61 @@ async fn list_for_user_is_one_smembers_and_one_pipeline() {
     );
     assert_eq!(
         calls(&mut admin).await,
-        named(&[("hget", 5), ("smembers", 1)])
+        named(&[("hget", 5), ("zrange", 1)])
     );
+}
+
+/// A renew is one script call when the old record's user index is the new record's (or it has
+/// none); a renew that drops or changes the user takes a second call naming the old user's index.
+#[tokio::test]
+async fn renew_is_one_script_call_unless_the_user_changes() {
+    let server = PrivateServer::start();
+    let store = common::connect(server_config(&server)).await;
+    let mut admin = common::raw(&server.url()).await;
+    let user = UserId::new("u");
+    let renewed = |old: &SessionRecord, user: Option<&UserId>| {
+        let mut new = old.clone();
+        new.key = SessionId::generate().key();
+        new.version = old.version + 1;
+        new.user_id = user.cloned();
+        new
+    };
+    // Loads the script (EVALSHA, SCRIPT LOAD, EVALSHA) before counting.
+    let warm = record_for(&user);
+    store.create(&warm).await.expect("create");
+    store
+        .renew(&warm.key, 1, &renewed(&warm, Some(&user)))
+        .await
+        .expect("renew");
+
+    let mut anonymous = record_for(&user);
+    anonymous.user_id = None;
+    let signed_in = record_for(&user);
+    let leaving = record_for(&user);
+    let cases = [
+        ("same user", &signed_in, Some(&user), 1),
+        ("login", &anonymous, Some(&user), 1),
+        ("logout", &leaving, None, 2),
+    ];
+    for (case, old, new_user, expected) in cases {
+        store.create(old).await.expect("create");
+        reset(&mut admin).await;
+        store
+            .renew(&old.key, 1, &renewed(old, new_user))
+            .await
+            .expect("renew");
+        let seen = calls(&mut admin).await;
+        let client_calls: Vec<_> = seen
+            .iter()
+            .filter(|(name, _)| name.starts_with("eval") || name.starts_with("script"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            client_calls,
+            named(&[("evalsha", expected)]),
+            "{case}: {seen:?}"
+        );
+    }
 }
 
 fn server_config(server: &PrivateServer) -> session_store_redis::RedisStoreConfig {
