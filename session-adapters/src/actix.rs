@@ -151,7 +151,8 @@ where
             };
             req.extensions_mut().insert(session.clone());
             let mut res = service.call(req).await?;
-            let update = match manager.commit(&session).await {
+            let status = res.status().as_u16();
+            let update = match manager.commit_for_status(&session, status).await {
                 Ok(update) => update,
                 Err(e) => {
                     tracing::warn!(error = %e, "session could not be committed");

@@ -26,7 +26,7 @@
 //! 1. passes the `Cookie` header, the client IP and the `User-Agent` to
 //!    [`SessionManager::load_from_header`] (one decode, shared by every extractor);
 //! 2. runs the handler;
-//! 3. calls [`SessionManager::commit`] and appends its `Set-Cookie`, if any.
+//! 3. calls [`SessionManager::commit_for_status`] (a 5xx commits nothing) and appends its `Set-Cookie`, if any.
 //!
 //! A failing store answers [`SessionError::status_code`] (503 while the store is down, 409 for a
 //! concurrent update) with no `Set-Cookie`, so an outage never logs anyone out.
@@ -118,7 +118,8 @@ where
             };
             request.extensions_mut().insert(session.clone());
             let response = inner.call(request).await?.into_response();
-            Ok(match manager.commit(&session).await {
+            let status = response.status().as_u16();
+            Ok(match manager.commit_for_status(&session, status).await {
                 Ok(update) => with_set_cookie(response, update.header_value()),
                 Err(error) => error_response(&error),
             })

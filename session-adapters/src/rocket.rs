@@ -178,7 +178,11 @@ impl Fairing for SessionFairing {
                 res.set_sized_body(0, Cursor::new(""));
             }
         }
-        match self.manager.commit(session).await {
+        match self
+            .manager
+            .commit_for_status(session, res.status().code)
+            .await
+        {
             Ok(update) => {
                 if let Some(value) = update.header_value() {
                     res.adjoin_header(Header::new("Set-Cookie", value.to_owned()));

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::Method;
-use actix_web::{error, test, web, App};
+use actix_web::{error, test, web, App, HttpResponse};
 use serde::Deserialize;
 use session_adapters::actix::{
     RequireSession, Session, SessionData, SessionErrorResponse, SessionMiddleware,
@@ -38,6 +38,12 @@ async fn read(session: Session) -> String {
 
 async fn write(session: Session) -> actix_web::Result<String> {
     routes::write(&session).map_err(error::ErrorInternalServerError)
+}
+
+async fn write_then_fail(session: Session) -> HttpResponse {
+    match routes::write_then_fail(&session) {
+        Ok(()) | Err(_) => HttpResponse::InternalServerError().body("failed"),
+    }
 }
 
 async fn login(session: Session, user: web::Path<String>) -> actix_web::Result<&'static str> {
@@ -85,6 +91,7 @@ fn routes(config: &mut web::ServiceConfig) {
         .route("/", web::get().to(index))
         .route("/read", web::get().to(read))
         .route("/write", web::post().to(write))
+        .route("/write-then-fail", web::post().to(write_then_fail))
         .route("/login/{user}", web::post().to(login))
         .route("/renew", web::post().to(renew))
         .route("/logout", web::post().to(logout))

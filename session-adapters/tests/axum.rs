@@ -34,6 +34,12 @@ async fn write(session: Session) -> Result<String, StatusCode> {
     routes::write(&session).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
 }
 
+async fn write_then_fail(session: Session) -> (StatusCode, &'static str) {
+    match routes::write_then_fail(&session) {
+        Ok(()) | Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "failed"),
+    }
+}
+
 async fn login(session: Session, Path(user): Path<String>) -> Result<&'static str, StatusCode> {
     routes::login(&session, &user).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
 }
@@ -78,6 +84,7 @@ fn routes(manager: SessionManager) -> Router {
         .route("/", get(|| async { "ok" }))
         .route("/read", get(read))
         .route("/write", post(write))
+        .route("/write-then-fail", post(write_then_fail))
         .route("/login/{user}", post(login))
         .route("/renew", post(renew))
         .route("/logout", post(logout))

@@ -42,6 +42,13 @@ fn write(session: Session) -> Result<String, Status> {
     routes::write(&session).map_err(|_| Status::InternalServerError)
 }
 
+#[post("/write-then-fail")]
+fn write_then_fail(session: Session) -> (Status, &'static str) {
+    match routes::write_then_fail(&session) {
+        Ok(()) | Err(_) => (Status::InternalServerError, "failed"),
+    }
+}
+
 #[post("/login/<user>")]
 fn login(session: Session, user: &str) -> Result<&'static str, Status> {
     routes::login(&session, user).map_err(|_| Status::InternalServerError)
@@ -108,6 +115,7 @@ fn bare() -> Rocket<Build> {
             index,
             read,
             write,
+            write_then_fail,
             login,
             renew,
             logout,

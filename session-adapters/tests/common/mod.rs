@@ -14,6 +14,7 @@
 //! - `GET  /`                   200 "ok"; never touches the session.
 //! - `GET  /read`               Session extractor; body = data "n" as a number, or "none".
 //! - `POST /write`              Session extractor; n = n + 1 (absent = 0); body = new n.
+//! - `POST /write-then-fail`   Session extractor; n = n + 1, then answers 500 "failed".
 //! - `POST /login/{user}`       Session extractor; `session.login(UserId::new(user))` and insert
 //!                              "name" = user; body "ok".
 //! - `POST /renew`              Session extractor; `session.renew()`; body "ok".
@@ -374,6 +375,7 @@ macro_rules! behaviour_suite {
             c9_log_out_everywhere,
             c14_store_down_is_503_and_keeps_cookie,
             c15_typed_extractor,
+            c18_a_server_error_commits_nothing,
             guard_redirects_pages_and_401s_apis,
             decoded_once_per_request,
             $($stateful,)*

@@ -23,6 +23,12 @@ pub fn write(session: &Session) -> Result<String, DataError> {
     Ok(n.to_string())
 }
 
+/// `POST /write-then-fail`: increments `n`, then fails; the driver answers 500 "failed".
+pub fn write_then_fail(session: &Session) -> Result<(), DataError> {
+    write(session)?;
+    Ok(())
+}
+
 /// `POST /login/{user}`: signs `user` in and stores their name.
 pub fn login(session: &Session, user: &str) -> Result<&'static str, DataError> {
     session.login(UserId::new(user));

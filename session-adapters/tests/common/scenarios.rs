@@ -259,6 +259,25 @@ pub async fn c8_conflict_is_409<D: Driver>(backend: Backend) {
     assert_eq!(fx.post("/write", Some(&cookie)).await.body, "2", "{fx}");
 }
 
+/// C18: a handler that answers 5xx commits none of its session changes: no session is made, an
+/// existing one keeps its value, no cookie is sent.
+pub async fn c18_a_server_error_commits_nothing<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let response = fx.post("/write-then-fail", None).await;
+    assert_eq!(response.status, 500, "{fx}: {response:?}");
+    assert!(response.set_cookies().is_empty(), "{fx}: {response:?}");
+    assert_eq!(fx.calls.writes(), 0, "{fx}: nothing stored");
+    let cookie = fx.post("/write", None).await.only_cookie(&fx).pair();
+    let response = fx.post("/write-then-fail", Some(&cookie)).await;
+    assert_eq!(response.status, 500, "{fx}: {response:?}");
+    assert!(response.set_cookies().is_empty(), "{fx}: {response:?}");
+    assert_eq!(
+        fx.get("/read", Some(&cookie)).await.body,
+        "1",
+        "{fx}: unchanged"
+    );
+}
+
 /// C9: logging out everywhere ends every session of that user and no one else's.
 pub async fn c9_log_out_everywhere<D: Driver>(backend: Backend) {
     let fx = fixture::<D>(backend).await;
