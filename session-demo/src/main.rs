@@ -67,8 +67,46 @@ fn load_secret(data_dir: &std::path::Path) -> Result<Secret, BoxError> {
     for chunk in bytes.chunks_mut(32) {
         chunk.copy_from_slice(session_core::SessionId::generate().as_bytes());
     }
-    std::fs::write(&path, &bytes)?;
+    write_private(&path, &bytes)?;
     Ok(Secret::from_bytes(bytes)?)
+}
+
+/// Creates `path` readable and writable by its owner only (mode 0600 on Unix): it holds the
+/// key that signs every session.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_generated_secret_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!(
+            "session-demo-secret-{}",
+            session_core::SessionId::generate().key().to_hex()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        if std::env::var_os(session_core::DEFAULT_SECRET_ENV).is_none() {
+            let first = load_secret(&dir).expect("a new secret");
+            let mode = std::fs::metadata(dir.join("secret"))
+                .expect("the file exists")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+            let again = load_secret(&dir).expect("the same secret");
+            assert_eq!(first.expose(), again.expose(), "kept across restarts");
+        }
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
 }
 
 async fn build_manager(options: &Options, secret: &Secret) -> Result<SessionManager, BoxError> {
