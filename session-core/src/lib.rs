@@ -79,7 +79,9 @@ pub use policy::{
     SessionPolicy, DEFAULT_COOKIE_NAME, DEFAULT_MAX_AGE, DEFAULT_REFRESH_THRESHOLD,
     MAX_COOKIE_SIZE, MAX_SESSION_LIFETIME,
 };
-pub use purge::{BackgroundPurge, DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL};
+pub use purge::{
+    BackgroundPurge, PurgeSchedule, DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL, MIN_PURGE_INTERVAL,
+};
 pub use record::{
     RecordFormatError, SessionData, SessionMetadata, SessionRecord, RECORD_FORMAT_VERSION,
 };

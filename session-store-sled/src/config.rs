@@ -2,16 +2,14 @@
 //! sled may use for its page cache.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
+use session_core::PurgeSchedule;
+#[cfg(doc)]
 use session_core::{DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL};
 
 /// How often sled's background thread flushes to disk when nothing else does (sled's own
 /// default, kept explicit so the loss window of [`FlushPolicy::Background`] is documented).
 pub const BACKGROUND_FLUSH_MS: u64 = 500;
-
-/// The shortest background purge interval: a zero interval would keep a core busy.
-const MIN_PURGE_INTERVAL: Duration = Duration::from_millis(1);
 
 /// The default page-cache budget: 64 MiB (sled's own default is 1 GiB, far more than session
 /// records need).
@@ -39,24 +37,22 @@ pub enum FlushPolicy {
 ///
 /// ```
 /// use std::time::Duration;
+/// use session_core::PurgeSchedule;
 /// use session_store_sled::{FlushPolicy, SledStoreConfig};
 /// let config = SledStoreConfig::new("/var/lib/myapp/sessions")
 ///     .flush(FlushPolicy::Background)
 ///     .cache_capacity(16 * 1024 * 1024)
-///     .purge_interval(Duration::from_secs(300))
-///     .purge_batch(500);
+///     .background_purge(Some(PurgeSchedule::new(Duration::from_secs(300), 500)));
 /// assert_eq!(config.flush_policy(), FlushPolicy::Background);
-/// assert_eq!(config.purge_schedule(), Some((Duration::from_secs(300), 500)));
-/// assert_eq!(config.background_purge(false).purge_schedule(), None);
+/// assert_eq!(config.purge_schedule().map(|s| s.batch()), Some(500));
+/// assert_eq!(config.background_purge(None).purge_schedule(), None);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SledStoreConfig {
     pub(crate) path: PathBuf,
     pub(crate) flush: FlushPolicy,
     pub(crate) cache_capacity: u64,
-    pub(crate) background_purge: bool,
-    pub(crate) purge_interval: Duration,
-    pub(crate) purge_batch: usize,
+    pub(crate) purge: Option<PurgeSchedule>,
 }
 
 impl SledStoreConfig {
@@ -68,9 +64,7 @@ impl SledStoreConfig {
             path: path.into(),
             flush: FlushPolicy::default(),
             cache_capacity: DEFAULT_CACHE_CAPACITY,
-            background_purge: true,
-            purge_interval: DEFAULT_PURGE_INTERVAL,
-            purge_batch: DEFAULT_PURGE_BATCH,
+            purge: Some(PurgeSchedule::default()),
         }
     }
 
@@ -86,40 +80,26 @@ impl SledStoreConfig {
         self
     }
 
-    /// Whether the store deletes expired records by itself (default `true`).
+    /// How the store deletes expired records by itself: `Some(schedule)` (the default,
+    /// [`PurgeSchedule::default`]) or `None` for never.
     ///
     /// When on, the store runs a [`session_core::BackgroundPurge`] thread from the moment it is
-    /// opened until its last clone is dropped: every [`purge_interval`](Self::purge_interval) it
+    /// opened until its last clone is dropped: every [`PurgeSchedule::interval`] it
     /// walks the expiry index from the earliest entry and removes up to
-    /// [`purge_batch`](Self::purge_batch) records expired by the system clock (each record with
+    /// [`PurgeSchedule::batch`] records expired by the system clock (each record with
     /// its index entries in one transaction), going on at once while batches are full. Purges
     /// are not flushed on their own: they reach the disk with the next write or within sled's
     /// [`BACKGROUND_FLUSH_MS`] (a purge lost in a crash is simply redone). Turn it off if the
     /// application calls [`purge_expired`](session_core::SessionStore::purge_expired) or
     /// [`SledStore::spawn_sweeper`](crate::SledStore::spawn_sweeper) itself.
-    pub fn background_purge(mut self, enabled: bool) -> Self {
-        self.background_purge = enabled;
+    pub fn background_purge(mut self, schedule: Option<PurgeSchedule>) -> Self {
+        self.purge = schedule;
         self
     }
 
-    /// How long the background purge waits between runs (default [`DEFAULT_PURGE_INTERVAL`], at
-    /// least 1 ms).
-    pub fn purge_interval(mut self, interval: Duration) -> Self {
-        self.purge_interval = interval.max(MIN_PURGE_INTERVAL);
-        self
-    }
-
-    /// How many expired records one background purge batch removes at most (default
-    /// [`DEFAULT_PURGE_BATCH`], at least 1).
-    pub fn purge_batch(mut self, records: usize) -> Self {
-        self.purge_batch = records.max(1);
-        self
-    }
-
-    /// The background purge's interval and batch size, or `None` when it is off.
-    pub fn purge_schedule(&self) -> Option<(Duration, usize)> {
-        self.background_purge
-            .then_some((self.purge_interval, self.purge_batch))
+    /// The background purge's schedule, or `None` when it is off.
+    pub fn purge_schedule(&self) -> Option<PurgeSchedule> {
+        self.purge
     }
 
     /// The database directory.

@@ -61,15 +61,16 @@
 //!
 //! The store also deletes them itself: from the moment it is opened until its last clone is
 //! dropped, a [`session_core::BackgroundPurge`] thread walks the expiry index every
-//! [`purge_interval`](SledStoreConfig::purge_interval) (default
-//! [`DEFAULT_PURGE_INTERVAL`](session_core::DEFAULT_PURGE_INTERVAL), 60 s) and removes up to
-//! [`purge_batch`](SledStoreConfig::purge_batch) (default
+//! [`PurgeSchedule::interval`](session_core::PurgeSchedule::interval) (default
+//! [`DEFAULT_PURGE_INTERVAL`](session_core::DEFAULT_PURGE_INTERVAL), 60 s; set with
+//! [`background_purge`](SledStoreConfig::background_purge)) and removes up to
+//! [`PurgeSchedule::batch`](session_core::PurgeSchedule::batch) (default
 //! [`DEFAULT_PURGE_BATCH`](session_core::DEFAULT_PURGE_BATCH), 1000) records expired by the system
 //! clock, each with its index entries in one transaction, going on at once while batches are
 //! full. A corrupt record is skipped and kept. The thread holds only a weak reference to the
 //! store: dropping the last clone stops it (waiting for a batch in flight) and closes the
 //! database, so the path can be opened again at once. Turn it off with
-//! [`background_purge(false)`](SledStoreConfig::background_purge); [`SledStore::from_db`] uses
+//! [`background_purge(None)`](SledStoreConfig::background_purge); [`SledStore::from_db`] uses
 //! the defaults and [`SledStore::from_db_with_config`] the config's settings.
 //! [`SledStore::spawn_sweeper`] is the older alternative: a purge task on the application's
 //! Tokio runtime.

@@ -7,13 +7,13 @@
 //! after sled's `flush` has written and synced it.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use session_core::{
-    BackgroundPurge, SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError, UnixTime,
-    UserId,
+    BackgroundPurge, PurgeSchedule, SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError,
+    UnixTime, UserId,
 };
 use sled::transaction::{
     abort, ConflictableTransactionError, TransactionalTree, UnabortableTransactionError,
@@ -68,59 +68,7 @@ struct Inner {
 struct Lifetime {
     /// Dropped with the last clone; sweepers watch it to stop at once.
     alive: watch::Sender<()>,
-    purge: Option<PurgeTask>,
-}
-
-/// The store's [`BackgroundPurge`] and the gate it shares with the purge thread.
-///
-/// The thread holds only a [`Weak`] reference to the store, upgraded for the length of one batch
-/// and only while holding the gate. Dropping the task closes the gate: taking the lock waits for a
-/// batch in flight (which lets go of its strong reference before it lets go of the lock), and no
-/// batch starts afterwards. So the purge never keeps the database (and its file lock) open after
-/// the last clone is gone.
-struct PurgeTask {
-    stopped: Arc<Mutex<bool>>,
-    _thread: BackgroundPurge,
-}
-
-impl PurgeTask {
-    fn start(inner: &Arc<Inner>, interval: Duration, batch: usize) -> Self {
-        let stopped = Arc::new(Mutex::new(false));
-        let gate = Arc::clone(&stopped);
-        let store: Weak<Inner> = Arc::downgrade(inner);
-        let thread = BackgroundPurge::spawn("sled", interval, batch, move |limit| {
-            let stopped = lock(&gate);
-            if *stopped {
-                return Ok(0);
-            }
-            let Some(inner) = store.upgrade() else {
-                return Ok(0);
-            };
-            let handled = inner
-                .trees
-                .purge_up_to(UnixTime::now(), limit)
-                .map(|count| count.handled as u64);
-            // Let go of the store before the gate opens (see the type's docs).
-            drop(inner);
-            drop(stopped);
-            handled
-        });
-        PurgeTask {
-            stopped,
-            _thread: thread,
-        }
-    }
-}
-
-impl Drop for PurgeTask {
-    fn drop(&mut self) {
-        *lock(&self.stopped) = true;
-    }
-}
-
-/// Locks `mutex`; a panic while it was held cannot leave a `bool` half-written.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
+    purge: Option<BackgroundPurge>,
 }
 
 impl SledStore {
@@ -155,7 +103,7 @@ impl SledStore {
     fn build(
         db: Db,
         flush: FlushPolicy,
-        purge: Option<(Duration, usize)>,
+        purge: Option<PurgeSchedule>,
     ) -> Result<Self, SledOpenError> {
         check_format(&db.open_tree(META_TREE).map_err(SledOpenError::from_sled)?)?;
         let trees = Trees {
@@ -171,7 +119,14 @@ impl SledStore {
             flush_turn: tokio::sync::Mutex::new(()),
         });
         let (alive, _) = watch::channel(());
-        let purge = purge.map(|(interval, batch)| PurgeTask::start(&inner, interval, batch));
+        let purge = purge.map(|schedule| {
+            BackgroundPurge::for_store("sled", &inner, schedule, |inner: &Inner, limit| {
+                inner
+                    .trees
+                    .purge_up_to(UnixTime::now(), limit)
+                    .map(|count| count.handled as u64)
+            })
+        });
         Ok(SledStore {
             lifetime: Arc::new(Lifetime { alive, purge }),
             inner,

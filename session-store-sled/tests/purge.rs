@@ -3,6 +3,7 @@
 
 mod common;
 
+use session_core::PurgeSchedule;
 use std::time::Duration;
 
 use common::*;
@@ -57,9 +58,8 @@ async fn eventually(mut done: impl FnMut() -> bool) -> bool {
 /// A store over `db` (which the test keeps, to read the trees directly) purging every
 /// [`INTERVAL`] in batches of `batch`.
 fn purging(db: &sled::Db, dir: &std::path::Path, batch: usize) -> SledStore {
-    let config = SledStoreConfig::new(dir)
-        .purge_interval(INTERVAL)
-        .purge_batch(batch);
+    let config =
+        SledStoreConfig::new(dir).background_purge(Some(PurgeSchedule::new(INTERVAL, batch)));
     SledStore::from_db_with_config(db.clone(), &config).expect("store over db")
 }
 
@@ -125,9 +125,7 @@ async fn a_corrupt_expired_record_does_not_stall_the_purge() {
 async fn with_the_background_purge_off_expired_records_stay() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = open_raw(dir.path());
-    let config = SledStoreConfig::new(dir.path())
-        .purge_interval(INTERVAL)
-        .background_purge(false);
+    let config = SledStoreConfig::new(dir.path()).background_purge(None);
     let store = SledStore::from_db_with_config(db.clone(), &config).expect("store");
     let kept = expired_record(None);
     store.create(&kept).await.expect("create");

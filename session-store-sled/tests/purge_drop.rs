@@ -6,6 +6,7 @@
 
 mod common;
 
+use session_core::PurgeSchedule;
 use std::time::Duration;
 
 use common::*;
@@ -51,7 +52,10 @@ fn dropping_the_last_clone_stops_the_purge_and_frees_the_path() {
     // A short interval, so batches are often in flight when the store is dropped.
     let config = SledStoreConfig::new(dir.path())
         .flush(FlushPolicy::Background)
-        .purge_interval(Duration::from_millis(1));
+        .background_purge(Some(PurgeSchedule::new(
+            Duration::from_millis(1),
+            session_core::DEFAULT_PURGE_BATCH,
+        )));
     let now = UnixTime::now();
     let live = SessionRecord::new(
         SessionId::generate().key(),
@@ -85,7 +89,7 @@ fn dropping_the_last_clone_stops_the_purge_and_frees_the_path() {
         // a moment to let go of the file, see `common::while_locked`; without the purge's gate
         // the purge thread would keep the database open for a whole batch instead.)
         let reopened =
-            reopen(config.clone().background_purge(false)).expect("the same path opens again");
+            reopen(config.clone().background_purge(None)).expect("the same path opens again");
         drop(reopened);
         assert!(
             eventually(|| threads_named("sled-purge") == 0),

@@ -3,13 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use session_core::PurgeSchedule;
+#[cfg(doc)]
 use session_core::{DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL};
 
 /// The longest busy timeout SQLite accepts (`i32::MAX` milliseconds, about 24.8 days).
 const MAX_BUSY_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
-
-/// The shortest background purge interval: a zero interval would keep the write connection busy.
-const MIN_PURGE_INTERVAL: Duration = Duration::from_millis(1);
 
 /// How hard SQLite works to make each commit durable (`PRAGMA synchronous`).
 ///
@@ -50,17 +49,17 @@ pub(crate) enum Location {
 ///
 /// ```
 /// use std::time::Duration;
+/// use session_core::PurgeSchedule;
 /// use session_store_sqlite::{SqliteStoreConfig, Synchronous};
 ///
 /// let config = SqliteStoreConfig::new("sessions.db")
 ///     .busy_timeout(Duration::from_secs(2))
 ///     .synchronous(Synchronous::Full)
 ///     .pool_size(2)
-///     .purge_interval(Duration::from_secs(300))
-///     .purge_batch(500);
+///     .background_purge(Some(PurgeSchedule::new(Duration::from_secs(300), 500)));
 /// assert_eq!(config.path().map(|p| p.to_str()), Some(Some("sessions.db")));
-/// assert_eq!(config.purge_schedule(), Some((Duration::from_secs(300), 500)));
-/// assert_eq!(config.background_purge(false).purge_schedule(), None);
+/// assert_eq!(config.purge_schedule().map(|s| s.batch()), Some(500));
+/// assert_eq!(config.background_purge(None).purge_schedule(), None);
 /// ```
 #[derive(Debug, Clone)]
 pub struct SqliteStoreConfig {
@@ -70,9 +69,7 @@ pub struct SqliteStoreConfig {
     pub(crate) pool_size: usize,
     pub(crate) read_only: bool,
     pub(crate) max_page_count: Option<u32>,
-    pub(crate) background_purge: bool,
-    pub(crate) purge_interval: Duration,
-    pub(crate) purge_batch: usize,
+    pub(crate) purge: Option<PurgeSchedule>,
 }
 
 impl SqliteStoreConfig {
@@ -106,9 +103,7 @@ impl SqliteStoreConfig {
             pool_size: 4,
             read_only: false,
             max_page_count: None,
-            background_purge: true,
-            purge_interval: DEFAULT_PURGE_INTERVAL,
-            purge_batch: DEFAULT_PURGE_BATCH,
+            purge: Some(PurgeSchedule::default()),
         }
     }
 
@@ -151,38 +146,24 @@ impl SqliteStoreConfig {
         self
     }
 
-    /// Whether the store deletes expired sessions by itself (default `true`).
+    /// How the store deletes expired sessions by itself: `Some(schedule)` (the default,
+    /// [`PurgeSchedule::default`]) or `None` for never.
     ///
     /// When on, the store runs a [`session_core::BackgroundPurge`] thread from `open` until it is
-    /// dropped: every [`purge_interval`](Self::purge_interval) it deletes up to
-    /// [`purge_batch`](Self::purge_batch) rows whose expiry has passed by the system clock, and
+    /// dropped: every [`PurgeSchedule::interval`] it deletes up to
+    /// [`PurgeSchedule::batch`] rows whose expiry has passed by the system clock, and
     /// goes on at once while it finds full batches. Each batch is one short `BEGIN IMMEDIATE`
     /// transaction on the write connection, so requests wait for at most one batch. Turn it off
     /// if the application calls [`purge_expired`](session_core::SessionStore::purge_expired)
     /// itself, or if another process purges the same file. A read-only store never purges.
-    pub fn background_purge(mut self, enabled: bool) -> Self {
-        self.background_purge = enabled;
+    pub fn background_purge(mut self, schedule: Option<PurgeSchedule>) -> Self {
+        self.purge = schedule;
         self
     }
 
-    /// How long the background purge waits between runs (default [`DEFAULT_PURGE_INTERVAL`], at
-    /// least 1 ms).
-    pub fn purge_interval(mut self, interval: Duration) -> Self {
-        self.purge_interval = interval.max(MIN_PURGE_INTERVAL);
-        self
-    }
-
-    /// How many expired rows one background purge batch deletes at most (default
-    /// [`DEFAULT_PURGE_BATCH`], at least 1).
-    pub fn purge_batch(mut self, rows: usize) -> Self {
-        self.purge_batch = rows.max(1);
-        self
-    }
-
-    /// The background purge's interval and batch size, or `None` when it is off.
-    pub fn purge_schedule(&self) -> Option<(Duration, usize)> {
-        self.background_purge
-            .then_some((self.purge_interval, self.purge_batch))
+    /// The background purge's schedule, or `None` when it is off.
+    pub fn purge_schedule(&self) -> Option<PurgeSchedule> {
+        self.purge
     }
 
     /// The database file, or `None` for an in-memory store.

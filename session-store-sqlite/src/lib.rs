@@ -64,16 +64,17 @@
 //!
 //! SQLite has no TTL, so the store deletes expired rows itself: from `open` until it is dropped,
 //! a [`session_core::BackgroundPurge`] thread deletes, every
-//! [`purge_interval`](SqliteStoreConfig::purge_interval) (default
-//! [`DEFAULT_PURGE_INTERVAL`](session_core::DEFAULT_PURGE_INTERVAL), 60 s), up to
-//! [`purge_batch`](SqliteStoreConfig::purge_batch) (default
+//! [`PurgeSchedule::interval`](session_core::PurgeSchedule::interval) (default
+//! [`DEFAULT_PURGE_INTERVAL`](session_core::DEFAULT_PURGE_INTERVAL), 60 s; set with
+//! [`background_purge`](SqliteStoreConfig::background_purge)), up to
+//! [`PurgeSchedule::batch`](session_core::PurgeSchedule::batch) (default
 //! [`DEFAULT_PURGE_BATCH`](session_core::DEFAULT_PURGE_BATCH), 1000) rows whose expiry has passed by
 //! the system clock, and goes on at once while it finds full batches. Each batch is one short
 //! `BEGIN IMMEDIATE` transaction on the write connection (`DELETE ... WHERE key IN (SELECT key ...
 //! WHERE expires_at <= now ORDER BY expires_at LIMIT batch)`), so requests wait for at most one
 //! batch. The thread holds only a weak reference to the store: dropping the store stops it
 //! (waiting for a batch in flight) and closes the file. Turn it off with
-//! [`background_purge(false)`](SqliteStoreConfig::background_purge) if the application calls
+//! [`background_purge(None)`](SqliteStoreConfig::background_purge) if the application calls
 //! [`purge_expired`](session_core::SessionStore::purge_expired) itself; read-only stores never
 //! purge.
 //!

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
@@ -38,7 +38,7 @@ use crate::schema;
 /// calls finish.
 pub struct SqliteStore {
     /// Declared first, so it is dropped first: the purge stops before the connections go.
-    purge: Option<PurgeTask>,
+    purge: Option<BackgroundPurge>,
     writer: Arc<Pool>,
     /// `None` for an in-memory store, whose single connection serves reads too.
     readers: Option<Arc<Pool>>,
@@ -77,9 +77,18 @@ impl SqliteStore {
             Location::File(path) => Self::open_file(path, &config)?,
         };
         if !config.read_only {
-            store.purge = config
-                .purge_schedule()
-                .map(|(interval, batch)| PurgeTask::start(&store.writer, interval, batch));
+            store.purge = config.purge_schedule().map(|schedule| {
+                BackgroundPurge::for_store(
+                    "sqlite",
+                    &store.writer,
+                    schedule,
+                    |pool: &Pool, limit| {
+                        pool.run_here(|conn| {
+                            immediate(conn, |tx| purge_batch(tx, UnixTime::now(), limit))
+                        })
+                    },
+                )
+            });
         }
         Ok(store)
     }
@@ -204,56 +213,6 @@ fn purge_batch(tx: &Transaction<'_>, now: UnixTime, limit: usize) -> Result<u64,
         .and_then(|mut stmt| stmt.execute(params![sql_time(now), limit]))
         .map_err(store_error)?;
     Ok(purged as u64)
-}
-
-/// The store's [`BackgroundPurge`] and the gate it shares with the purge thread.
-///
-/// The thread holds only a [`Weak`] reference to the write pool, upgraded for the length of one
-/// batch and only while holding the gate. Dropping the task closes the gate: taking the lock
-/// waits for a batch in flight (which lets go of its strong reference before it lets go of the
-/// lock), and no batch starts afterwards. So once the store is dropped, nothing the purge did
-/// keeps a connection open.
-struct PurgeTask {
-    stopped: Arc<Mutex<bool>>,
-    _thread: BackgroundPurge,
-}
-
-impl PurgeTask {
-    fn start(writer: &Arc<Pool>, interval: std::time::Duration, batch: usize) -> Self {
-        let stopped = Arc::new(Mutex::new(false));
-        let gate = Arc::clone(&stopped);
-        let writer: Weak<Pool> = Arc::downgrade(writer);
-        let thread = BackgroundPurge::spawn("sqlite", interval, batch, move |limit| {
-            let stopped = lock(&gate);
-            if *stopped {
-                return Ok(0);
-            }
-            let Some(pool) = writer.upgrade() else {
-                return Ok(0);
-            };
-            let purged =
-                pool.run_here(|conn| immediate(conn, |tx| purge_batch(tx, UnixTime::now(), limit)));
-            // Let go of the pool before the gate opens (see the type's docs).
-            drop(pool);
-            drop(stopped);
-            purged
-        });
-        PurgeTask {
-            stopped,
-            _thread: thread,
-        }
-    }
-}
-
-impl Drop for PurgeTask {
-    fn drop(&mut self) {
-        *lock(&self.stopped) = true;
-    }
-}
-
-/// Locks `mutex`; a panic while it was held cannot leave a `bool` half-written.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Wakes the thread that is blocked in [`block_on`].

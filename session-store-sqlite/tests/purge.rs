@@ -3,6 +3,7 @@
 
 mod common;
 
+use session_core::PurgeSchedule;
 use std::path::Path;
 use std::time::Duration;
 
@@ -70,9 +71,7 @@ async fn eventually(mut done: impl FnMut() -> bool) -> bool {
 
 fn purging(path: &Path, batch: usize) -> SqliteStore {
     SqliteStore::open(
-        SqliteStoreConfig::new(path)
-            .purge_interval(INTERVAL)
-            .purge_batch(batch),
+        SqliteStoreConfig::new(path).background_purge(Some(PurgeSchedule::new(INTERVAL, batch))),
     )
     .expect("open")
 }
@@ -111,8 +110,10 @@ async fn expired_rows_are_purged_in_the_background_and_live_ones_stay() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_in_memory_store_purges_in_the_background_too() {
-    let store =
-        SqliteStore::open(SqliteStoreConfig::in_memory().purge_interval(INTERVAL)).expect("open");
+    let store = SqliteStore::open(SqliteStoreConfig::in_memory().background_purge(Some(
+        PurgeSchedule::new(INTERVAL, session_core::DEFAULT_PURGE_BATCH),
+    )))
+    .expect("open");
     let expired = expired_record(None);
     store.create(&expired).await.expect("create");
     // Loading never returns an expired record, so the witness is a create under its key, which
@@ -135,12 +136,8 @@ async fn the_in_memory_store_purges_in_the_background_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_background_purge_off_expired_rows_stay() {
     let (_dir, path) = temp_db();
-    let store = SqliteStore::open(
-        SqliteStoreConfig::new(&path)
-            .purge_interval(INTERVAL)
-            .background_purge(false),
-    )
-    .expect("open");
+    let store =
+        SqliteStore::open(SqliteStoreConfig::new(&path).background_purge(None)).expect("open");
     store.create(&expired_record(None)).await.expect("create");
 
     // A witness store with the same interval and its purge on: once it has purged, an enabled

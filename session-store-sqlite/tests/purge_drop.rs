@@ -5,6 +5,7 @@
 
 mod common;
 
+use session_core::PurgeSchedule;
 use std::time::Duration;
 
 use common::{open, raw, record, temp_db};
@@ -50,9 +51,9 @@ fn dropping_the_store_stops_the_purge_and_closes_the_file() {
         .expect("runtime");
     for round in 0..10 {
         // A short interval, so batches are often in flight when the store is dropped.
-        let store = SqliteStore::open(
-            SqliteStoreConfig::new(&path).purge_interval(Duration::from_millis(1)),
-        )
+        let store = SqliteStore::open(SqliteStoreConfig::new(&path).background_purge(Some(
+            PurgeSchedule::new(Duration::from_millis(1), session_core::DEFAULT_PURGE_BATCH),
+        )))
         .expect("open");
         rt.block_on(store.create(&record())).expect("create");
         assert!(
