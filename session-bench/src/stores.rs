@@ -553,7 +553,7 @@ async fn round_trip_check(
 ) -> Result<(Section, Target), BoxError> {
     let secret = secret()?;
     let store = Arc::new(store);
-    let manager = SessionManager::stateful_shared(&secret, store.clone())
+    let manager = SessionManager::stateful(&secret, store.clone())
         .policy(bench_policy()?)
         .build();
     let cookie = seed_cookie(&manager).await?;

@@ -24,6 +24,23 @@ pub const DEFAULT_SECRET_ENV: &str = "SESSION_SECRET";
 pub struct Secret(Vec<u8>);
 
 impl Secret {
+    /// A new random secret of 32 bytes from the operating system's generator: for tests and
+    /// first runs (store it, e.g. in a file readable by its owner only, or every restart logs
+    /// everyone out).
+    ///
+    /// ```
+    /// use session_core::Secret;
+    /// let (a, b) = (Secret::generate(), Secret::generate());
+    /// assert_eq!(a.len(), 32);
+    /// assert_ne!(a.expose(), b.expose());
+    /// ```
+    pub fn generate() -> Self {
+        let mut bytes = vec![0u8; MIN_SECRET_LEN];
+        // Invariant: getrandom only fails when the OS has no entropy source; we refuse to run then.
+        getrandom::fill(&mut bytes).expect("the OS random number generator failed");
+        Secret(bytes)
+    }
+
     /// A secret of at least [`MIN_SECRET_LEN`] bytes.
     pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Result<Self, KeyError> {
         Self::with_min_len(bytes.into(), MIN_SECRET_LEN)

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::codec::{EncodeError, JwtCodec, RejectReason, SessionCodec, SignedIdCodec};
+#[cfg(doc)]
+use crate::codec::JwtCodec;
+use crate::codec::{EncodeError, RejectReason, SessionCodec, SignedIdCodec};
 use crate::guard::AccessGuard;
 use crate::id::{SessionId, SessionKey, UserId};
 use crate::key::Secret;
@@ -253,18 +255,9 @@ impl SessionManager {
         }
     }
 
-    /// Stateless sessions: the whole record travels in a signed JWT cookie.
-    pub fn stateless(codec: JwtCodec) -> SessionManagerBuilder {
-        Self::builder_for(Mode::Stateless {
-            codec: Arc::new(codec),
-            revocations: None,
-        })
-    }
-
-    /// Stateless sessions with any codec carrying whole records (e.g. a custom JWE codec).
-    pub fn stateless_with(
-        codec: impl SessionCodec<Payload = SessionRecord>,
-    ) -> SessionManagerBuilder {
+    /// Stateless sessions: the whole record travels in the cookie, signed by `codec`
+    /// ([`JwtCodec`], or any codec carrying whole records).
+    pub fn stateless(codec: impl SessionCodec<Payload = SessionRecord>) -> SessionManagerBuilder {
         Self::builder_for(Mode::Stateless {
             codec: Arc::new(codec),
             revocations: None,
@@ -272,16 +265,12 @@ impl SessionManager {
     }
 
     /// Stateful sessions: a signed id in the cookie (tag key derived from `secret`), the record in
-    /// `store`.
+    /// `store`. To share the store with other code (an admin page, a test), pass an `Arc` of it:
+    /// `Arc<S>` and `Arc<dyn SessionStore>` are stores too.
     pub fn stateful(secret: &Secret, store: impl SessionStore) -> SessionManagerBuilder {
-        Self::stateful_shared(secret, Arc::new(store))
-    }
-
-    /// [`stateful`](Self::stateful) with a store shared with other code.
-    pub fn stateful_shared(secret: &Secret, store: Arc<dyn SessionStore>) -> SessionManagerBuilder {
         Self::builder_for(Mode::Stateful {
             codec: Arc::new(SignedIdCodec::new(secret)),
-            store,
+            store: Arc::new(store),
         })
     }
 

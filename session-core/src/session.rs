@@ -353,8 +353,35 @@ impl Session {
         Ok(())
     }
 
-    /// Removes `key` and returns its value.
-    pub fn remove(&self, key: &str) -> Option<Value> {
+    /// Removes `key` and returns its value as `T`; `Ok(None)` if it was absent. The key is
+    /// removed even when its value does not fit `T` (the error says so).
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// let session = detached_session();
+    /// session.insert("flash", "saved")?;
+    /// assert_eq!(session.remove::<String>("flash")?.as_deref(), Some("saved"));
+    /// assert_eq!(session.remove::<String>("flash")?, None);
+    /// # Ok::<(), session_core::DataError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DataError::Deserialize`] when the removed value has another shape than `T`.
+    pub fn remove<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, DataError> {
+        let Some(value) = self.remove_value(key) else {
+            return Ok(None);
+        };
+        T::deserialize(value)
+            .map(Some)
+            .map_err(|e| DataError::Deserialize {
+                key: key.to_owned(),
+                source: ShapeError::from(&e),
+            })
+    }
+
+    /// Removes `key` and returns its raw JSON value.
+    pub fn remove_value(&self, key: &str) -> Option<Value> {
         let mut state = self.lock();
         let present = state
             .record
