@@ -470,8 +470,14 @@ impl SessionManager {
         }
         match &self.0.mode {
             Mode::Stateless { codec, revocations } => {
-                self.issue_record(&**codec, revocations.as_deref(), record, &write)
-                    .await
+                self.issue_record(
+                    &**codec,
+                    revocations.as_deref(),
+                    record,
+                    write.revocation_checked(),
+                    now,
+                )
+                .await
             }
             Mode::Stateful { codec, store } => {
                 let Some(saved) = self.save(&**store, record, &write).await? else {
@@ -559,21 +565,23 @@ impl SessionManager {
         codec: &dyn SessionCodec<Payload = SessionRecord>,
         revocations: Option<&dyn SessionStore>,
         mut record: SessionRecord,
-        write: &Write<'_>,
+        checked_at_load: Option<Option<UnixTime>>,
+        now: UnixTime,
     ) -> Result<CookieUpdate, SessionError> {
         if let (Some(store), Some(user)) = (revocations, &record.user_id) {
-            // A session that came with its user was checked against the marker at load: that
-            // answer stands (a request that began before a revocation issues a revoked token).
-            // A user who signed in during this request is checked now.
-            let not_before = match write.not_before {
-                Some(checked) if !write.access.changed_identity() => checked,
-                _ => self.not_before(store, user, write.now).await?,
+            // A session that came with its user was checked against the marker at load
+            // (`checked_at_load`): that answer stands, so a request that began before a
+            // revocation issues a revoked token. A new session, or one whose user signed in
+            // during this request, is checked now.
+            let not_before = match checked_at_load {
+                Some(checked) => checked,
+                None => self.not_before(store, user, now).await?,
             };
             if let Some(nb) = not_before.filter(|nb| record.last_seen_at <= *nb) {
                 record.last_seen_at = nb + std::time::Duration::from_secs(1);
             }
         }
-        self.issue(codec, &record, &record, write.now)
+        self.issue(codec, &record, &record, now)
     }
 
     async fn create(
@@ -584,9 +592,7 @@ impl SessionManager {
     ) -> Result<CookieUpdate, SessionError> {
         match &self.0.mode {
             Mode::Stateless { codec, revocations } => {
-                let access = crate::merge::Access::default();
-                let write = Write::fresh(&access, now);
-                self.issue_record(&**codec, revocations.as_deref(), record, &write)
+                self.issue_record(&**codec, revocations.as_deref(), record, None, now)
                     .await
             }
             Mode::Stateful { codec, store } => {
@@ -621,7 +627,13 @@ impl SessionManager {
         let (codec, store) = match &self.0.mode {
             Mode::Stateless { codec, revocations } => {
                 return self
-                    .issue_record(&**codec, revocations.as_deref(), record, write)
+                    .issue_record(
+                        &**codec,
+                        revocations.as_deref(),
+                        record,
+                        write.revocation_checked(),
+                        now,
+                    )
                     .await;
             }
             Mode::Stateful { codec, store } => (codec, store),
@@ -851,16 +863,11 @@ struct Write<'a> {
     now: UnixTime,
 }
 
-impl<'a> Write<'a> {
-    /// A write of a session made during this request.
-    fn fresh(access: &'a Access, now: UnixTime) -> Self {
-        Write {
-            access,
-            changed: true,
-            loaded_version: 0,
-            not_before: None,
-            now,
-        }
+impl Write<'_> {
+    /// The load-time revocation check that still holds for this write: none once the request
+    /// signed a user in.
+    fn revocation_checked(&self) -> Option<Option<UnixTime>> {
+        self.not_before.filter(|_| !self.access.changed_identity())
     }
 }
 
