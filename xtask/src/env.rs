@@ -12,7 +12,13 @@ use std::time::{Duration, Instant};
 pub(crate) struct Failure(pub(crate) String);
 
 pub(crate) fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // `cargo run` sets CARGO_MANIFEST_DIR for the process too. Prefer it to the compile-time
+    // value: checkouts sharing one CARGO_TARGET_DIR (CI's clone and a working tree) can run a
+    // binary that was built in the other checkout, and must still work on their own tree.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    Path::new(&manifest_dir)
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
