@@ -8,20 +8,14 @@
 //!
 //! The cookie is `Secure`, so browsers keep it on `https` (or `localhost`) origins only.
 
-use actix_web::{error, web, App, HttpServer};
+use actix_web::{web, App, HttpServer};
 use session_adapters::actix::{Session, SessionMiddleware};
-use session_adapters::{MemoryStore, Secret, SessionManager};
+use session_adapters::{Error, MemoryStore, Secret, SessionManager};
 
-async fn count(session: Session) -> actix_web::Result<String> {
-    let visits = session
-        .get::<u64>("visits")
-        .map_err(error::ErrorBadRequest)?
-        .unwrap_or(0)
-        + 1;
-    session
-        .insert("visits", visits)
-        .map_err(error::ErrorInternalServerError)?;
-    Ok(format!("visits: {visits}\n"))
+async fn count(session: Session) -> Result<String, Error> {
+    let n: u64 = session.get("visits")?.unwrap_or(0);
+    session.insert("visits", n + 1)?;
+    Ok(format!("visits: {}\n", n + 1))
 }
 
 #[actix_web::main]

@@ -11,14 +11,12 @@ use std::net::SocketAddr;
 use axum::routing::{get, post};
 use axum::Router;
 use session_adapters::axum::{Session, SessionLayer};
-use session_adapters::{MemoryStore, Secret, SessionManager};
+use session_adapters::{Error, MemoryStore, Secret, SessionManager};
 
-async fn count(session: Session) -> String {
-    let visits = session.get::<u64>("visits").ok().flatten().unwrap_or(0) + 1;
-    match session.insert("visits", visits) {
-        Ok(()) => format!("{visits}\n"),
-        Err(error) => format!("cannot count: {error}\n"),
-    }
+async fn count(session: Session) -> Result<String, Error> {
+    let n: u64 = session.get("visits")?.unwrap_or(0);
+    session.insert("visits", n + 1)?;
+    Ok(format!("visits: {}\n", n + 1))
 }
 
 async fn reset(session: Session) -> &'static str {

@@ -8,22 +8,15 @@
 //!
 //! The cookie is `Secure`, so browsers keep it on `https` (or `localhost`) origins only.
 
-use rocket::http::Status;
 use rocket::{get, routes};
 use session_adapters::rocket::{Session, SessionFairing};
-use session_adapters::{MemoryStore, Secret, SessionManager};
+use session_adapters::{Error, MemoryStore, Secret, SessionManager};
 
 #[get("/")]
-fn count(session: Session) -> Result<String, Status> {
-    let visits = session
-        .get::<u64>("visits")
-        .map_err(|_| Status::BadRequest)?
-        .unwrap_or(0)
-        + 1;
-    session
-        .insert("visits", visits)
-        .map_err(|_| Status::InternalServerError)?;
-    Ok(format!("visits: {visits}\n"))
+fn count(session: Session) -> Result<String, Error> {
+    let n: u64 = session.get("visits")?.unwrap_or(0);
+    session.insert("visits", n + 1)?;
+    Ok(format!("visits: {}\n", n + 1))
 }
 
 #[rocket::main]

@@ -4,13 +4,12 @@
 //! ```no_run
 //! use actix_web::{web, App, HttpServer};
 //! use session_adapters::actix::{Session, SessionMiddleware};
-//! use session_adapters::{MemoryStore, Secret, SessionManager};
+//! use session_adapters::{Error, MemoryStore, Secret, SessionManager};
 //!
-//! async fn count(session: Session) -> actix_web::Result<String> {
-//!     let visits = session.get::<u64>("visits").map_err(actix_web::error::ErrorBadRequest)?;
-//!     let visits = visits.unwrap_or(0) + 1;
-//!     session.insert("visits", visits).map_err(actix_web::error::ErrorInternalServerError)?;
-//!     Ok(visits.to_string())
+//! async fn count(session: Session) -> Result<String, Error> {
+//!     let n: u64 = session.get("visits")?.unwrap_or(0);
+//!     session.insert("visits", n + 1)?;
+//!     Ok((n + 1).to_string())
 //! }
 //!
 //! #[actix_web::main]
@@ -54,7 +53,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
-use session_core::{Denial, RequestContext, SessionError, SessionManager, SignedIn};
+use session_core::{Denial, RequestContext, SessionManager, SignedIn};
 
 /// Middleware that loads the session of every request and commits it after the handler.
 ///
@@ -283,39 +282,15 @@ impl ResponseError for SessionRejection {
     }
 }
 
-/// A [`SessionError`] returned by a handler (e.g. from `list_user_sessions().await?`), answered
-/// like the middleware answers one: 503, 409 or 500.
-///
-/// ```
-/// use session_adapters::actix::{Session, SessionErrorResponse};
-///
-/// async fn sign_out_everywhere(session: Session) -> Result<String, SessionErrorResponse> {
-///     Ok(session.log_out_everywhere().await?.to_string())
-/// }
-/// ```
-#[derive(Debug)]
-pub struct SessionErrorResponse(pub SessionError);
-
-impl From<SessionError> for SessionErrorResponse {
-    fn from(error: SessionError) -> Self {
-        SessionErrorResponse(error)
-    }
-}
-
-impl fmt::Display for SessionErrorResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl ResponseError for SessionErrorResponse {
+/// A handler's [`Error`](crate::Error) (from `?` on a session call): 503, 409 or 500, logged once.
+impl ResponseError for crate::Error {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(crate::Error::status_code(self))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        tracing::warn!(error = %self.0, "session operation failed");
-        status_response(self.0.status_code())
+        status_response(self.report())
     }
 }
 

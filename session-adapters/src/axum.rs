@@ -4,12 +4,12 @@
 //! ```
 //! use axum::{routing::get, Router};
 //! use session_adapters::axum::{Session, SessionLayer};
-//! use session_adapters::{MemoryStore, Secret, SessionManager};
+//! use session_adapters::{Error, MemoryStore, Secret, SessionManager};
 //!
-//! async fn counter(session: Session) -> String {
-//!     let n = session.get::<u64>("n").ok().flatten().unwrap_or(0) + 1;
-//!     let _ = session.insert("n", n);
-//!     n.to_string()
+//! async fn counter(session: Session) -> Result<String, Error> {
+//!     let n: u64 = session.get("visits")?.unwrap_or(0);
+//!     session.insert("visits", n + 1)?;
+//!     Ok((n + 1).to_string())
 //! }
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,7 +26,8 @@
 //! 1. passes the `Cookie` header, the client IP and the `User-Agent` to
 //!    [`SessionManager::load_from_header`] (one decode, shared by every extractor);
 //! 2. runs the handler;
-//! 3. calls [`SessionManager::commit_for_status`] (a 5xx commits nothing) and appends its `Set-Cookie`, if any.
+//! 3. calls [`SessionManager::commit_for_status`] (a 5xx commits nothing) and appends its
+//!    `Set-Cookie`, if any.
 //!
 //! A failing store answers [`SessionError::status_code`] (503 while the store is down, 409 for a
 //! concurrent update) with no `Set-Cookie`, so an outage never logs anyone out.
@@ -159,9 +160,13 @@ fn header_str(headers: &HeaderMap, name: http::HeaderName) -> Option<&str> {
 
 /// The response for a failed load or commit: the status core chooses and its reason phrase.
 fn error_response(error: &SessionError) -> Response {
-    let status =
-        StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    tracing::warn!(%error, status = status.as_u16(), "session load or commit failed");
+    tracing::warn!(%error, status = error.status_code(), "session load or commit failed");
+    status_response(error.status_code())
+}
+
+/// A plain-text response with `status` and its reason phrase.
+fn status_response(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let reason = status.canonical_reason().unwrap_or("session error");
     (status, reason).into_response()
 }
@@ -202,20 +207,10 @@ impl IntoResponse for SessionRejection {
     }
 }
 
-/// A [`SessionError`] returned by a handler (e.g. from `list_user_sessions().await?`), answered
-/// like the layer answers one: 503, 409 or 500.
-#[derive(Debug)]
-pub struct SessionErrorResponse(pub SessionError);
-
-impl From<SessionError> for SessionErrorResponse {
-    fn from(error: SessionError) -> Self {
-        SessionErrorResponse(error)
-    }
-}
-
-impl IntoResponse for SessionErrorResponse {
+/// A handler's [`Error`](crate::Error) (from `?` on a session call): 503, 409 or 500, logged once.
+impl IntoResponse for crate::Error {
     fn into_response(self) -> Response {
-        error_response(&self.0)
+        status_response(self.report())
     }
 }
 

@@ -41,6 +41,9 @@
 
 pub use session_core as core;
 
+mod error;
+pub use error::Error;
+
 #[doc(inline)]
 pub use session_core::{
     AccessGuard, ConflictPolicy, DataError, Denial, JwtAlgorithm, JwtCodec, MemoryStore, Policy,

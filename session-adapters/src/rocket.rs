@@ -5,15 +5,13 @@
 //! ```no_run
 //! use rocket::{get, routes};
 //! use session_adapters::rocket::{Session, SessionFairing};
-//! use session_adapters::{MemoryStore, Secret, SessionManager};
+//! use session_adapters::{Error, MemoryStore, Secret, SessionManager};
 //!
 //! #[get("/")]
-//! fn count(session: Session) -> String {
-//!     let visits = session.get::<u64>("visits").ok().flatten().unwrap_or(0) + 1;
-//!     match session.insert("visits", visits) {
-//!         Ok(()) => visits.to_string(),
-//!         Err(e) => e.to_string(),
-//!     }
+//! fn count(session: Session) -> Result<String, Error> {
+//!     let n: u64 = session.get("visits")?.unwrap_or(0);
+//!     session.insert("visits", n + 1)?;
+//!     Ok((n + 1).to_string())
 //! }
 //!
 //! #[rocket::main]
@@ -72,7 +70,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use rocket::Data;
 use serde::de::DeserializeOwned;
-use session_core::{Denial, RequestContext, SessionError, SessionManager, SignedIn};
+use session_core::{Denial, RequestContext, SessionManager, SignedIn};
 
 /// The fairing that loads the session of every request and commits it with the response.
 ///
@@ -290,31 +288,10 @@ impl<'r> Responder<'r, 'static> for SessionRejection {
     }
 }
 
-/// A [`SessionError`] returned by a handler (e.g. from `list_user_sessions().await?`), answered
-/// like the fairing answers one: 503, 409 or 500.
-///
-/// ```
-/// use rocket::post;
-/// use session_adapters::rocket::{Session, SessionErrorResponse};
-///
-/// #[post("/logout-everywhere")]
-/// async fn sign_out_everywhere(session: Session) -> Result<String, SessionErrorResponse> {
-///     Ok(session.log_out_everywhere().await?.to_string())
-/// }
-/// ```
-#[derive(Debug)]
-pub struct SessionErrorResponse(pub SessionError);
-
-impl From<SessionError> for SessionErrorResponse {
-    fn from(error: SessionError) -> Self {
-        SessionErrorResponse(error)
-    }
-}
-
-impl<'r> Responder<'r, 'static> for SessionErrorResponse {
+/// A handler's [`Error`](crate::Error) (from `?` on a session call): 503, 409 or 500, logged once.
+impl<'r> Responder<'r, 'static> for crate::Error {
     fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
-        tracing::warn!(error = %self.0, "session operation failed");
-        Ok(status_response(status(self.0.status_code())))
+        Ok(status_response(status(self.report())))
     }
 }
 

@@ -10,12 +10,10 @@ use std::rc::Rc;
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::Method;
-use actix_web::{error, test, web, App, HttpResponse};
+use actix_web::{test, web, App, HttpResponse};
 use serde::Deserialize;
-use session_adapters::actix::{
-    RequireSession, Session, SessionData, SessionErrorResponse, SessionMiddleware,
-};
-use session_adapters::SessionManager;
+use session_adapters::actix::{RequireSession, Session, SessionData, SessionMiddleware};
+use session_adapters::{Error, SessionManager};
 
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
 
@@ -25,7 +23,7 @@ struct Profile {
 }
 
 fn counter(session: &Session) -> u64 {
-    routes::counter(session)
+    routes::counter(session).expect("n is a number")
 }
 
 async fn index() -> &'static str {
@@ -36,8 +34,8 @@ async fn read(session: Session) -> String {
     routes::read(&session)
 }
 
-async fn write(session: Session) -> actix_web::Result<String> {
-    routes::write(&session).map_err(error::ErrorInternalServerError)
+async fn write(session: Session) -> Result<String, Error> {
+    Ok(routes::write(&session)?)
 }
 
 async fn write_then_fail(session: Session) -> HttpResponse {
@@ -46,8 +44,8 @@ async fn write_then_fail(session: Session) -> HttpResponse {
     }
 }
 
-async fn login(session: Session, user: web::Path<String>) -> actix_web::Result<&'static str> {
-    routes::login(&session, &user.into_inner()).map_err(error::ErrorInternalServerError)
+async fn login(session: Session, user: web::Path<String>) -> Result<&'static str, Error> {
+    Ok(routes::login(&session, &user.into_inner())?)
 }
 
 async fn renew(session: Session) -> &'static str {
@@ -60,7 +58,7 @@ async fn logout(session: Session) -> &'static str {
     "ok"
 }
 
-async fn logout_everywhere(session: Session) -> Result<String, SessionErrorResponse> {
+async fn logout_everywhere(session: Session) -> Result<String, Error> {
     Ok(session.log_out_everywhere().await?.to_string())
 }
 
@@ -77,7 +75,7 @@ async fn twice(first: Session, second: Session, auth: RequireSession) -> String 
     auth.user_id().to_string()
 }
 
-async fn sessions(session: Session) -> Result<String, SessionErrorResponse> {
+async fn sessions(session: Session) -> Result<String, Error> {
     Ok(routes::sessions(&session).await?)
 }
 

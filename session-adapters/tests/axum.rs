@@ -9,10 +9,8 @@ use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use session_adapters::axum::{
-    RequireSession, Session, SessionData, SessionErrorResponse, SessionLayer,
-};
-use session_adapters::SessionManager;
+use session_adapters::axum::{RequireSession, Session, SessionData, SessionLayer};
+use session_adapters::{Error, SessionManager};
 use tower::ServiceExt;
 
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
@@ -23,15 +21,15 @@ struct Profile {
 }
 
 fn counter(session: &Session) -> u64 {
-    routes::counter(session)
+    routes::counter(session).expect("n is a number")
 }
 
 async fn read(session: Session) -> String {
     routes::read(&session)
 }
 
-async fn write(session: Session) -> Result<String, StatusCode> {
-    routes::write(&session).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+async fn write(session: Session) -> Result<String, Error> {
+    Ok(routes::write(&session)?)
 }
 
 async fn write_then_fail(session: Session) -> (StatusCode, &'static str) {
@@ -40,8 +38,8 @@ async fn write_then_fail(session: Session) -> (StatusCode, &'static str) {
     }
 }
 
-async fn login(session: Session, Path(user): Path<String>) -> Result<&'static str, StatusCode> {
-    routes::login(&session, &user).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+async fn login(session: Session, Path(user): Path<String>) -> Result<&'static str, Error> {
+    Ok(routes::login(&session, &user)?)
 }
 
 async fn renew(session: Session) -> &'static str {
@@ -54,7 +52,7 @@ async fn logout(session: Session) -> &'static str {
     "ok"
 }
 
-async fn logout_everywhere(session: Session) -> Result<String, SessionErrorResponse> {
+async fn logout_everywhere(session: Session) -> Result<String, Error> {
     Ok(session.log_out_everywhere().await?.to_string())
 }
 
@@ -71,7 +69,7 @@ async fn twice(first: Session, second: Session, auth: RequireSession) -> String 
     auth.user_id().to_string()
 }
 
-async fn sessions(session: Session) -> Result<String, SessionErrorResponse> {
+async fn sessions(session: Session) -> Result<String, Error> {
     Ok(routes::sessions(&session).await?)
 }
 

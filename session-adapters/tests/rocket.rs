@@ -11,10 +11,8 @@ use rocket::http::{Header, Method, Status};
 use rocket::local::asynchronous::Client;
 use rocket::{get, post, routes, Build, Config, Rocket};
 use serde::Deserialize;
-use session_adapters::rocket::{
-    RequireSession, Session, SessionData, SessionErrorResponse, SessionFairing,
-};
-use session_adapters::SessionManager;
+use session_adapters::rocket::{RequireSession, Session, SessionData, SessionFairing};
+use session_adapters::{Error, SessionManager};
 
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
 
@@ -24,7 +22,7 @@ struct Profile {
 }
 
 fn counter(session: &Session) -> u64 {
-    routes::counter(session)
+    routes::counter(session).expect("n is a number")
 }
 
 #[get("/")]
@@ -38,8 +36,8 @@ fn read(session: Session) -> String {
 }
 
 #[post("/write")]
-fn write(session: Session) -> Result<String, Status> {
-    routes::write(&session).map_err(|_| Status::InternalServerError)
+fn write(session: Session) -> Result<String, Error> {
+    Ok(routes::write(&session)?)
 }
 
 #[post("/write-then-fail")]
@@ -50,8 +48,8 @@ fn write_then_fail(session: Session) -> (Status, &'static str) {
 }
 
 #[post("/login/<user>")]
-fn login(session: Session, user: &str) -> Result<&'static str, Status> {
-    routes::login(&session, user).map_err(|_| Status::InternalServerError)
+fn login(session: Session, user: &str) -> Result<&'static str, Error> {
+    Ok(routes::login(&session, user)?)
 }
 
 #[post("/renew")]
@@ -67,7 +65,7 @@ fn logout(session: Session) -> &'static str {
 }
 
 #[post("/logout-everywhere")]
-async fn logout_everywhere(session: Session) -> Result<String, SessionErrorResponse> {
+async fn logout_everywhere(session: Session) -> Result<String, Error> {
     Ok(session.log_out_everywhere().await?.to_string())
 }
 
@@ -93,7 +91,7 @@ fn twice(first: Session, second: Session, auth: RequireSession) -> String {
 }
 
 #[get("/sessions")]
-async fn sessions(session: Session) -> Result<String, SessionErrorResponse> {
+async fn sessions(session: Session) -> Result<String, Error> {
     Ok(routes::sessions(&session).await?)
 }
 

@@ -20,7 +20,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use session_adapters::axum::{RequireSession, Session, SessionLayer};
 use session_adapters::{
-    JwtCodec, MemoryStore, RedisStore, RedisStoreConfig, Secret, SessionManager, SledStore,
+    Error, JwtCodec, MemoryStore, RedisStore, RedisStoreConfig, Secret, SessionManager, SledStore,
     SledStoreConfig, SqliteStore, SqliteStoreConfig, UserId,
 };
 
@@ -191,16 +191,15 @@ async fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn home(State(app): State<App>, auth: RequireSession) -> Result<Html<String>, Response> {
+async fn home(State(app): State<App>, auth: RequireSession) -> Result<Html<String>, Error> {
     let session = auth.session();
-    let sessions = session
-        .list_user_sessions()
-        .await
-        .map_err(|e| error_page(&e))?;
+    let count: u64 = session.get("count")?.unwrap_or(0);
+    let sessions = session.list_user_sessions().await?;
     Ok(Html(pages::dashboard(
         &app.store_name,
         auth.user_id(),
         session,
+        count,
         &sessions,
     )))
 }
@@ -237,10 +236,10 @@ async fn login(
     Redirect::to("/").into_response()
 }
 
-async fn count(auth: RequireSession) -> Result<Redirect, Response> {
+async fn count(auth: RequireSession) -> Result<Redirect, Error> {
     let session = auth.session();
-    let n = session.get::<u64>("count").unwrap_or(None).unwrap_or(0);
-    session.insert("count", n + 1).map_err(|e| error_page(&e))?;
+    let n: u64 = session.get("count")?.unwrap_or(0);
+    session.insert("count", n + 1)?;
     Ok(Redirect::to("/"))
 }
 
@@ -254,19 +253,7 @@ async fn logout(session: Session) -> Redirect {
     Redirect::to("/login")
 }
 
-async fn logout_everywhere(auth: RequireSession) -> Result<Redirect, Response> {
-    auth.session()
-        .log_out_everywhere()
-        .await
-        .map_err(|e| error_page(&e))?;
+async fn logout_everywhere(auth: RequireSession) -> Result<Redirect, Error> {
+    auth.session().log_out_everywhere().await?;
     Ok(Redirect::to("/login"))
-}
-
-fn error_page(error: &dyn std::error::Error) -> Response {
-    tracing::warn!(%error, "request failed");
-    (
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        Html(pages::error(&error.to_string())),
-    )
-        .into_response()
 }

@@ -54,9 +54,9 @@ pub(crate) fn dashboard(
     store: &str,
     user: &UserId,
     session: &session_core::Session,
+    count: u64,
     sessions: &[SessionInfo],
 ) -> String {
-    let count = session.get::<u64>("count").unwrap_or(None).unwrap_or(0);
     let mut body = format!(
         "<h1>Signed in as {}</h1><p class=\"muted\">Session store: {}</p>",
         escape(user.as_str()),
@@ -102,17 +102,6 @@ pub(crate) fn dashboard(
         body.push_str("</table>");
     }
     page("Session demo", &body)
-}
-
-/// A failure the user should see.
-pub(crate) fn error(message: &str) -> String {
-    page(
-        "Error",
-        &format!(
-            "<h1>Something went wrong</h1><p class=\"error\">{}</p><p><a href=\"/\">Back</a></p>",
-            escape(message)
-        ),
-    )
 }
 
 /// `2026-11-23 16:05:00 UTC`.

@@ -354,11 +354,13 @@ macro_rules! behaviour_suite {
         $crate::common::behaviour_suite!(@backend memory, Memory, $driver, $test;
             c8_conflict_is_409,
             metadata_records_ip_and_user_agent,
+            handler_store_errors_are_503_and_keep_the_cookie,
         );
         #[cfg(feature = "sqlite")]
         $crate::common::behaviour_suite!(@backend sqlite, Sqlite, $driver, $test;
             c8_conflict_is_409,
             metadata_records_ip_and_user_agent,
+            handler_store_errors_are_503_and_keep_the_cookie,
         );
     };
     // Scenarios for every backend, plus the stateful-only ones listed by the caller.

@@ -4,8 +4,8 @@
 use session_core::{DataError, Session, SessionError, UserId};
 
 /// The counter `n`, 0 when absent.
-pub fn counter(session: &Session) -> u64 {
-    session.get::<u64>("n").ok().flatten().unwrap_or(0)
+pub fn counter(session: &Session) -> Result<u64, DataError> {
+    Ok(session.get::<u64>("n")?.unwrap_or(0))
 }
 
 /// `GET /read`: `n`, or "none".
@@ -18,7 +18,7 @@ pub fn read(session: &Session) -> String {
 
 /// `POST /write`: increments `n` and answers the new value.
 pub fn write(session: &Session) -> Result<String, DataError> {
-    let n = counter(session) + 1;
+    let n = counter(session)? + 1;
     session.insert("n", n)?;
     Ok(n.to_string())
 }

@@ -343,6 +343,20 @@ pub async fn c14_store_down_is_503_and_keeps_cookie<D: Driver>(backend: Backend)
     );
 }
 
+/// A handler's `?` on a failing session call answers through `session_adapters::Error`: a store
+/// outage during the handler is 503 and keeps the cookie.
+pub async fn handler_store_errors_are_503_and_keep_the_cookie<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let cookie = fx.login("alice").await;
+    fx.faults
+        .fail_with(StoreOp::ListForUser, FaultKind::Unavailable);
+    let response = fx.get("/sessions", Some(&cookie)).await;
+    assert_eq!(response.status, 503, "{fx}: {response:?}");
+    assert!(response.set_cookies().is_empty(), "{fx}: {response:?}");
+    fx.faults.heal();
+    assert_eq!(fx.get("/api/me", Some(&cookie)).await.body, "alice", "{fx}");
+}
+
 /// C15: the typed whole-session extractor; data that does not fit is denied and ends the
 /// session.
 pub async fn c15_typed_extractor<D: Driver>(backend: Backend) {
