@@ -158,6 +158,14 @@ impl From<&serde_json::Error> for ShapeError {
     }
 }
 
+/// The value under `key` as `T`, or the shape error naming the key.
+fn typed<T: DeserializeOwned>(key: &str, value: &Value) -> Result<T, DataError> {
+    T::deserialize(value).map_err(|e| DataError::Deserialize {
+        key: key.to_owned(),
+        source: ShapeError::from(&e),
+    })
+}
+
 /// `message` without its quoted (`"..."` or `` `...` ``) parts, except a missing field's name.
 fn redact_quoted(message: &str) -> String {
     if message.starts_with("missing field") {
@@ -316,15 +324,10 @@ impl Session {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, DataError> {
         let mut state = self.lock();
         state.touch(key, false);
-        let Some(value) = state.record.as_ref().and_then(|r| r.data.get(key)) else {
-            return Ok(None);
-        };
-        T::deserialize(value)
-            .map(Some)
-            .map_err(|e| DataError::Deserialize {
-                key: key.to_owned(),
-                source: ShapeError::from(&e),
-            })
+        match state.record.as_ref().and_then(|r| r.data.get(key)) {
+            Some(value) => typed(key, value).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The raw JSON value under `key`.
@@ -369,15 +372,10 @@ impl Session {
     ///
     /// [`DataError::Deserialize`] when the removed value has another shape than `T`.
     pub fn remove<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, DataError> {
-        let Some(value) = self.remove_value(key) else {
-            return Ok(None);
-        };
-        T::deserialize(value)
-            .map(Some)
-            .map_err(|e| DataError::Deserialize {
-                key: key.to_owned(),
-                source: ShapeError::from(&e),
-            })
+        match self.remove_value(key) {
+            Some(value) => typed(key, &value).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Removes `key` and returns its raw JSON value.

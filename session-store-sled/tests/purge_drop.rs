@@ -10,36 +10,10 @@ use session_core::PurgeSchedule;
 use std::time::Duration;
 
 use common::*;
+use session_core::testing::conformance::expired_record;
+use session_core::testing::{eventually, threads_named};
 use session_core::{SessionId, SessionRecord, SessionStore, UnixTime};
 use session_store_sled::{FlushPolicy, SledStoreConfig};
-
-fn expired() -> SessionRecord {
-    let now = UnixTime::now();
-    SessionRecord::new(
-        SessionId::generate().key(),
-        now.saturating_sub(Duration::from_secs(7200)),
-        now.saturating_sub(Duration::from_secs(3600)),
-    )
-}
-
-/// The threads of this process whose name starts with `prefix` (Linux: `/proc/self/task`).
-fn threads_named(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .expect("list this process's threads")
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .filter(|name| name.trim_end().starts_with(prefix))
-        .count()
-}
-
-fn eventually(mut done: impl FnMut() -> bool) -> bool {
-    for _ in 0..500 {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    done()
-}
 
 #[test]
 fn dropping_the_last_clone_stops_the_purge_and_frees_the_path() {
@@ -75,7 +49,8 @@ fn dropping_the_last_clone_stops_the_purge_and_frees_the_path() {
         // A stream of expired records for the purge to work on: a batch is likely in flight
         // when the last clone goes.
         for _ in 0..300 {
-            rt.block_on(store.create(&expired())).expect("create");
+            rt.block_on(store.create(&expired_record(UnixTime::now())))
+                .expect("create");
         }
         drop(store);
         assert_eq!(

@@ -9,36 +9,10 @@ use session_core::PurgeSchedule;
 use std::time::Duration;
 
 use common::{open, raw, record, temp_db};
-use session_core::{SessionId, SessionRecord, SessionStore, UnixTime};
+use session_core::testing::conformance::expired_record;
+use session_core::testing::{eventually, threads_named};
+use session_core::{SessionStore, UnixTime};
 use session_store_sqlite::{SqliteStore, SqliteStoreConfig};
-
-fn expired() -> SessionRecord {
-    let now = UnixTime::now();
-    SessionRecord::new(
-        SessionId::generate().key(),
-        now.saturating_sub(Duration::from_secs(7200)),
-        now.saturating_sub(Duration::from_secs(3600)),
-    )
-}
-
-/// The threads of this process whose name starts with `prefix` (Linux: `/proc/self/task`).
-fn threads_named(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .expect("list this process's threads")
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .filter(|name| name.trim_end().starts_with(prefix))
-        .count()
-}
-
-fn eventually(mut done: impl FnMut() -> bool) -> bool {
-    for _ in 0..500 {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    done()
-}
 
 #[test]
 fn dropping_the_store_stops_the_purge_and_closes_the_file() {
@@ -63,7 +37,8 @@ fn dropping_the_store_stops_the_purge_and_closes_the_file() {
         // A stream of expired rows for the purge to work on: a batch is likely in flight when
         // the store goes.
         for _ in 0..300 {
-            rt.block_on(store.create(&expired())).expect("create");
+            rt.block_on(store.create(&expired_record(UnixTime::now())))
+                .expect("create");
         }
         assert!(wal.exists(), "the store has the file open in WAL mode");
 

@@ -40,6 +40,15 @@ pub fn record(t0: UnixTime) -> SessionRecord {
     r
 }
 
+/// A record that expired an hour before `now` (created two hours before), with no data.
+pub fn expired_record(now: UnixTime) -> SessionRecord {
+    SessionRecord::new(
+        SessionId::generate().key(),
+        now.saturating_sub(HOUR * 2),
+        now.saturating_sub(HOUR),
+    )
+}
+
 /// A fresh record belonging to `user`.
 pub fn record_for(user: &UserId, t0: UnixTime) -> SessionRecord {
     let mut r = record(t0);

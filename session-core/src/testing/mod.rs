@@ -168,6 +168,31 @@ macro_rules! store_conformance {
     };
 }
 
+/// The threads of this process whose name starts with `prefix`, from Linux's
+/// `/proc/self/task` (0 where that does not exist): lets a test see that a store's background
+/// thread ([`BackgroundPurge`](crate::BackgroundPurge) names it `<store>-purge`) has ended.
+pub fn threads_named(prefix: &str) -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim_end().starts_with(prefix))
+        .count()
+}
+
+/// Polls `done` every 20 ms for up to 10 s and says whether it became true: for tests that wait
+/// for a background thread, bounded in time.
+pub fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..500 {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
 /// A session on a stateful in-memory manager, for examples and unit tests of code that takes a
 /// [`Session`](crate::Session).
 pub fn detached_session() -> crate::Session {
