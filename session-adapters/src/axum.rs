@@ -106,6 +106,15 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let manager = self.manager.clone();
         Box::pin(async move {
+            if request
+                .extensions()
+                .get::<session_core::Session>()
+                .is_some()
+            {
+                // An outer SessionLayer loaded the session and will commit it: one load and one
+                // commit per request, however often the layer is attached.
+                return Ok(inner.call(request).await?.into_response());
+            }
             let cookie = cookie_header(request.headers());
             let ip = request
                 .extensions()

@@ -53,10 +53,11 @@
 //!
 //! # Redirects
 //!
-//! A request guard can only fail with an error status, so a guard that redirects signed-out page
-//! requests to the login page fails with 401 and records the redirect; the fairing then turns
-//! that 401 response (whatever the 401 catcher produced) into an empty `303 See Other` with
-//! `Location`, keeping the other headers.
+//! A request guard can only fail with a status, which Rocket hands to its catcher: a guard that
+//! redirects signed-out page requests to the login page fails with 303 and records the redirect;
+//! the fairing then gives the catcher's 303 (which has no `Location`) the login page's
+//! `Location` and an empty body, keeping the other headers. A handler that took the guard as an
+//! `Option` and answers by itself (a 401, say) keeps its own answer.
 //! Handlers that want to answer themselves can take `Result<RequireSession, SessionRejection>`
 //! and return the [`SessionRejection`], which is a responder giving the same answers.
 
@@ -106,7 +107,7 @@ enum Loaded {
 /// The local-cache slot for the loaded session.
 struct LoadSlot(Loaded);
 
-/// The local-cache slot for a guard's redirect, which the fairing applies to the 401 response.
+/// The local-cache slot for a guard's redirect, which the fairing applies to the catcher's 303.
 struct RedirectSlot(Option<String>);
 
 fn loaded<'r>(req: &'r Request<'_>) -> &'r Loaded {
@@ -167,7 +168,10 @@ impl Fairing for SessionFairing {
             }
             Loaded::Missing => return,
         };
-        if res.status() == Status::Unauthorized {
+        // A guard that denied a page request failed with 303 and left its location here; the
+        // catcher's 303 has none. A handler's own answers (a 401 after an `Option` guard, a
+        // redirect with its own `Location`) are left alone.
+        if res.status() == Status::SeeOther && res.headers().get_one("Location").is_none() {
             if let Some(location) = &req.local_cache(|| RedirectSlot(None)).0 {
                 // In place, so headers from other fairings (e.g. `Shield`) stay.
                 res.set_status(Status::SeeOther);
@@ -249,13 +253,14 @@ pub enum SessionRejection {
 }
 
 impl SessionRejection {
-    /// The status the guard fails with. A redirect fails with 401; the fairing turns it into a
-    /// 303 (see the [module docs](self#redirects)).
+    /// The status the guard fails with: the denial's own (303 for a page, 401 for an API). Rocket's
+    /// catcher for a 303 has no `Location`; the fairing adds it (see the
+    /// [module docs](self#redirects)).
     pub fn status(&self) -> Status {
         match self {
             SessionRejection::MissingFairing => Status::InternalServerError,
             SessionRejection::LoadFailed(status) => *status,
-            SessionRejection::Denied(_) => Status::Unauthorized,
+            SessionRejection::Denied(denial) => status(denial.status_code()),
         }
     }
 }

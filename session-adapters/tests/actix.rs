@@ -163,6 +163,14 @@ impl Driver for ActixDriver {
             .configure(routes);
         actix_app!(app)
     }
+
+    async fn app_with_middleware_twice(manager: SessionManager) -> ActixApp {
+        let app = App::new()
+            .wrap(SessionMiddleware::new(manager.clone()))
+            .wrap(SessionMiddleware::new(manager))
+            .configure(routes);
+        actix_app!(app)
+    }
 }
 
 impl TestApp for ActixApp {

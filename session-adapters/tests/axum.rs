@@ -107,6 +107,10 @@ impl Driver for AxumDriver {
     async fn app(manager: SessionManager) -> AxumApp {
         AxumApp(routes(manager))
     }
+
+    async fn app_with_middleware_twice(manager: SessionManager) -> AxumApp {
+        AxumApp(routes(manager.clone()).layer(SessionLayer::new(manager)))
+    }
 }
 
 impl TestApp for AxumApp {

@@ -145,6 +145,13 @@ impl Driver for RocketDriver {
     async fn app(manager: SessionManager) -> RocketApp {
         RocketApp::new(bare().attach(SessionFairing::new(manager))).await
     }
+
+    async fn app_with_middleware_twice(manager: SessionManager) -> RocketApp {
+        let twice = bare()
+            .attach(SessionFairing::new(manager.clone()))
+            .attach(SessionFairing::new(manager));
+        RocketApp::new(twice).await
+    }
 }
 
 impl TestApp for RocketApp {
@@ -207,6 +214,23 @@ mod rocket_only {
     fn counted_with_session(_session: Session, calls: &State<Arc<AtomicU32>>) -> &'static str {
         calls.fetch_add(1, Ordering::SeqCst);
         "ran"
+    }
+
+    #[get("/optional")]
+    fn optional(auth: Option<RequireSession>) -> Result<String, Status> {
+        auth.map(|a| a.user_id().to_string())
+            .ok_or(Status::Unauthorized)
+    }
+
+    #[tokio::test]
+    async fn a_handler_that_answers_401_itself_after_an_optional_guard_keeps_its_401() {
+        let rocket = bare()
+            .mount("/", routes![optional])
+            .attach(SessionFairing::new(manager()));
+        let app = RocketApp::new(rocket).await;
+        let response = app.send(TestRequest::get("/optional")).await;
+        assert_eq!(response.status, 401, "{response:?}");
+        assert_eq!(response.header("location"), None, "{response:?}");
     }
 
     #[tokio::test]

@@ -126,6 +126,9 @@ pub trait Driver {
     /// Used in failure messages: "axum", "actix", "rocket".
     const NAME: &'static str;
     fn app(manager: SessionManager) -> impl Future<Output = Self::App>;
+    /// The same app with the session middleware attached twice (a setup mistake that must be
+    /// harmless).
+    fn app_with_middleware_twice(manager: SessionManager) -> impl Future<Output = Self::App>;
 }
 
 /// Where the sessions of a test live.
@@ -183,6 +186,19 @@ pub async fn fixture<D: Driver>(backend: Backend) -> Fixture<D::App> {
 
 /// The ROUTES app of driver `D` on `backend` with `policy`.
 pub async fn fixture_with<D: Driver>(backend: Backend, policy: Policy) -> Fixture<D::App> {
+    build_fixture::<D>(backend, policy, false).await
+}
+
+/// [`fixture`] with the session middleware attached twice.
+pub async fn fixture_with_middleware_twice<D: Driver>(backend: Backend) -> Fixture<D::App> {
+    build_fixture::<D>(backend, Policy::default(), true).await
+}
+
+async fn build_fixture<D: Driver>(
+    backend: Backend,
+    policy: Policy,
+    twice: bool,
+) -> Fixture<D::App> {
     global_subscriber();
     let clock = MockClock::at(START);
     let (manager, calls, faults, temp_dir) = match backend {
@@ -217,8 +233,13 @@ pub async fn fixture_with<D: Driver>(backend: Backend, policy: Policy) -> Fixtur
         }
     };
     let manager = manager.policy(policy).clock(clock.clone()).build();
+    let app = if twice {
+        D::app_with_middleware_twice(manager).await
+    } else {
+        D::app(manager).await
+    };
     Fixture {
-        app: D::app(manager).await,
+        app,
         backend,
         framework: D::NAME,
         clock,
@@ -378,6 +399,7 @@ macro_rules! behaviour_suite {
             c14_store_down_is_503_and_keeps_cookie,
             c15_typed_extractor,
             c18_a_server_error_commits_nothing,
+            the_middleware_attached_twice_behaves_like_once,
             guard_redirects_pages_and_401s_apis,
             decoded_once_per_request,
             $($stateful,)*

@@ -9,7 +9,10 @@ use std::time::Duration;
 use session_core::testing::{FaultKind, LogCapture, StoreOp};
 use session_core::{JwtCodec, MemoryStore, Policy, RequestContext, Secret, SessionManager};
 
-use super::{fixture, fixture_with, Backend, Driver, Fixture, SetCookie, TestApp, TestRequest};
+use super::{
+    fixture, fixture_with, fixture_with_middleware_twice, Backend, Driver, Fixture, SetCookie,
+    TestApp, TestRequest,
+};
 
 const HOUR: Duration = Duration::from_secs(3600);
 const MINUTE: Duration = Duration::from_secs(60);
@@ -276,6 +279,39 @@ pub async fn c18_a_server_error_commits_nothing<D: Driver>(backend: Backend) {
         "1",
         "{fx}: unchanged"
     );
+}
+
+/// The session middleware attached twice behaves like once: one load and one commit per
+/// request, no conflict, the same answers.
+pub async fn the_middleware_attached_twice_behaves_like_once<D: Driver>(backend: Backend) {
+    let fx = fixture_with_middleware_twice::<D>(backend).await;
+    let response = fx.post("/write", None).await;
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (200, "1"),
+        "{fx}"
+    );
+    let cookie = response.only_cookie(&fx).pair();
+    fx.calls.reset();
+    let response = fx.post("/write", Some(&cookie)).await;
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (200, "2"),
+        "{fx}: {response:?}"
+    );
+    assert!(
+        response.set_cookies().len() <= 1,
+        "{fx}: one commit: {response:?}"
+    );
+    let cookie = match response.set_cookies().as_slice() {
+        [] => cookie,
+        _ => response.only_cookie(&fx).pair(), // stateless: the new token
+    };
+    if backend.is_stateful() {
+        assert_eq!(fx.calls.get(StoreOp::Load), 1, "{fx}: one load");
+        assert_eq!(fx.calls.writes(), 1, "{fx}: one write");
+    }
+    assert_eq!(fx.get("/read", Some(&cookie)).await.body, "2", "{fx}");
 }
 
 /// C9: logging out everywhere ends every session of that user and no one else's.
