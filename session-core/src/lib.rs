@@ -43,6 +43,8 @@
 
 mod b64;
 mod codec;
+mod error;
+mod events;
 mod guard;
 mod id;
 mod key;
@@ -69,10 +71,11 @@ pub use codec::{
     SessionCodec, SignedIdCodec, Tag, TokenCodec, MAX_COOKIE_VALUE_LEN, MAX_KID_LEN,
     MAX_PURPOSE_LEN, RESERVED_CLAIMS,
 };
+pub use error::{DataError, SessionError, ShapeError};
 pub use guard::{AccessGuard, Denial};
 pub use id::{SessionId, SessionKey, UserId, SESSION_ID_BYTES};
 pub use key::{KeyError, KeyPurpose, Secret, DEFAULT_SECRET_ENV, MIN_SECRET_LEN};
-pub use manager::{CookieUpdate, SessionError, SessionManager, SessionManagerBuilder};
+pub use manager::{CookieUpdate, SessionManager, SessionManagerBuilder};
 pub use memory_store::MemoryStore;
 pub use policy::{
     ConfigError, ConflictPolicy, CookieOptions, CookieTooLarge, Policy, PolicyBuilder, SameSite,
@@ -85,8 +88,6 @@ pub use purge::{
 pub use record::{
     RecordFormatError, SessionData, SessionMetadata, SessionRecord, RECORD_FORMAT_VERSION,
 };
-pub use session::{
-    DataError, RequestContext, Session, SessionInfo, SessionStatus, ShapeError, SignedIn,
-};
+pub use session::{RequestContext, Session, SessionInfo, SessionStatus, SignedIn};
 pub use store::{BoxError, SessionStore, StoreCaps, StoreError};
 pub use time::{Clock, SystemClock, UnixTime};

@@ -10,9 +10,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::codec::{RejectReason, RESERVED_CLAIMS};
+use crate::error::{DataError, SessionError, ShapeError};
 use crate::guard::Denial;
 use crate::id::{SessionId, SessionKey, UserId};
-use crate::manager::{SessionError, SessionManager};
+use crate::manager::SessionManager;
 use crate::merge::Access;
 use crate::policy::MAX_SESSION_LIFETIME;
 use crate::record::SessionRecord;
@@ -101,96 +102,6 @@ impl SignedIn {
     pub fn session(&self) -> &Session {
         &self.session
     }
-}
-
-/// Why reading or writing session data failed (C15).
-///
-/// Neither `Display`, `Debug` nor the source chain quotes a stored value: serde's message is kept
-/// with the offending value cut out ([`ShapeError`]).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DataError {
-    /// The stored value under `key` does not fit the requested type.
-    #[error("session value {key:?} has an unexpected shape")]
-    Deserialize {
-        /// The data key.
-        key: String,
-        /// What serde said, without the value.
-        #[source]
-        source: ShapeError,
-    },
-    /// The session data as a whole does not fit the requested type.
-    #[error("session data has an unexpected shape")]
-    Schema(#[source] ShapeError),
-    /// The value could not be serialised.
-    #[error("value could not be serialised")]
-    Serialize(#[source] ShapeError),
-    /// A whole-session value must serialise to a JSON object.
-    #[error("session data must be a JSON object")]
-    NotAnObject,
-    /// The key is reserved for the session token's own claims.
-    #[error("{0:?} is a reserved session key")]
-    ReservedKey(String),
-}
-
-/// What serde said about a value that did not fit, with every quoted part (the value itself, a
-/// variant name taken from the data) cut out: `invalid type: string "hunter2", expected u32`
-/// becomes `invalid type: string, expected u32`. Field names in `missing field` messages stay:
-/// they come from the application's type, not from the data.
-///
-/// ```
-/// # use session_core::testing::detached_session;
-/// let session = detached_session();
-/// session.insert("pin", "hunter2")?;
-/// let err = session.get::<u32>("pin").unwrap_err();
-/// let source = std::error::Error::source(&err).unwrap().to_string();
-/// assert_eq!(source, "invalid type: string, expected u32");
-/// assert!(!format!("{err:?}").contains("hunter2"));
-/// # Ok::<(), session_core::DataError>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ShapeError(String);
-
-impl From<&serde_json::Error> for ShapeError {
-    fn from(e: &serde_json::Error) -> Self {
-        ShapeError(redact_quoted(&e.to_string()))
-    }
-}
-
-/// The value under `key` as `T`, or the shape error naming the key.
-fn typed<T: DeserializeOwned>(key: &str, value: &Value) -> Result<T, DataError> {
-    T::deserialize(value).map_err(|e| DataError::Deserialize {
-        key: key.to_owned(),
-        source: ShapeError::from(&e),
-    })
-}
-
-/// `message` without its quoted (`"..."` or `` `...` ``) parts, except a missing field's name.
-fn redact_quoted(message: &str) -> String {
-    if message.starts_with("missing field") {
-        return message.to_owned();
-    }
-    let mut out = String::with_capacity(message.len());
-    let mut quote = None;
-    let mut chars = message.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some('"'), '\\') => {
-                chars.next();
-            }
-            (None, '"' | '`') => {
-                quote = Some(c);
-                if out.ends_with(' ') {
-                    out.pop();
-                }
-            }
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, c) => out.push(c),
-        }
-    }
-    out
 }
 
 /// The state a handle records; the manager reads it in `commit`.
@@ -447,7 +358,7 @@ impl Session {
         match self.data_as::<T>() {
             Ok(value) => Some(value),
             Err(_) => {
-                crate::manager::log_rejection(RejectReason::Schema);
+                crate::events::log_rejection(RejectReason::Schema);
                 self.destroy();
                 None
             }
@@ -609,4 +520,12 @@ impl Session {
         self.destroy();
         Ok(ended)
     }
+}
+
+/// The value under `key` as `T`, or the shape error naming the key.
+fn typed<T: DeserializeOwned>(key: &str, value: &Value) -> Result<T, DataError> {
+    T::deserialize(value).map_err(|e| DataError::Deserialize {
+        key: key.to_owned(),
+        source: ShapeError::from(&e),
+    })
 }

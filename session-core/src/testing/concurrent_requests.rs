@@ -11,7 +11,8 @@ use std::time::Duration;
 use tokio::sync::Barrier;
 
 use super::MockClock;
-use crate::manager::{CookieUpdate, SessionError, SessionManager};
+use crate::error::SessionError;
+use crate::manager::{CookieUpdate, SessionManager};
 use crate::policy::{ConflictPolicy, Policy};
 use crate::session::RequestContext;
 use crate::store::SessionStore;

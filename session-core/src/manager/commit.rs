@@ -1,0 +1,399 @@
+//! Committing: the handle's changes to the store and the `Set-Cookie` (C5-C8, C18), with the
+//! conflict model that merges a save which lost a race (see the concurrency page of the manual).
+
+use std::fmt;
+
+use crate::codec::{RejectReason, SessionCodec};
+use crate::error::SessionError;
+use crate::events::log_rejection;
+use crate::id::SessionId;
+use crate::merge::Access;
+use crate::policy::ConflictPolicy;
+use crate::record::SessionRecord;
+use crate::session::Session;
+use crate::store::{SessionStore, StoreError};
+use crate::time::UnixTime;
+
+use super::{Mode, SessionManager, MAX_ATTEMPTS, MAX_MERGE_ATTEMPTS};
+
+/// What the response must do with the session cookie.
+///
+/// `Debug` shows the cookie's attributes but never its value (the token or signed id).
+#[derive(Clone, PartialEq, Eq)]
+pub enum CookieUpdate {
+    /// Leave it alone (C5).
+    Unchanged,
+    /// Send this `Set-Cookie` value (new, refreshed or renewed session).
+    Set(String),
+    /// Send this removal `Set-Cookie` (destroyed or invalid session).
+    Remove(String),
+}
+
+impl fmt::Debug for CookieUpdate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `name=value; attributes`: keep the name and the attributes, never the value.
+        let redacted = |header: &str| match header.split_once('=') {
+            Some((name, rest)) => {
+                let attributes = rest.split_once(';').map_or("", |(_, a)| a);
+                format!("{name}=<redacted>;{attributes}")
+            }
+            None => "<redacted>".to_owned(),
+        };
+        match self {
+            CookieUpdate::Unchanged => f.write_str("Unchanged"),
+            CookieUpdate::Set(v) => f.debug_tuple("Set").field(&redacted(v)).finish(),
+            CookieUpdate::Remove(v) => f.debug_tuple("Remove").field(&redacted(v)).finish(),
+        }
+    }
+}
+
+impl CookieUpdate {
+    /// The `Set-Cookie` header value to send, if any.
+    pub fn header_value(&self) -> Option<&str> {
+        match self {
+            CookieUpdate::Unchanged => None,
+            CookieUpdate::Set(v) | CookieUpdate::Remove(v) => Some(v),
+        }
+    }
+}
+
+impl SessionManager {
+    /// Writes what the handler changed and says what to do with the cookie (C5-C8).
+    ///
+    /// A save that lost a race to another request is merged when the two did not touch the same
+    /// keys, and refused with [`SessionError::Conflict`] when they did (unless the policy says
+    /// [`ConflictPolicy::LastWriteWins`]); a commit that only refreshes the session never fails
+    /// for a race (see the concurrency page of the manual).
+    ///
+    /// A handle is committed once: committing it again (e.g. a middleware attached twice) returns
+    /// [`CookieUpdate::Unchanged`] and touches no store.
+    pub async fn commit(&self, session: &Session) -> Result<CookieUpdate, SessionError> {
+        let Some(state) = session.take_for_commit() else {
+            return Ok(CookieUpdate::Unchanged);
+        };
+        let now = self.now();
+        if let Some(key) = state.delete_key {
+            if let Mode::Stateful { store, .. } = &self.0.mode {
+                store.delete(&key).await?;
+            }
+            tracing::debug!(session = %key.fingerprint(), "session destroyed");
+        }
+        let Some(mut record) = state.record else {
+            return Ok(self.removal_if(state.cookie_presented));
+        };
+        let Some(loaded_version) = state.loaded_version else {
+            if !state.changed {
+                return Ok(self.removal_if(state.cookie_presented && state.delete_key.is_some()));
+            }
+            // Invariant: a record created during the request always comes with its new id.
+            let id = state.id.expect("a new record has an id");
+            return self.create(id, record, now).await;
+        };
+        let write = Write {
+            access: &state.access,
+            changed: state.changed,
+            loaded_version,
+            not_before: state.not_before,
+            now,
+        };
+        if state.renew {
+            let old_key = record.key;
+            let update = self.renew(record, &write).await?;
+            tracing::debug!(session = %old_key.fingerprint(), "session renewed");
+            return Ok(update);
+        }
+        if !(state.changed || state.refresh_due || state.stale_key) {
+            return Ok(CookieUpdate::Unchanged);
+        }
+        record.last_seen_at = now;
+        if state.refresh_due {
+            record.expires_at = self.0.policy.expiry_from(&record, now);
+        }
+        match &self.0.mode {
+            Mode::Stateless { codec, revocations } => {
+                self.issue_record(
+                    &**codec,
+                    revocations.as_deref(),
+                    record,
+                    write.revocation_checked(),
+                    now,
+                )
+                .await
+            }
+            Mode::Stateful { codec, store } => {
+                let Some(saved) = self.save(&**store, record, &write).await? else {
+                    log_rejection(RejectReason::UnknownId);
+                    return Ok(self.removal_if(true));
+                };
+                // The cookie lives as long as the session: re-issue it whenever the deadline
+                // moved (a refresh, or a write that pushed the idle deadline), or the id was
+                // signed with an old key.
+                let moved = state.loaded_deadline != Some(self.0.policy.deadline(&saved));
+                if state.refresh_due || state.stale_key || moved {
+                    // Invariant: a record loaded in stateful mode came with the cookie's id.
+                    let id = state.id.expect("a stored session has an id");
+                    self.issue(&**codec, &id, &saved, now)
+                } else {
+                    Ok(CookieUpdate::Unchanged)
+                }
+            }
+        }
+    }
+
+    /// [`commit`](Self::commit) after a response with HTTP `status`: a server error (5xx)
+    /// discards the request's session changes, so a sign-in that failed half-way leaves no
+    /// session behind, unless the policy's
+    /// [`commit_on_server_error`](crate::SessionPolicy::commit_on_server_error) says otherwise (C18).
+    /// Adapters call this one.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.insert("cart", 3)?;
+    /// // The handler failed after writing: nothing is stored, no cookie is sent.
+    /// assert_eq!(manager.commit_for_status(&session, 500).await?, CookieUpdate::Unchanged);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub async fn commit_for_status(
+        &self,
+        session: &Session,
+        status: u16,
+    ) -> Result<CookieUpdate, SessionError> {
+        if (500..600).contains(&status) && !self.0.policy.commit_on_server_error() {
+            if session.take_for_commit().is_some() {
+                tracing::debug!(status, "session changes discarded after a server error");
+            }
+            return Ok(CookieUpdate::Unchanged);
+        }
+        self.commit(session).await
+    }
+
+    fn removal_if(&self, condition: bool) -> CookieUpdate {
+        if condition {
+            CookieUpdate::Remove(self.0.policy.cookie().removal_cookie())
+        } else {
+            CookieUpdate::Unchanged
+        }
+    }
+
+    /// A `Set-Cookie` carrying `payload`, living exactly as long as `record` has left (S-21).
+    fn issue<P: 'static>(
+        &self,
+        codec: &dyn SessionCodec<Payload = P>,
+        payload: &P,
+        record: &SessionRecord,
+        now: UnixTime,
+    ) -> Result<CookieUpdate, SessionError> {
+        let value = codec.encode(payload, now)?;
+        let max_age = self
+            .0
+            .policy
+            .deadline(record)
+            .saturating_duration_since(now);
+        Ok(CookieUpdate::Set(
+            self.0.policy.cookie().set_cookie(&value, max_age)?,
+        ))
+    }
+
+    /// A stateless token for `record`. With a revocation store and a signed-in user, the token's
+    /// issue time (`last_seen_at`) is placed after the user's last "log out everywhere" when that
+    /// fell in this very second, so the revocation refuses exactly the tokens issued before it
+    /// (whole-second times could not tell them apart otherwise).
+    async fn issue_record(
+        &self,
+        codec: &dyn SessionCodec<Payload = SessionRecord>,
+        revocations: Option<&dyn SessionStore>,
+        mut record: SessionRecord,
+        checked_at_load: Option<Option<UnixTime>>,
+        now: UnixTime,
+    ) -> Result<CookieUpdate, SessionError> {
+        if let (Some(store), Some(user)) = (revocations, &record.user_id) {
+            // A session that came with its user was checked against the marker at load
+            // (`checked_at_load`): that answer stands, so a request that began before a
+            // revocation issues a revoked token. A new session, or one whose user signed in
+            // during this request, is checked now.
+            let not_before = match checked_at_load {
+                Some(checked) => checked,
+                None => self.not_before(store, user, now).await?,
+            };
+            if let Some(nb) = not_before.filter(|nb| record.last_seen_at <= *nb) {
+                record.last_seen_at = nb + std::time::Duration::from_secs(1);
+            }
+        }
+        self.issue(codec, &record, &record, now)
+    }
+
+    async fn create(
+        &self,
+        mut id: SessionId,
+        mut record: SessionRecord,
+        now: UnixTime,
+    ) -> Result<CookieUpdate, SessionError> {
+        match &self.0.mode {
+            Mode::Stateless { codec, revocations } => {
+                self.issue_record(&**codec, revocations.as_deref(), record, None, now)
+                    .await
+            }
+            Mode::Stateful { codec, store } => {
+                for attempt in 1..=MAX_ATTEMPTS {
+                    match store.create(&record).await {
+                        Ok(()) => break,
+                        Err(StoreError::Collision) if attempt < MAX_ATTEMPTS => {
+                            id = SessionId::generate();
+                            record.key = id.key();
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                tracing::debug!(session = %record.key.fingerprint(), "session created");
+                self.issue(&**codec, &id, &record, now)
+            }
+        }
+    }
+
+    /// C6: a new id with the same data, moved from the old one in one conditional store step
+    /// (S-06), so a logout or "log out everywhere" that landed meanwhile is never undone under the
+    /// new id, and a concurrent save is merged or refused like any other (C8).
+    async fn renew(
+        &self,
+        mut record: SessionRecord,
+        write: &Write<'_>,
+    ) -> Result<CookieUpdate, SessionError> {
+        let now = write.now;
+        let old_key = record.key;
+        let mut new_id = SessionId::generate();
+        self.prepare_renewed(&mut record, &new_id, now);
+        let (codec, store) = match &self.0.mode {
+            Mode::Stateless { codec, revocations } => {
+                return self
+                    .issue_record(
+                        &**codec,
+                        revocations.as_deref(),
+                        record,
+                        write.revocation_checked(),
+                        now,
+                    )
+                    .await;
+            }
+            Mode::Stateful { codec, store } => (codec, store),
+        };
+        let mut expected = write.loaded_version;
+        for _ in 0..MAX_MERGE_ATTEMPTS {
+            match store.renew(&old_key, expected, &record).await {
+                Ok(()) => return self.issue(&**codec, &new_id, &record, now),
+                Err(StoreError::NotFound) => {
+                    log_rejection(RejectReason::UnknownId);
+                    return Ok(self.removal_if(true));
+                }
+                Err(StoreError::Collision) => {
+                    new_id = SessionId::generate();
+                    record.key = new_id.key();
+                }
+                Err(StoreError::Conflict) => {
+                    let Some(current) = store.load(&old_key, now).await? else {
+                        log_rejection(RejectReason::UnknownId);
+                        return Ok(self.removal_if(true));
+                    };
+                    expected = current.version;
+                    record = self.rebase(write, &record, &current)?.record;
+                    self.prepare_renewed(&mut record, &new_id, now);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(SessionError::Conflict)
+    }
+
+    fn prepare_renewed(&self, record: &mut SessionRecord, id: &SessionId, now: UnixTime) {
+        record.key = id.key();
+        record.version = 1;
+        record.last_seen_at = now;
+        record.expires_at = self.0.policy.expiry_from(record, now);
+    }
+
+    /// Saves `record` (loaded at `write.loaded_version`) with the conflict model (C8): a save
+    /// that lost a race reloads the other writer's record and merges into it, or fails with a
+    /// conflict when they overlap and the policy rejects. `Ok(None)`: the record was deleted
+    /// meanwhile. Returns the record as stored.
+    async fn save(
+        &self,
+        store: &dyn SessionStore,
+        mut record: SessionRecord,
+        write: &Write<'_>,
+    ) -> Result<Option<SessionRecord>, SessionError> {
+        let mut expected = write.loaded_version;
+        for _ in 0..MAX_MERGE_ATTEMPTS {
+            record.version = expected + 1;
+            match store.save(&record, expected).await {
+                Ok(()) => return Ok(Some(record)),
+                Err(StoreError::NotFound) => return Ok(None),
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let Some(current) = store.load(&record.key, write.now).await? else {
+                return Ok(None);
+            };
+            let rebased = self.rebase(write, &record, &current)?;
+            if !rebased.needs_write {
+                return Ok(Some(current));
+            }
+            expected = current.version;
+            record = rebased.record;
+        }
+        Err(SessionError::Conflict)
+    }
+
+    /// This request's changes on top of `current`, the record another request saved since this
+    /// one loaded: merged when they touched different keys (or this request only refreshed),
+    /// a conflict when they overlap and the policy rejects (C8).
+    fn rebase(
+        &self,
+        write: &Write<'_>,
+        ours: &SessionRecord,
+        current: &SessionRecord,
+    ) -> Result<Rebased, SessionError> {
+        if write.changed
+            && self.0.policy.on_conflict() == ConflictPolicy::Reject
+            && write.access.overlaps(current)
+        {
+            return Err(SessionError::Conflict);
+        }
+        let record = write.access.apply(ours, current);
+        // A refresh the other writer already covered needs no second write.
+        let needs_write = write.changed
+            || record.expires_at > current.expires_at
+            || record.last_seen_at > current.last_seen_at;
+        Ok(Rebased {
+            record,
+            needs_write,
+        })
+    }
+}
+
+/// What a commit of a loaded session needs besides the record.
+struct Write<'a> {
+    access: &'a Access,
+    /// The handler changed something besides bookkeeping.
+    changed: bool,
+    loaded_version: u64,
+    /// See [`Loaded::not_before`].
+    not_before: Option<Option<UnixTime>>,
+    now: UnixTime,
+}
+
+impl Write<'_> {
+    /// The load-time revocation check that still holds for this write: none once the request
+    /// signed a user in.
+    fn revocation_checked(&self) -> Option<Option<UnixTime>> {
+        self.not_before.filter(|_| !self.access.changed_identity())
+    }
+}
+
+/// A record rebased on another writer's.
+struct Rebased {
+    record: SessionRecord,
+    /// Whether it differs from the other writer's record in anything worth a save.
+    needs_write: bool,
+}

@@ -1,0 +1,234 @@
+//! [`SessionManager`]: the framework-agnostic engine. Adapters call [`SessionManager::load`] with
+//! the request's `Cookie` header and [`SessionManager::commit_for_status`] with the handle after
+//! the handler, and write the returned [`CookieUpdate`]. Everything else is decided here.
+//!
+//! By concern: `load.rs` (cookie to session), `commit.rs` (session to store and `Set-Cookie`,
+//! with the conflict model), `users.rs` (a user's sessions: listing, "log out everywhere" and the
+//! stateless revocation markers).
+
+mod commit;
+mod load;
+mod users;
+
+use std::fmt;
+use std::sync::Arc;
+
+#[cfg(doc)]
+use crate::codec::JwtCodec;
+use crate::codec::{SessionCodec, SignedIdCodec};
+use crate::guard::AccessGuard;
+use crate::id::SessionId;
+use crate::key::Secret;
+use crate::policy::{Policy, SessionPolicy};
+use crate::record::SessionRecord;
+use crate::session::RequestContext;
+use crate::store::SessionStore;
+use crate::time::{Clock, SystemClock, UnixTime};
+
+pub use commit::CookieUpdate;
+
+/// How many times a create is retried on an id collision (astronomically unlikely with 256-bit
+/// ids), or a revocation marker on a race, before giving up.
+const MAX_ATTEMPTS: usize = 3;
+/// How many times a save or renew that lost a race reloads, merges and tries again (C8). Every
+/// lost race means another request's save won, so with N concurrent writers of one session a
+/// request retries at most N - 1 times; the bound only stops a pathological hot spot.
+const MAX_MERGE_ATTEMPTS: usize = 256;
+
+enum Mode {
+    Stateless {
+        codec: Arc<dyn SessionCodec<Payload = SessionRecord>>,
+        revocations: Option<Arc<dyn SessionStore>>,
+    },
+    Stateful {
+        codec: Arc<dyn SessionCodec<Payload = SessionId>>,
+        store: Arc<dyn SessionStore>,
+    },
+}
+
+struct Inner {
+    mode: Mode,
+    policy: Arc<dyn SessionPolicy>,
+    clock: Arc<dyn Clock>,
+    guard: AccessGuard,
+}
+
+/// Loads and commits sessions; one per application, cheap to clone.
+///
+/// Stateless or stateful is one line:
+///
+/// ```
+/// use session_core::{JwtCodec, MemoryStore, Secret, SessionManager};
+/// let secret = Secret::from_bytes(b"0123456789abcdef0123456789abcdef".to_vec())?;
+/// let stateless = SessionManager::stateless(JwtCodec::hs256(&secret)?).build();
+/// let stateful = SessionManager::stateful(&secret, MemoryStore::new()).build();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// A request's life, as an adapter drives it:
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use session_core::{CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager};
+/// let secret = Secret::from_bytes(vec![7u8; 32])?;
+/// let manager = SessionManager::stateful(&secret, MemoryStore::new()).build();
+///
+/// let session = manager.load(None, RequestContext::default()).await?;   // no cookie
+/// session.insert("visits", 1)?;                                           // the handler
+/// let CookieUpdate::Set(set_cookie) = manager.commit(&session).await? else { panic!() };
+///
+/// let cookie = set_cookie.split(';').next().unwrap();                    // the browser
+/// let session = manager.load_from_header(Some(cookie), RequestContext::default()).await?;
+/// assert_eq!(session.get::<u32>("visits")?, Some(1));
+/// assert_eq!(manager.commit(&session).await?, CookieUpdate::Unchanged); // nothing changed
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct SessionManager(Arc<Inner>);
+
+impl fmt::Debug for SessionManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = match &self.0.mode {
+            Mode::Stateless { codec, .. } => format!("stateless({codec:?})"),
+            Mode::Stateful { store, .. } => format!("stateful({store:?})"),
+        };
+        f.debug_struct("SessionManager")
+            .field("mode", &mode)
+            .field("policy", &self.0.policy)
+            .finish()
+    }
+}
+
+/// Builds a [`SessionManager`].
+pub struct SessionManagerBuilder {
+    mode: Mode,
+    policy: Arc<dyn SessionPolicy>,
+    clock: Arc<dyn Clock>,
+    guard: AccessGuard,
+}
+
+impl fmt::Debug for SessionManagerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManagerBuilder")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionManagerBuilder {
+    /// The lifetime and cookie policy (default [`Policy::default`]).
+    pub fn policy(mut self, policy: impl SessionPolicy) -> Self {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    /// Where "now" comes from (default the system clock; tests inject a mock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Stateless mode: keep per-user "not before" times in `store`, so "log out everywhere"
+    /// revokes tokens already issued (C9, S-24). Costs one store read per request with a
+    /// signed-in user. Without it, stateless tokens live until they expire.
+    pub fn revocation_store(mut self, store: impl SessionStore) -> Self {
+        if let Mode::Stateless { revocations, .. } = &mut self.mode {
+            *revocations = Some(Arc::new(store));
+        }
+        self
+    }
+
+    /// Stateful mode: replace the signed-id codec (e.g. one with older keys for rotation).
+    pub fn signed_ids(mut self, signed_ids: SignedIdCodec) -> Self {
+        if let Mode::Stateful { codec, .. } = &mut self.mode {
+            *codec = Arc::new(signed_ids);
+        }
+        self
+    }
+
+    /// Where the session guard sends signed-out page requests, and which paths are APIs that get
+    /// 401 instead (see [`AccessGuard`]).
+    pub fn guard(mut self, guard: AccessGuard) -> Self {
+        self.guard = guard;
+        self
+    }
+
+    /// The manager.
+    pub fn build(self) -> SessionManager {
+        SessionManager(Arc::new(Inner {
+            mode: self.mode,
+            policy: self.policy,
+            clock: self.clock,
+            guard: self.guard,
+        }))
+    }
+}
+
+impl SessionManager {
+    fn builder_for(mode: Mode) -> SessionManagerBuilder {
+        SessionManagerBuilder {
+            mode,
+            policy: Arc::new(Policy::default()),
+            clock: Arc::new(SystemClock),
+            guard: AccessGuard::default(),
+        }
+    }
+
+    /// Stateless sessions: the whole record travels in the cookie, signed by `codec`
+    /// ([`JwtCodec`], or any codec carrying whole records).
+    pub fn stateless(codec: impl SessionCodec<Payload = SessionRecord>) -> SessionManagerBuilder {
+        Self::builder_for(Mode::Stateless {
+            codec: Arc::new(codec),
+            revocations: None,
+        })
+    }
+
+    /// Stateful sessions: a signed id in the cookie (tag key derived from `secret`), the record in
+    /// `store`. To share the store with other code (an admin page, a test), pass an `Arc` of it:
+    /// `Arc<S>` and `Arc<dyn SessionStore>` are stores too.
+    pub fn stateful(secret: &Secret, store: impl SessionStore) -> SessionManagerBuilder {
+        Self::builder_for(Mode::Stateful {
+            codec: Arc::new(SignedIdCodec::new(secret)),
+            store: Arc::new(store),
+        })
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &dyn SessionPolicy {
+        &*self.0.policy
+    }
+
+    /// The session guard's configuration.
+    pub fn guard(&self) -> &AccessGuard {
+        &self.0.guard
+    }
+
+    /// The current time from the manager's clock.
+    pub fn now(&self) -> UnixTime {
+        self.0.clock.now()
+    }
+
+    /// The store, in stateful mode.
+    pub fn store(&self) -> Option<&Arc<dyn SessionStore>> {
+        match &self.0.mode {
+            Mode::Stateful { store, .. } => Some(store),
+            Mode::Stateless { .. } => None,
+        }
+    }
+
+    /// A new, empty record for a request at `now`, with its id.
+    pub(crate) fn new_record(
+        &self,
+        now: UnixTime,
+        ctx: &RequestContext,
+    ) -> (SessionId, SessionRecord) {
+        let id = SessionId::generate();
+        let policy = &self.0.policy;
+        let mut record = SessionRecord::new(id.key(), now, now);
+        record.absolute_expires_at = policy.absolute_lifetime().map(|cap| now + cap);
+        record.expires_at = policy.expiry_from(&record, now);
+        record.metadata.ip = ctx.ip.clone();
+        record.metadata.user_agent = ctx.user_agent.clone();
+        (id, record)
+    }
+}
