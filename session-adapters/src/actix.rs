@@ -53,6 +53,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
+use session_core::Validate;
 use session_core::{Denial, RequestContext, SessionManager, SignedIn};
 
 /// Middleware that loads the session of every request and commits it after the handler.
@@ -354,6 +355,13 @@ impl FromRequest for Session {
 ///     name: String,
 /// }
 ///
+/// // Checked after deserialising; data that fails is "no session" (reason `schema`).
+/// impl session_adapters::Validate for Profile {
+///     fn validate(&self) -> Result<(), &'static str> {
+///         if self.name.is_empty() { Err("empty name") } else { Ok(()) }
+///     }
+/// }
+///
 /// async fn profile(profile: SessionData<Profile>) -> String {
 ///     profile.0.name
 /// }
@@ -376,7 +384,7 @@ impl<T> Deref for SessionData<T> {
     }
 }
 
-impl<T: DeserializeOwned> FromRequest for SessionData<T> {
+impl<T: DeserializeOwned + Validate> FromRequest for SessionData<T> {
     type Error = SessionRejection;
     type Future = Ready<Result<Self, Self::Error>>;
 

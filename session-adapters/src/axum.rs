@@ -49,6 +49,7 @@ use http::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE, USER_AGENT};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use serde::de::DeserializeOwned;
+use session_core::Validate;
 use session_core::{Denial, RequestContext, SessionError, SessionManager, SignedIn};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -277,6 +278,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
 ///     name: String,
 /// }
 ///
+/// // Checked after deserialising; data that fails is "no session" (reason `schema`).
+/// impl session_adapters::Validate for Profile {
+///     fn validate(&self) -> Result<(), &'static str> {
+///         if self.name.is_empty() { Err("empty name") } else { Ok(()) }
+///     }
+/// }
+///
 /// async fn profile(SessionData(profile): SessionData<Profile>) -> String {
 ///     profile.name
 /// }
@@ -284,7 +292,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
 #[derive(Debug, Clone)]
 pub struct SessionData<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for SessionData<T> {
+impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequestParts<S> for SessionData<T> {
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {

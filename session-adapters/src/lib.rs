@@ -48,7 +48,7 @@ pub use error::Error;
 pub use session_core::{
     AccessGuard, ConflictPolicy, DataError, Denial, JwtAlgorithm, JwtCodec, MemoryStore, Policy,
     PolicyBuilder, SameSite, Secret, SessionError, SessionManager, SessionManagerBuilder,
-    SessionStatus, SessionStore, StoreError, UserId,
+    SessionStatus, SessionStore, StoreError, UserId, Validate,
 };
 
 #[cfg(feature = "sled")]

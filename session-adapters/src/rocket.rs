@@ -71,6 +71,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use rocket::Data;
 use serde::de::DeserializeOwned;
+use session_core::Validate;
 use session_core::{Denial, RequestContext, SessionManager, SignedIn};
 
 /// The fairing that loads the session of every request and commits it with the response.
@@ -379,6 +380,13 @@ impl<'r> FromRequest<'r> for Session {
 ///     name: String,
 /// }
 ///
+/// // Checked after deserialising; data that fails is "no session" (reason `schema`).
+/// impl session_adapters::Validate for Profile {
+///     fn validate(&self) -> Result<(), &'static str> {
+///         if self.name.is_empty() { Err("empty name") } else { Ok(()) }
+///     }
+/// }
+///
 /// #[get("/profile")]
 /// fn profile(profile: SessionData<Profile>) -> String {
 ///     profile.into_inner().name
@@ -403,7 +411,7 @@ impl<T> Deref for SessionData<T> {
 }
 
 #[rocket::async_trait]
-impl<'r, T: DeserializeOwned + Send> FromRequest<'r> for SessionData<T> {
+impl<'r, T: DeserializeOwned + Validate + Send> FromRequest<'r> for SessionData<T> {
     type Error = SessionRejection;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {

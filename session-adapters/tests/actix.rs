@@ -11,16 +11,11 @@ use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::Method;
 use actix_web::{test, web, App, HttpResponse};
-use serde::Deserialize;
 use session_adapters::actix::{RequireSession, Session, SessionData, SessionMiddleware};
 use session_adapters::{Error, SessionManager};
 
+use common::routes::Profile;
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
-
-#[derive(Deserialize)]
-struct Profile {
-    name: String,
-}
 
 fn counter(session: &Session) -> u64 {
     routes::counter(session).expect("n is a number")

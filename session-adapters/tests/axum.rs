@@ -8,17 +8,12 @@ use axum::extract::{ConnectInfo, Path};
 use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
 use session_adapters::axum::{RequireSession, Session, SessionData, SessionLayer};
 use session_adapters::{Error, SessionManager};
 use tower::ServiceExt;
 
+use common::routes::Profile;
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
-
-#[derive(Deserialize)]
-struct Profile {
-    name: String,
-}
 
 fn counter(session: &Session) -> u64 {
     routes::counter(session).expect("n is a number")

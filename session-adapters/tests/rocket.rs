@@ -10,16 +10,11 @@ use rocket::config::LogLevel;
 use rocket::http::{Header, Method, Status};
 use rocket::local::asynchronous::Client;
 use rocket::{get, post, routes, Build, Config, Rocket};
-use serde::Deserialize;
 use session_adapters::rocket::{RequireSession, Session, SessionData, SessionFairing};
 use session_adapters::{Error, SessionManager};
 
+use common::routes::Profile;
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
-
-#[derive(Deserialize)]
-struct Profile {
-    name: String,
-}
 
 fn counter(session: &Session) -> u64 {
     routes::counter(session).expect("n is a number")

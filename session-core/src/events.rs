@@ -7,3 +7,13 @@ use crate::codec::RejectReason;
 pub(crate) fn log_rejection(reason: RejectReason) {
     tracing::info!(reason = reason.as_str(), "session cookie rejected");
 }
+
+/// Typed session data failed its shape or [`Validate`](crate::Validate) check: INFO with reason
+/// `schema` and the check's message, never the data (C2).
+pub(crate) fn log_invalid_data(why: &'static str) {
+    tracing::info!(
+        reason = RejectReason::Schema.as_str(),
+        detail = why,
+        "session cookie rejected"
+    );
+}

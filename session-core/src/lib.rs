@@ -58,6 +58,7 @@ mod record;
 mod session;
 mod store;
 mod time;
+mod validate;
 
 #[cfg(feature = "password")]
 #[cfg_attr(docsrs, doc(cfg(feature = "password")))]
@@ -91,3 +92,4 @@ pub use record::{
 pub use session::{RequestContext, Session, SessionInfo, SessionStatus, SignedIn};
 pub use store::{BoxError, SessionStore, StoreCaps, StoreError};
 pub use time::{Clock, SystemClock, UnixTime};
+pub use validate::Validate;

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::codec::{RejectReason, RESERVED_CLAIMS};
+use crate::codec::RESERVED_CLAIMS;
 use crate::error::{DataError, SessionError, ShapeError};
 use crate::guard::Denial;
 use crate::id::{SessionId, SessionKey, UserId};
@@ -18,6 +18,7 @@ use crate::merge::Access;
 use crate::policy::MAX_SESSION_LIFETIME;
 use crate::record::SessionRecord;
 use crate::time::UnixTime;
+use crate::validate::Validate;
 
 /// Who made the request: recorded in a new session's metadata.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -349,16 +350,20 @@ impl Session {
     }
 
     /// The whole data as `T` for a typed extractor: `None` if there is no session; if the data
-    /// does not fit `T`, the session is treated as invalid (C2, reason `schema`): it is destroyed
-    /// and the event logged.
-    pub fn typed_or_invalidate<T: DeserializeOwned>(&self) -> Option<T> {
+    /// does not fit `T` or fails its [`Validate`] check, the session is treated as invalid (C2,
+    /// reason `schema`): it is destroyed and the event logged.
+    pub fn typed_or_invalidate<T: DeserializeOwned + Validate>(&self) -> Option<T> {
         if !self.exists() {
             return None;
         }
-        match self.data_as::<T>() {
+        let checked = self
+            .data_as::<T>()
+            .map_err(|_| "the data does not have the expected shape")
+            .and_then(|value| value.validate().map(|()| value));
+        match checked {
             Ok(value) => Some(value),
-            Err(_) => {
-                crate::events::log_rejection(RejectReason::Schema);
+            Err(why) => {
+                crate::events::log_invalid_data(why);
                 self.destroy();
                 None
             }
@@ -383,7 +388,7 @@ impl Session {
     /// The whole data as `T` for a typed extractor on a route that requires it: a missing session
     /// is the guard's [`Denial`]; data that does not fit `T` invalidates the session (C2, reason
     /// `schema`) and is denied the same way.
-    pub fn typed_or_deny<T: DeserializeOwned>(
+    pub fn typed_or_deny<T: DeserializeOwned + Validate>(
         &self,
         path: &str,
         accept: Option<&str>,

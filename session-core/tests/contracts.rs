@@ -601,6 +601,11 @@ async fn c15_typed_data_reads_and_writes(mode: Mode) {
     struct Whole {
         profile: Profile,
     }
+    impl session_core::Validate for Whole {
+        fn validate(&self) -> Result<(), &'static str> {
+            Ok(())
+        }
+    }
     assert_eq!(s.data_as::<Whole>().unwrap().profile.name, "Ada");
     s.clear();
     assert!(s.data_as::<Whole>().is_err());

@@ -398,6 +398,7 @@ macro_rules! behaviour_suite {
             c9_log_out_everywhere,
             c14_store_down_is_503_and_keeps_cookie,
             c15_typed_extractor,
+            a_payload_that_fails_validation_is_no_session,
             c18_a_server_error_commits_nothing,
             the_middleware_attached_twice_behaves_like_once,
             guard_redirects_pages_and_401s_apis,

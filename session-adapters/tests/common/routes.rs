@@ -1,7 +1,24 @@
 //! What the ROUTES handlers do, written once: each driver's handlers only extract with their
 //! framework's types and call these, so the three apps cannot drift apart.
 
-use session_core::{DataError, Session, SessionError, UserId};
+use serde::Deserialize;
+use session_core::{DataError, Session, SessionError, UserId, Validate};
+
+/// The typed whole-session data of `GET /profile`.
+#[derive(Debug, Deserialize)]
+pub struct Profile {
+    pub name: String,
+}
+
+/// Names longer than 16 bytes fail the check (the validated-payload scenario logs in as one).
+impl Validate for Profile {
+    fn validate(&self) -> Result<(), &'static str> {
+        if self.name.len() > 16 {
+            return Err("name longer than 16 bytes");
+        }
+        Ok(())
+    }
+}
 
 /// The counter `n`, 0 when absent.
 pub fn counter(session: &Session) -> Result<u64, DataError> {

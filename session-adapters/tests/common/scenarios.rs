@@ -423,6 +423,37 @@ pub async fn c15_typed_extractor<D: Driver>(backend: Backend) {
     assert_eq!(response.status, 401, "{fx}: an API client: {response:?}");
 }
 
+/// Typed data that deserialises but fails its `Validate` check is no session: the guard's
+/// answer, the cookie cleared, the reason `schema` logged with the check's message.
+pub async fn a_payload_that_fails_validation_is_no_session<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let cookie = fx.login("a-name-longer-than-sixteen").await;
+    let capture = LogCapture::new();
+    let response = {
+        let _guard = capture.install();
+        fx.get("/profile", Some(&cookie)).await
+    };
+    assert_eq!(response.status, 303, "{fx}: {response:?}");
+    assert_eq!(response.header("location"), Some("/login"), "{fx}");
+    assert!(response.only_cookie(&fx).is_removal(), "{fx}: {response:?}");
+    let reasons: Vec<String> = capture
+        .events()
+        .iter()
+        .filter_map(|e| {
+            e.field("detail")
+                .map(|d| format!("{}: {d}", e.field("reason").unwrap_or_default()))
+        })
+        .collect();
+    assert_eq!(reasons, ["schema: name longer than 16 bytes"], "{fx}");
+    if backend.is_stateful() {
+        assert_eq!(
+            fx.get("/api/me", Some(&cookie)).await.status,
+            401,
+            "{fx}: the session ended"
+        );
+    }
+}
+
 /// The guard: signed-out page requests are redirected to /login, API requests get 401.
 pub async fn guard_redirects_pages_and_401s_apis<D: Driver>(backend: Backend) {
     let fx = fixture::<D>(backend).await;
