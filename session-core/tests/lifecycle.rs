@@ -224,8 +224,12 @@ async fn a_server_error_commits_nothing_by_default() {
     // Client errors commit as usual.
     again.insert("n", 3).unwrap();
     manager.commit_for_status(&again, 404).await.unwrap();
-    let key_count = store.len();
-    assert_eq!(key_count, 1);
+    let committed = manager
+        .load_from_header(Some(&cookie), RequestContext::default())
+        .await
+        .unwrap();
+    assert_eq!(committed.get::<u64>("n").unwrap(), Some(3), "a 404 commits");
+    assert_eq!(store.len(), 1);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
+use session_core::testing::conformance::renewed;
 use session_core::{SessionId, SessionRecord, SessionStore, StoreError, UnixTime, UserId};
 
 fn record_for(user: Option<&UserId>, lifetime: Duration) -> SessionRecord {
@@ -13,33 +13,6 @@ fn record_for(user: Option<&UserId>, lifetime: Duration) -> SessionRecord {
     let mut r = SessionRecord::new(SessionId::generate().key(), now, now + lifetime);
     r.user_id = user.cloned();
     r
-}
-
-fn renewed(old: &SessionRecord) -> SessionRecord {
-    let mut new = old.clone();
-    new.key = SessionId::generate().key();
-    new.version = old.version + 1;
-    new
-}
-
-/// The index's (key hex, score) pairs; empty when the index does not exist.
-async fn index(conn: &mut MultiplexedConnection, key: &str) -> Vec<(String, u64)> {
-    redis::cmd("ZRANGE")
-        .arg(key)
-        .arg(0)
-        .arg(-1)
-        .arg("WITHSCORES")
-        .query_async(conn)
-        .await
-        .expect("ZRANGE")
-}
-
-async fn expire_time(conn: &mut MultiplexedConnection, key: &str) -> i64 {
-    redis::cmd("EXPIRETIME")
-        .arg(key)
-        .query_async(conn)
-        .await
-        .expect("EXPIRETIME")
 }
 
 #[tokio::test]
@@ -65,16 +38,16 @@ async fn renew_writes_the_new_key_like_create_and_moves_the_index_entry() {
     );
     let expiry = new.expires_at.as_secs();
     assert_eq!(
-        expire_time(&mut raw, &new_key).await,
+        common::expire_time(&mut raw, &new_key).await,
         i64::try_from(expiry).expect("fits")
     );
     assert_eq!(
-        index(&mut raw, &index_key).await,
+        common::index(&mut raw, &index_key).await,
         vec![(new.key.to_hex(), expiry)],
         "the entry moved and carries the new expiry"
     );
     assert_eq!(
-        expire_time(&mut raw, &index_key).await,
+        common::expire_time(&mut raw, &index_key).await,
         i64::try_from(expiry).expect("fits")
     );
     let user_field: Option<String> = redis::cmd("HGET")
@@ -107,12 +80,12 @@ async fn renew_into_an_anonymous_session_leaves_no_entry_behind() {
     assert_eq!(store.load(&new.key, now).await.expect("load"), Some(new));
     let other_expiry = other.expires_at.as_secs();
     assert_eq!(
-        index(&mut raw, &index_key).await,
+        common::index(&mut raw, &index_key).await,
         vec![(other.key.to_hex(), other_expiry)],
         "only the user's remaining session"
     );
     assert_eq!(
-        expire_time(&mut raw, &index_key).await,
+        common::expire_time(&mut raw, &index_key).await,
         i64::try_from(other_expiry).expect("fits"),
         "the index now ends with its remaining session"
     );
@@ -134,9 +107,9 @@ async fn renew_to_another_user_moves_the_entry_between_indexes() {
 
     let alice_index = format!("{}u:alice", guard.prefix);
     let bob_index = format!("{}u:bob", guard.prefix);
-    assert!(index(&mut raw, &alice_index).await.is_empty());
+    assert!(common::index(&mut raw, &alice_index).await.is_empty());
     assert_eq!(
-        index(&mut raw, &bob_index).await,
+        common::index(&mut raw, &bob_index).await,
         vec![(new.key.to_hex(), new.expires_at.as_secs())]
     );
     let now = UnixTime::now();
@@ -165,7 +138,7 @@ async fn a_failing_renew_that_changes_the_user_changes_nothing() {
     store.create(&old).await.expect("create");
     let mut new = renewed(&old);
     new.user_id = None;
-    let before = index(&mut raw, &format!("{}u:alice", guard.prefix)).await;
+    let before = common::index(&mut raw, &format!("{}u:alice", guard.prefix)).await;
 
     let err = store.renew(&old.key, 7, &new).await.expect_err("stale");
     assert!(matches!(err, StoreError::Conflict), "got {err:?}");
@@ -188,7 +161,7 @@ async fn a_failing_renew_that_changes_the_user_changes_nothing() {
     assert_eq!(store.load(&old.key, now).await.expect("load"), Some(old));
     assert_eq!(store.load(&new.key, now).await.expect("load"), None);
     assert_eq!(
-        index(&mut raw, &format!("{}u:alice", guard.prefix)).await,
+        common::index(&mut raw, &format!("{}u:alice", guard.prefix)).await,
         before
     );
 }

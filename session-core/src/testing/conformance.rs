@@ -217,7 +217,7 @@ pub async fn delete_is_idempotent(store: Arc<dyn SessionStore>) {
 }
 
 /// The record as the manager renews it: same data, a new key, the next version.
-fn renewed(old: &SessionRecord) -> SessionRecord {
+pub fn renewed(old: &SessionRecord) -> SessionRecord {
     let mut new = old.clone();
     new.key = SessionId::generate().key();
     new.version = old.version + 1;

@@ -209,3 +209,33 @@ pub(crate) async fn command_calls(conn: &mut MultiplexedConnection) -> Vec<(Stri
         })
         .collect()
 }
+
+/// `EXPIRETIME key`: the key's expiry in Unix seconds (-1 none, -2 no key).
+pub(crate) async fn expire_time(conn: &mut MultiplexedConnection, key: &str) -> i64 {
+    redis::cmd("EXPIRETIME")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("EXPIRETIME")
+}
+
+/// Whether `key` exists.
+pub(crate) async fn exists(conn: &mut MultiplexedConnection, key: &str) -> bool {
+    redis::cmd("EXISTS")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("EXISTS")
+}
+
+/// A user index's (key hex, score) pairs; empty when the index does not exist.
+pub(crate) async fn index(conn: &mut MultiplexedConnection, key: &str) -> Vec<(String, u64)> {
+    redis::cmd("ZRANGE")
+        .arg(key)
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query_async(conn)
+        .await
+        .expect("ZRANGE")
+}
