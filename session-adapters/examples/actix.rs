@@ -9,8 +9,8 @@
 //! The cookie is `Secure`, so browsers keep it on `https` (or `localhost`) origins only.
 
 use actix_web::{web, App, HttpServer};
-use session_adapters::actix::{Session, SessionMiddleware};
-use session_adapters::{Error, MemoryStore, Secret, SessionManager};
+use session_adapters::actix::SessionMiddleware;
+use session_adapters::{Error, MemoryStore, Secret, Session, SessionManager};
 
 async fn count(session: Session) -> Result<String, Error> {
     let n: u64 = session.get("visits")?.unwrap_or(0);

@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 
 use axum::routing::{get, post};
 use axum::Router;
-use session_adapters::axum::{Session, SessionLayer};
-use session_adapters::{Error, MemoryStore, Secret, SessionManager};
+use session_adapters::axum::SessionLayer;
+use session_adapters::{Error, MemoryStore, Secret, Session, SessionManager};
 
 async fn count(session: Session) -> Result<String, Error> {
     let n: u64 = session.get("visits")?.unwrap_or(0);

@@ -9,8 +9,8 @@
 //! The cookie is `Secure`, so browsers keep it on `https` (or `localhost`) origins only.
 
 use rocket::{get, routes};
-use session_adapters::rocket::{Session, SessionFairing};
-use session_adapters::{Error, MemoryStore, Secret, SessionManager};
+use session_adapters::rocket::SessionFairing;
+use session_adapters::{Error, MemoryStore, Secret, Session, SessionManager};
 
 #[get("/")]
 fn count(session: Session) -> Result<String, Error> {

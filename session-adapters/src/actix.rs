@@ -1,10 +1,11 @@
 //! Actix-web 4 binding: [`SessionMiddleware`] loads the session before the handler and commits it
-//! after; the [`Session`], [`SessionData`] and [`RequireSession`] extractors read it.
+//! after. The extractors are the crate's [`Session`], [`SessionData`] and [`SignedIn`]; as
+//! `Option<..>` they follow Actix-web's own rule: any rejection is `None`.
 //!
 //! ```no_run
 //! use actix_web::{web, App, HttpServer};
-//! use session_adapters::actix::{Session, SessionMiddleware};
-//! use session_adapters::{Error, MemoryStore, Secret, SessionManager};
+//! use session_adapters::actix::SessionMiddleware;
+//! use session_adapters::{Error, MemoryStore, Secret, Session, SessionManager};
 //!
 //! async fn count(session: Session) -> Result<String, Error> {
 //!     let n: u64 = session.get("visits")?.unwrap_or(0);
@@ -43,7 +44,6 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::future::{ready, Future, Ready};
-use std::ops::Deref;
 use std::pin::Pin;
 use std::rc::Rc;
 
@@ -53,8 +53,11 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
-use session_core::Validate;
-use session_core::{Denial, RequestContext, SessionManager, SignedIn};
+use session_core::{RequestContext, SessionManager, Validate};
+
+use crate::answer::Answer;
+use crate::extract::{RequestView, SessionRejection};
+use crate::{Session, SessionData, SignedIn};
 
 /// Middleware that loads the session of every request and commits it after the handler.
 ///
@@ -144,8 +147,7 @@ where
             let session = match loaded {
                 Ok(session) => session,
                 Err(e) => {
-                    tracing::warn!(error = %e, "session could not be loaded");
-                    let response = status_response(e.status_code());
+                    let response = respond(Answer::session_error(&e));
                     return Ok(req.into_response(response).map_into_right_body());
                 }
             };
@@ -154,17 +156,14 @@ where
             let status = res.status().as_u16();
             let update = match manager.commit_for_status(&session, status).await {
                 Ok(update) => update,
-                Err(e) => {
-                    tracing::warn!(error = %e, "session could not be committed");
-                    return Ok(replace(res, status_response(e.status_code())));
-                }
+                Err(e) => return Ok(replace(res, respond(Answer::session_error(&e)))),
             };
             if let Some(value) = update.header_value() {
                 match HeaderValue::from_str(value) {
                     Ok(value) => res.headers_mut().append(header::SET_COOKIE, value),
                     Err(_) => {
                         tracing::error!("session cookie is not a valid header value");
-                        return Ok(replace(res, status_response(500)));
+                        return Ok(replace(res, respond(Answer::status(500))));
                     }
                 }
             }
@@ -196,90 +195,46 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// A plain-text response with `status` and its reason phrase, for session failures.
-fn status_response(status: u16) -> HttpResponse {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status)
-        .content_type("text/plain; charset=utf-8")
-        .body(status.canonical_reason().unwrap_or("session error"))
-}
-
 fn replace<B>(res: ServiceResponse<B>, with: HttpResponse) -> ServiceResponse<EitherBody<B>> {
     let (req, _discarded) = res.into_parts();
     ServiceResponse::new(req, with).map_into_right_body()
 }
 
-/// The response for a [`Denial`]: 303 See Other to the login page, or 401 Unauthorized.
-///
-/// ```
-/// use actix_web::http::{header, StatusCode};
-/// use session_adapters::actix::denial_response;
-/// use session_adapters::Denial;
-///
-/// let res = denial_response(&Denial::Redirect("/login".into()));
-/// assert_eq!(res.status(), StatusCode::SEE_OTHER);
-/// let location = res.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
-/// assert_eq!(location, Some("/login"));
-/// assert_eq!(denial_response(&Denial::Unauthorized).status(), StatusCode::UNAUTHORIZED);
-/// ```
-pub fn denial_response(denial: &Denial) -> HttpResponse {
-    let status =
-        StatusCode::from_u16(denial.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+/// The Actix-web response for an [`Answer`].
+fn respond(answer: Answer) -> HttpResponse {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
-    match denial.location() {
-        Some(location) => response
+    match (answer.location, answer.message) {
+        (Some(location), _) => response
             .insert_header((header::LOCATION, location))
             .finish(),
-        None => response
+        (None, message) => response
             .content_type("text/plain; charset=utf-8")
-            .body(status.canonical_reason().unwrap_or("Unauthorized")),
+            .body(message.unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_owned())),
     }
 }
 
-/// Why a session extractor refused a request. As a [`ResponseError`] it answers with the right
-/// status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SessionRejection {
-    /// [`SessionMiddleware`] is not wrapped around the route: 500, naming the fix.
-    MissingMiddleware,
-    /// The route requires a session (or session data of a given shape) and the request has none:
-    /// the guard's answer (see [`denial_response`]).
-    Denied(Denial),
-}
-
-impl fmt::Display for SessionRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SessionRejection::MissingMiddleware => f.write_str(
-                "no session in this request: add `.wrap(session_adapters::actix::SessionMiddleware::new(manager))` to the App",
-            ),
-            SessionRejection::Denied(denial) => write!(f, "{denial}"),
-        }
+/// The request as the shared extractors see it.
+fn view(req: &HttpRequest) -> RequestView<'_> {
+    RequestView {
+        loaded: req
+            .extensions()
+            .get::<session_core::Session>()
+            .cloned()
+            .ok_or(SessionRejection::MissingMiddleware),
+        path: req.path(),
+        accept: header_str(req.headers(), header::ACCEPT),
     }
 }
-
-impl std::error::Error for SessionRejection {}
 
 impl ResponseError for SessionRejection {
     fn status_code(&self) -> StatusCode {
-        match self {
-            SessionRejection::MissingMiddleware => StatusCode::INTERNAL_SERVER_ERROR,
-            SessionRejection::Denied(denial) => StatusCode::from_u16(denial.status_code())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        }
+        StatusCode::from_u16(SessionRejection::status_code(self))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            SessionRejection::MissingMiddleware => {
-                tracing::error!("{self}");
-                HttpResponse::InternalServerError()
-                    .content_type("text/plain; charset=utf-8")
-                    .body(self.to_string())
-            }
-            SessionRejection::Denied(denial) => denial_response(denial),
-        }
+        respond(Answer::from(self))
     }
 }
 
@@ -291,44 +246,7 @@ impl ResponseError for crate::Error {
     }
 
     fn error_response(&self) -> HttpResponse {
-        status_response(self.report())
-    }
-}
-
-/// The session that [`SessionMiddleware`] loaded for this request.
-fn session_of(req: &HttpRequest) -> Result<session_core::Session, SessionRejection> {
-    req.extensions()
-        .get::<session_core::Session>()
-        .cloned()
-        .ok_or(SessionRejection::MissingMiddleware)
-}
-
-fn accept(req: &HttpRequest) -> Option<&str> {
-    header_str(req.headers(), header::ACCEPT)
-}
-
-/// Extractor for the request's session; dereferences to [`session_core::Session`].
-///
-/// Fails with 500 (naming the fix) when [`SessionMiddleware`] is missing.
-///
-/// ```
-/// use session_adapters::actix::Session;
-///
-/// async fn visits(session: Session) -> String {
-///     match session.get::<u64>("visits") {
-///         Ok(Some(n)) => n.to_string(),
-///         _ => "none".to_owned(),
-///     }
-/// }
-/// ```
-#[derive(Debug, Clone)]
-pub struct Session(pub session_core::Session);
-
-impl Deref for Session {
-    type Target = session_core::Session;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
+        respond(Answer::from(self))
     }
 }
 
@@ -337,50 +255,16 @@ impl FromRequest for Session {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(session_of(req).map(Session))
+        ready(view(req).session())
     }
 }
 
-/// Extractor for the whole session data as `T` (C15), on a route that requires it.
-///
-/// No session, or data that does not fit `T` (the session is then destroyed, C2), gets the
-/// guard's answer: 303 to the login page for pages, 401 for APIs (see [`denial_response`]).
-///
-/// ```
-/// use serde::Deserialize;
-/// use session_adapters::actix::SessionData;
-///
-/// #[derive(Deserialize)]
-/// struct Profile {
-///     name: String,
-/// }
-///
-/// // Checked after deserialising; data that fails is "no session" (reason `schema`).
-/// impl session_adapters::Validate for Profile {
-///     fn validate(&self) -> Result<(), &'static str> {
-///         if self.name.is_empty() { Err("empty name") } else { Ok(()) }
-///     }
-/// }
-///
-/// async fn profile(profile: SessionData<Profile>) -> String {
-///     profile.0.name
-/// }
-/// ```
-#[derive(Debug, Clone)]
-pub struct SessionData<T>(pub T);
+impl FromRequest for SignedIn {
+    type Error = SessionRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
 
-impl<T> SessionData<T> {
-    /// The data.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T> Deref for SessionData<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(view(req).signed_in())
     }
 }
 
@@ -389,48 +273,6 @@ impl<T: DeserializeOwned + Validate> FromRequest for SessionData<T> {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(session_of(req).and_then(|session| {
-            session
-                .typed_or_deny::<T>(req.path(), accept(req))
-                .map(SessionData)
-                .map_err(SessionRejection::Denied)
-        }))
-    }
-}
-
-/// Guard extractor: the request must come from a signed-in user.
-///
-/// Signed-out requests get the guard's answer: 303 to the login page for pages, 401 for APIs
-/// (see [`denial_response`] and [`AccessGuard`](session_core::AccessGuard)).
-///
-/// ```
-/// use session_adapters::actix::RequireSession;
-///
-/// async fn dashboard(auth: RequireSession) -> String {
-///     format!("hello {}", auth.user_id())
-/// }
-/// ```
-#[derive(Debug, Clone)]
-pub struct RequireSession(SignedIn);
-
-impl Deref for RequireSession {
-    type Target = SignedIn;
-
-    fn deref(&self) -> &SignedIn {
-        &self.0
-    }
-}
-
-impl FromRequest for RequireSession {
-    type Error = SessionRejection;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(session_of(req).and_then(|session| {
-            session
-                .require_user(req.path(), accept(req))
-                .map(RequireSession)
-                .map_err(SessionRejection::Denied)
-        }))
+        ready(view(req).data())
     }
 }

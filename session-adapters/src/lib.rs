@@ -22,14 +22,22 @@
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `axum` | module `axum`: `SessionLayer` and the `Session`, `SessionData<T>`, `RequireSession` extractors (Axum 0.8) |
-//! | `actix` | module `actix`: the Actix-web 4 middleware and extractors |
-//! | `rocket` | module `rocket`: the Rocket 0.5 fairing and request guards |
+//! | `axum` | module `axum`: `SessionLayer`; the handler types are Axum extractors (Axum 0.8) |
+//! | `actix` | module `actix`: `SessionMiddleware`; the handler types are Actix-web extractors (Actix-web 4) |
+//! | `rocket` | module `rocket`: `SessionFairing`; the handler types are Rocket request guards (Rocket 0.5) |
 //! | `sled` | `SledStore`, `SledStoreConfig` (embedded, from `session-store-sled`) |
 //! | `sqlite` | `SqliteStore`, `SqliteStoreConfig` (embedded SQLite, from `session-store-sqlite`) |
 //! | `redis` | `RedisStore`, `RedisStoreConfig` (a Redis server, from `session-store-redis`) |
 //!
 //! [`MemoryStore`] and stateless JWT sessions ([`JwtCodec`]) need no feature.
+//!
+//! # Handlers
+//!
+//! The types handlers take are the same in every framework: [`Session`] (read and write),
+//! [`SessionData<T>`] (the whole data, typed and [validated](Validate)), [`SignedIn`] (routes for
+//! signed-in users; `Option<SignedIn>` for routes open to both), the [`SessionRejection`] they
+//! fail with, and the [`Error`] a handler returns with `?`. Each framework module implements its
+//! extractor traits for them and adds its middleware.
 //!
 //! Every binding only carries the `Cookie` header in and the `Set-Cookie` header out: all
 //! decisions (expiry, refresh, renewal, conflicts, errors) are [`SessionManager`]'s, so the three
@@ -41,8 +49,11 @@
 
 pub use session_core as core;
 
+mod answer;
 mod error;
+mod extract;
 pub use error::Error;
+pub use extract::{Session, SessionData, SessionRejection, SignedIn};
 
 #[doc(inline)]
 pub use session_core::{

@@ -1,11 +1,11 @@
 //! Rocket 0.5 binding: [`SessionFairing`] loads the session when a request arrives and commits it
-//! when the response leaves; the [`Session`], [`SessionData`] and [`RequireSession`] request
-//! guards read it.
+//! when the response leaves. The request guards are the crate's [`Session`], [`SessionData`] and
+//! [`SignedIn`]; as `Option<..>` they follow Rocket's own rule: any failure is `None`.
 //!
 //! ```no_run
 //! use rocket::{get, routes};
-//! use session_adapters::rocket::{Session, SessionFairing};
-//! use session_adapters::{Error, MemoryStore, Secret, SessionManager};
+//! use session_adapters::rocket::SessionFairing;
+//! use session_adapters::{Error, MemoryStore, Secret, Session, SessionManager};
 //!
 //! #[get("/")]
 //! fn count(session: Session) -> Result<String, Error> {
@@ -58,12 +58,10 @@
 //! the fairing then gives the catcher's 303 (which has no `Location`) the login page's
 //! `Location` and an empty body, keeping the other headers. A handler that took the guard as an
 //! `Option` and answers by itself (a 401, say) keeps its own answer.
-//! Handlers that want to answer themselves can take `Result<RequireSession, SessionRejection>`
-//! and return the [`SessionRejection`], which is a responder giving the same answers.
+//! Handlers that want to answer themselves can take `Result<SignedIn, SessionRejection>` and
+//! return the [`SessionRejection`], which is a responder giving the same answers.
 
-use std::fmt;
 use std::io::Cursor;
-use std::ops::Deref;
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{ContentType, Header, Status};
@@ -71,8 +69,11 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use rocket::Data;
 use serde::de::DeserializeOwned;
-use session_core::Validate;
-use session_core::{Denial, RequestContext, SessionManager, SignedIn};
+use session_core::{Denial, RequestContext, SessionManager, Validate};
+
+use crate::answer::Answer;
+use crate::extract::{RequestView, SessionRejection};
+use crate::{Error, Session, SessionData, SignedIn};
 
 /// The fairing that loads the session of every request and commits it with the response.
 ///
@@ -100,7 +101,7 @@ impl SessionFairing {
 /// What the fairing left in the request's local cache.
 enum Loaded {
     Ready(session_core::Session),
-    Failed(Status),
+    Failed(u16),
     /// Only ever cached by a guard that ran without the fairing.
     Missing,
 }
@@ -152,10 +153,7 @@ impl Fairing for SessionFairing {
         };
         let loaded = match result {
             Ok(session) => Loaded::Ready(session),
-            Err(e) => {
-                tracing::warn!(error = %e, "session could not be loaded");
-                Loaded::Failed(status(e.status_code()))
-            }
+            Err(e) => Loaded::Failed(e.status_code()),
         };
         req.local_cache(|| LoadSlot(loaded));
     }
@@ -164,7 +162,7 @@ impl Fairing for SessionFairing {
         let session = match loaded(req) {
             Loaded::Ready(session) => session,
             Loaded::Failed(status) => {
-                *res = status_response(*status);
+                *res = respond(Answer::status(*status));
                 return;
             }
             Loaded::Missing => return,
@@ -191,165 +189,75 @@ impl Fairing for SessionFairing {
                     res.adjoin_header(Header::new("Set-Cookie", value.to_owned()));
                 }
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "session could not be committed");
-                *res = status_response(status(e.status_code()));
+            Err(e) => *res = respond(Answer::session_error(&e)),
+        }
+    }
+}
+
+/// The Rocket response for an [`Answer`].
+fn respond(answer: Answer) -> Response<'static> {
+    let status = Status::from_code(answer.status).unwrap_or(Status::InternalServerError);
+    let mut response = Response::build();
+    response.status(status);
+    match (answer.location, answer.message) {
+        (Some(location), _) => response.header(Header::new("Location", location)),
+        (None, message) => {
+            let body = message.unwrap_or_else(|| status.reason_lossy().to_owned());
+            response
+                .header(ContentType::Plain)
+                .sized_body(body.len(), Cursor::new(body))
+        }
+    };
+    response.finalize()
+}
+
+/// The request as the shared extractors see it.
+fn view<'a>(req: &'a Request<'_>) -> RequestView<'a> {
+    RequestView {
+        loaded: match loaded(req) {
+            Loaded::Ready(session) => Ok(session.clone()),
+            Loaded::Failed(status) => Err(SessionRejection::LoadFailed(*status)),
+            Loaded::Missing => Err(SessionRejection::MissingMiddleware),
+        },
+        path: req.uri().path().as_str(),
+        accept: req.headers().get_one("Accept"),
+    }
+}
+
+/// A guard's outcome: a failure keeps the rejection's own status for Rocket's catcher, and a
+/// redirect leaves its location for the fairing (see the [module docs](self#redirects)).
+fn outcome<T>(
+    req: &Request<'_>,
+    result: Result<T, SessionRejection>,
+) -> Outcome<T, SessionRejection> {
+    match result {
+        Ok(value) => Outcome::Success(value),
+        Err(rejection) => {
+            match &rejection {
+                SessionRejection::MissingMiddleware => tracing::error!("{rejection}"),
+                SessionRejection::Denied(Denial::Redirect(location)) => {
+                    req.local_cache(|| RedirectSlot(Some(location.clone())));
+                }
+                _ => {}
             }
+            let status =
+                Status::from_code(rejection.status_code()).unwrap_or(Status::InternalServerError);
+            Outcome::Error((status, rejection))
         }
     }
 }
 
-fn status(code: u16) -> Status {
-    Status::from_code(code).unwrap_or(Status::InternalServerError)
-}
-
-fn text_response(status: Status, body: String) -> Response<'static> {
-    Response::build()
-        .status(status)
-        .header(ContentType::Plain)
-        .sized_body(body.len(), Cursor::new(body))
-        .finalize()
-}
-
-/// A plain-text response with `status` and its reason phrase, for session failures.
-fn status_response(status: Status) -> Response<'static> {
-    text_response(status, status.reason_lossy().to_owned())
-}
-
-/// The response for a [`Denial`]: 303 See Other to the login page, or 401 Unauthorized.
-///
-/// ```
-/// use rocket::http::Status;
-/// use session_adapters::rocket::denial_response;
-/// use session_adapters::Denial;
-///
-/// let res = denial_response(&Denial::Redirect("/login".into()));
-/// assert_eq!(res.status(), Status::SeeOther);
-/// assert_eq!(res.headers().get_one("Location"), Some("/login"));
-/// assert_eq!(denial_response(&Denial::Unauthorized).status(), Status::Unauthorized);
-/// ```
-pub fn denial_response(denial: &Denial) -> Response<'static> {
-    let status = Status::from_code(denial.status_code()).unwrap_or(Status::InternalServerError);
-    match denial.location() {
-        Some(location) => Response::build()
-            .status(status)
-            .header(Header::new("Location", location.to_owned()))
-            .finalize(),
-        None => text_response(status, status.reason_lossy().to_owned()),
-    }
-}
-
-/// Why a session guard failed. It is also a responder giving the same answer the fairing gives,
-/// for handlers that take `Result<Guard, SessionRejection>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SessionRejection {
-    /// [`SessionFairing`] is not attached: 500, naming the fix.
-    MissingFairing,
-    /// The session could not be loaded (e.g. 503 while the store is down).
-    LoadFailed(Status),
-    /// The route requires a session (or session data of a given shape) and the request has none:
-    /// the guard's answer (see [`denial_response`]).
-    Denied(Denial),
-}
-
-impl SessionRejection {
-    /// The status the guard fails with: the denial's own (303 for a page, 401 for an API). Rocket's
-    /// catcher for a 303 has no `Location`; the fairing adds it (see the
-    /// [module docs](self#redirects)).
-    pub fn status(&self) -> Status {
-        match self {
-            SessionRejection::MissingFairing => Status::InternalServerError,
-            SessionRejection::LoadFailed(status) => *status,
-            SessionRejection::Denied(denial) => status(denial.status_code()),
-        }
-    }
-}
-
-impl fmt::Display for SessionRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SessionRejection::MissingFairing => f.write_str(
-                "no session in this request: add `.attach(session_adapters::rocket::SessionFairing::new(manager))` to the Rocket",
-            ),
-            SessionRejection::LoadFailed(status) => {
-                write!(f, "the session could not be loaded ({status})")
-            }
-            SessionRejection::Denied(denial) => write!(f, "{denial}"),
-        }
-    }
-}
-
-impl std::error::Error for SessionRejection {}
-
+/// The same answer the fairing gives, for handlers that take `Result<Guard, SessionRejection>`.
 impl<'r> Responder<'r, 'static> for SessionRejection {
     fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
-        Ok(match &self {
-            SessionRejection::MissingFairing => {
-                text_response(Status::InternalServerError, self.to_string())
-            }
-            SessionRejection::LoadFailed(status) => status_response(*status),
-            SessionRejection::Denied(denial) => denial_response(denial),
-        })
+        Ok(respond(Answer::from(&self)))
     }
 }
 
-/// A handler's [`Error`](crate::Error) (from `?` on a session call): 503, 409 or 500, logged once.
-impl<'r> Responder<'r, 'static> for crate::Error {
+/// A handler's [`Error`] (from `?` on a session call): 503, 409 or 500, logged once.
+impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
-        Ok(status_response(status(self.report())))
-    }
-}
-
-fn fail<T>(req: &Request<'_>, rejection: SessionRejection) -> Outcome<T, SessionRejection> {
-    match &rejection {
-        SessionRejection::MissingFairing => tracing::error!("{rejection}"),
-        SessionRejection::Denied(Denial::Redirect(location)) => {
-            req.local_cache(|| RedirectSlot(Some(location.clone())));
-        }
-        _ => {}
-    }
-    Outcome::Error((rejection.status(), rejection))
-}
-
-/// The session that [`SessionFairing`] loaded for this request.
-fn session_of(req: &Request<'_>) -> Result<session_core::Session, SessionRejection> {
-    match loaded(req) {
-        Loaded::Ready(session) => Ok(session.clone()),
-        Loaded::Failed(status) => Err(SessionRejection::LoadFailed(*status)),
-        Loaded::Missing => Err(SessionRejection::MissingFairing),
-    }
-}
-
-fn path_and_accept<'a>(req: &'a Request<'_>) -> (&'a str, Option<&'a str>) {
-    (req.uri().path().as_str(), req.headers().get_one("Accept"))
-}
-
-/// Request guard for the request's session; dereferences to [`session_core::Session`].
-///
-/// Fails with 500 (naming the fix, in the log and the [`SessionRejection`]) when
-/// [`SessionFairing`] is not attached.
-///
-/// ```
-/// use rocket::get;
-/// use session_adapters::rocket::Session;
-///
-/// #[get("/read")]
-/// fn read(session: Session) -> String {
-///     match session.get::<u64>("visits") {
-///         Ok(Some(n)) => n.to_string(),
-///         _ => "none".to_owned(),
-///     }
-/// }
-/// ```
-#[derive(Debug, Clone)]
-pub struct Session(pub session_core::Session);
-
-impl Deref for Session {
-    type Target = session_core::Session;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
+        Ok(respond(Answer::from(&self)))
     }
 }
 
@@ -358,55 +266,16 @@ impl<'r> FromRequest<'r> for Session {
     type Error = SessionRejection;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        match session_of(req) {
-            Ok(session) => Outcome::Success(Session(session)),
-            Err(rejection) => fail(req, rejection),
-        }
+        outcome(req, view(req).session())
     }
 }
 
-/// Request guard for the whole session data as `T` (C15), on a route that requires it.
-///
-/// No session, or data that does not fit `T` (the session is then destroyed, C2), gets the
-/// guard's answer: 303 to the login page for pages, 401 for APIs.
-///
-/// ```
-/// use rocket::get;
-/// use serde::Deserialize;
-/// use session_adapters::rocket::SessionData;
-///
-/// #[derive(Deserialize)]
-/// struct Profile {
-///     name: String,
-/// }
-///
-/// // Checked after deserialising; data that fails is "no session" (reason `schema`).
-/// impl session_adapters::Validate for Profile {
-///     fn validate(&self) -> Result<(), &'static str> {
-///         if self.name.is_empty() { Err("empty name") } else { Ok(()) }
-///     }
-/// }
-///
-/// #[get("/profile")]
-/// fn profile(profile: SessionData<Profile>) -> String {
-///     profile.into_inner().name
-/// }
-/// ```
-#[derive(Debug, Clone)]
-pub struct SessionData<T>(pub T);
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SignedIn {
+    type Error = SessionRejection;
 
-impl<T> SessionData<T> {
-    /// The data.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T> Deref for SessionData<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        outcome(req, view(req).signed_in())
     }
 }
 
@@ -415,56 +284,6 @@ impl<'r, T: DeserializeOwned + Validate + Send> FromRequest<'r> for SessionData<
     type Error = SessionRejection;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let session = match session_of(req) {
-            Ok(session) => session,
-            Err(rejection) => return fail(req, rejection),
-        };
-        let (path, accept) = path_and_accept(req);
-        match session.typed_or_deny::<T>(path, accept) {
-            Ok(data) => Outcome::Success(SessionData(data)),
-            Err(denial) => fail(req, SessionRejection::Denied(denial)),
-        }
-    }
-}
-
-/// Guard: the request must come from a signed-in user.
-///
-/// Signed-out requests get the guard's answer: 303 to the login page for pages, 401 for APIs
-/// (see [`AccessGuard`](session_core::AccessGuard)).
-///
-/// ```
-/// use rocket::get;
-/// use session_adapters::rocket::RequireSession;
-///
-/// #[get("/dashboard")]
-/// fn dashboard(auth: RequireSession) -> String {
-///     format!("hello {}", auth.user_id())
-/// }
-/// ```
-#[derive(Debug, Clone)]
-pub struct RequireSession(SignedIn);
-
-impl Deref for RequireSession {
-    type Target = SignedIn;
-
-    fn deref(&self) -> &SignedIn {
-        &self.0
-    }
-}
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for RequireSession {
-    type Error = SessionRejection;
-
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let session = match session_of(req) {
-            Ok(session) => session,
-            Err(rejection) => return fail(req, rejection),
-        };
-        let (path, accept) = path_and_accept(req);
-        match session.require_user(path, accept) {
-            Ok(signed_in) => Outcome::Success(RequireSession(signed_in)),
-            Err(denial) => fail(req, SessionRejection::Denied(denial)),
-        }
+        outcome(req, view(req).data())
     }
 }

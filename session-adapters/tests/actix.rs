@@ -11,8 +11,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::Method;
 use actix_web::{test, web, App, HttpResponse};
-use session_adapters::actix::{RequireSession, Session, SessionData, SessionMiddleware};
-use session_adapters::{Error, SessionManager};
+use session_adapters::actix::SessionMiddleware;
+use session_adapters::{Error, Session, SessionData, SessionManager, SignedIn};
 
 use common::routes::Profile;
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
@@ -61,13 +61,21 @@ async fn profile(SessionData(profile): SessionData<Profile>) -> String {
     profile.name
 }
 
-async fn me(auth: RequireSession) -> String {
+async fn me(auth: SignedIn) -> String {
     auth.user_id().to_string()
 }
 
-async fn twice(first: Session, second: Session, auth: RequireSession) -> String {
+async fn twice(first: Session, second: Session, auth: SignedIn) -> String {
     assert_eq!(counter(&first), counter(&second));
     auth.user_id().to_string()
+}
+
+async fn maybe_me(user: Option<SignedIn>) -> String {
+    routes::maybe_me(user.as_ref().map(SignedIn::user_id))
+}
+
+async fn maybe_profile(profile: Option<SessionData<Profile>>) -> String {
+    routes::maybe_profile(profile.map(SessionData::into_inner))
 }
 
 async fn sessions(session: Session) -> Result<String, Error> {
@@ -94,7 +102,9 @@ fn routes(config: &mut web::ServiceConfig) {
         .route("/api/me", web::get().to(me))
         .route("/twice", web::get().to(twice))
         .route("/sessions", web::get().to(sessions))
-        .route("/status", web::get().to(status));
+        .route("/status", web::get().to(status))
+        .route("/maybe-me", web::get().to(maybe_me))
+        .route("/maybe-profile", web::get().to(maybe_profile));
 }
 
 /// An initialised Actix service behind a boxed closure (its type cannot be named).

@@ -8,8 +8,8 @@ use axum::extract::{ConnectInfo, Path};
 use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use session_adapters::axum::{RequireSession, Session, SessionData, SessionLayer};
-use session_adapters::{Error, SessionManager};
+use session_adapters::axum::SessionLayer;
+use session_adapters::{Error, Session, SessionData, SessionManager, SignedIn};
 use tower::ServiceExt;
 
 use common::routes::Profile;
@@ -55,13 +55,21 @@ async fn profile(SessionData(profile): SessionData<Profile>) -> String {
     profile.name
 }
 
-async fn me(auth: RequireSession) -> String {
+async fn me(auth: SignedIn) -> String {
     auth.user_id().to_string()
 }
 
-async fn twice(first: Session, second: Session, auth: RequireSession) -> String {
+async fn twice(first: Session, second: Session, auth: SignedIn) -> String {
     assert_eq!(counter(&first), counter(&second));
     auth.user_id().to_string()
+}
+
+async fn maybe_me(user: Option<SignedIn>) -> String {
+    routes::maybe_me(user.as_ref().map(SignedIn::user_id))
+}
+
+async fn maybe_profile(profile: Option<SessionData<Profile>>) -> String {
+    routes::maybe_profile(profile.map(SessionData::into_inner))
 }
 
 async fn sessions(session: Session) -> Result<String, Error> {
@@ -88,6 +96,8 @@ fn routes(manager: SessionManager) -> Router {
         .route("/twice", get(twice))
         .route("/sessions", get(sessions))
         .route("/status", get(status))
+        .route("/maybe-me", get(maybe_me))
+        .route("/maybe-profile", get(maybe_profile))
         .layer(SessionLayer::new(manager))
 }
 
@@ -159,6 +169,23 @@ mod axum_only {
         let response = AxumApp(app).send(TestRequest::get("/read")).await;
         assert_eq!(response.status, 500);
         assert!(response.body.contains("SessionLayer"), "{response:?}");
+    }
+
+    #[tokio::test]
+    async fn optional_extractors_without_the_layer_are_a_500_too() {
+        // `None` would read as "signed out" and hide the setup error.
+        let app = Router::new()
+            .route("/maybe-me", get(maybe_me))
+            .route("/maybe-profile", get(maybe_profile));
+        let app = AxumApp(app);
+        for path in ["/maybe-me", "/maybe-profile"] {
+            let response = app.send(TestRequest::get(path)).await;
+            assert_eq!(response.status, 500, "{path}: {response:?}");
+            assert!(
+                response.body.contains("SessionLayer"),
+                "{path}: {response:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -10,8 +10,8 @@ use rocket::config::LogLevel;
 use rocket::http::{Header, Method, Status};
 use rocket::local::asynchronous::Client;
 use rocket::{get, post, routes, Build, Config, Rocket};
-use session_adapters::rocket::{RequireSession, Session, SessionData, SessionFairing};
-use session_adapters::{Error, SessionManager};
+use session_adapters::rocket::SessionFairing;
+use session_adapters::{Error, Session, SessionData, SessionManager, SignedIn};
 
 use common::routes::Profile;
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
@@ -70,19 +70,29 @@ fn profile(profile: SessionData<Profile>) -> String {
 }
 
 #[get("/dashboard")]
-fn dashboard(auth: RequireSession) -> String {
+fn dashboard(auth: SignedIn) -> String {
     auth.user_id().to_string()
 }
 
 #[get("/api/me")]
-fn me(auth: RequireSession) -> String {
+fn me(auth: SignedIn) -> String {
     auth.user_id().to_string()
 }
 
 #[get("/twice")]
-fn twice(first: Session, second: Session, auth: RequireSession) -> String {
+fn twice(first: Session, second: Session, auth: SignedIn) -> String {
     assert_eq!(counter(&first), counter(&second));
     auth.user_id().to_string()
+}
+
+#[get("/maybe-me")]
+fn maybe_me(user: Option<SignedIn>) -> String {
+    routes::maybe_me(user.as_ref().map(SignedIn::user_id))
+}
+
+#[get("/maybe-profile")]
+fn maybe_profile(profile: Option<SessionData<Profile>>) -> String {
+    routes::maybe_profile(profile.map(SessionData::into_inner))
 }
 
 #[get("/sessions")]
@@ -119,6 +129,8 @@ fn bare() -> Rocket<Build> {
             twice,
             sessions,
             status,
+            maybe_me,
+            maybe_profile,
         ],
     )
 }
@@ -184,7 +196,7 @@ mod rocket_only {
 
     use rocket::State;
     use session_adapters::core::testing::{FaultyStore, SpyStore, StoreOp};
-    use session_adapters::rocket::SessionRejection;
+    use session_adapters::SessionRejection;
     use session_adapters::{MemoryStore, Secret};
 
     use super::*;
@@ -195,7 +207,7 @@ mod rocket_only {
     }
 
     #[get("/guarded")]
-    fn guarded(auth: Result<RequireSession, SessionRejection>) -> Result<String, SessionRejection> {
+    fn guarded(auth: Result<SignedIn, SessionRejection>) -> Result<String, SessionRejection> {
         Ok(auth?.user_id().to_string())
     }
 
@@ -212,7 +224,7 @@ mod rocket_only {
     }
 
     #[get("/optional")]
-    fn optional(auth: Option<RequireSession>) -> Result<String, Status> {
+    fn optional(auth: Option<SignedIn>) -> Result<String, Status> {
         auth.map(|a| a.user_id().to_string())
             .ok_or(Status::Unauthorized)
     }

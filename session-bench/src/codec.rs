@@ -502,14 +502,21 @@ fn request_costs(
     reps: usize,
 ) -> Result<(Spread, Spread), BoxError> {
     let cookie = rt.block_on(seed_cookie(manager))?;
+    // Both paths must work before they are timed; in the timed loop a failure would only be
+    // faster, so the loop cannot hide one either: every result is checked below.
+    rt.block_on(counter_request(manager, Some(&cookie)))?;
+    rt.block_on(counter_request(manager, None))?;
     let cost = |cookie: Option<&str>| {
         per_op_batched(iters, reps, |n| {
             rt.block_on(async {
                 let start = CpuTimer::start();
+                let mut failed = 0u64;
                 for _ in 0..n {
-                    black_box(counter_request(manager, cookie).await);
+                    failed += u64::from(black_box(counter_request(manager, cookie).await).is_err());
                 }
-                start.elapsed()
+                let elapsed = start.elapsed();
+                assert_eq!(failed, 0, "counter requests failed while timed");
+                elapsed
             })
         })
     };
@@ -556,12 +563,14 @@ pub(crate) async fn seed_cookie(manager: &SessionManager) -> Result<String, BoxE
 }
 
 /// The counter handler's session work for one request.
-async fn counter_request(manager: &SessionManager, cookie: Option<&str>) -> Option<CookieUpdate> {
+async fn counter_request(
+    manager: &SessionManager,
+    cookie: Option<&str>,
+) -> Result<CookieUpdate, BoxError> {
     let session = manager
         .load_from_header(cookie, RequestContext::default())
-        .await
-        .ok()?;
-    let n = session.get::<u64>("n").ok().flatten().unwrap_or(0) + 1;
-    session.insert("n", n).ok()?;
-    manager.commit(&session).await.ok()
+        .await?;
+    let n: u64 = session.get("n")?.unwrap_or(0);
+    session.insert("n", n + 1)?;
+    Ok(manager.commit(&session).await?)
 }

@@ -219,7 +219,8 @@ mod axum_app {
     use axum::http::{HeaderMap, StatusCode};
     use axum::routing::get;
     use axum::Router;
-    use session_adapters::axum::{Session, SessionLayer};
+    use session_adapters::axum::SessionLayer;
+    use session_adapters::Session;
 
     async fn plain() -> &'static str {
         "ok"
@@ -276,7 +277,8 @@ mod actix_app {
     use super::*;
     use actix_web::http::header;
     use actix_web::{error, web, App, HttpRequest, HttpResponse, HttpServer};
-    use session_adapters::actix::{Session, SessionMiddleware};
+    use session_adapters::actix::SessionMiddleware;
+    use session_adapters::Session;
 
     async fn plain() -> &'static str {
         "ok"
@@ -338,7 +340,8 @@ mod rocket_app {
     use rocket::http::{Header, Status};
     use rocket::request::{FromRequest, Outcome, Request};
     use rocket::{get, routes, Responder};
-    use session_adapters::rocket::{Session, SessionFairing};
+    use session_adapters::rocket::SessionFairing;
+    use session_adapters::Session;
 
     #[get("/plain")]
     fn plain() -> &'static str {

@@ -18,10 +18,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use session_adapters::axum::{RequireSession, Session, SessionLayer};
+use session_adapters::axum::SessionLayer;
 use session_adapters::{
-    Error, JwtCodec, MemoryStore, RedisStore, RedisStoreConfig, Secret, SessionManager, SledStore,
-    SledStoreConfig, SqliteStore, SqliteStoreConfig, UserId,
+    Error, JwtCodec, MemoryStore, RedisStore, RedisStoreConfig, Secret, Session, SessionManager,
+    SignedIn, SledStore, SledStoreConfig, SqliteStore, SqliteStoreConfig, UserId,
 };
 
 use users::Users;
@@ -191,14 +191,13 @@ async fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn home(State(app): State<App>, auth: RequireSession) -> Result<Html<String>, Error> {
-    let session = auth.session();
-    let count: u64 = session.get("count")?.unwrap_or(0);
-    let sessions = session.list_user_sessions().await?;
+async fn home(State(app): State<App>, user: SignedIn) -> Result<Html<String>, Error> {
+    let count: u64 = user.get("count")?.unwrap_or(0);
+    let sessions = user.list_user_sessions().await?;
     Ok(Html(pages::dashboard(
         &app.store_name,
-        auth.user_id(),
-        session,
+        user.user_id(),
+        &user,
         count,
         &sessions,
     )))
@@ -236,15 +235,14 @@ async fn login(
     Redirect::to("/").into_response()
 }
 
-async fn count(auth: RequireSession) -> Result<Redirect, Error> {
-    let session = auth.session();
-    let n: u64 = session.get("count")?.unwrap_or(0);
-    session.insert("count", n + 1)?;
+async fn count(user: SignedIn) -> Result<Redirect, Error> {
+    let n: u64 = user.get("count")?.unwrap_or(0);
+    user.insert("count", n + 1)?;
     Ok(Redirect::to("/"))
 }
 
-async fn renew(auth: RequireSession) -> Redirect {
-    auth.session().renew();
+async fn renew(user: SignedIn) -> Redirect {
+    user.renew();
     Redirect::to("/")
 }
 
@@ -253,7 +251,7 @@ async fn logout(session: Session) -> Redirect {
     Redirect::to("/login")
 }
 
-async fn logout_everywhere(auth: RequireSession) -> Result<Redirect, Error> {
-    auth.session().log_out_everywhere().await?;
+async fn logout_everywhere(user: SignedIn) -> Result<Redirect, Error> {
+    user.log_out_everywhere().await?;
     Ok(Redirect::to("/login"))
 }

@@ -29,6 +29,8 @@
 //! - `GET  /sessions`           Session extractor; `list_user_sessions()`; body = JSON array of
 //!                              `{"ip":..,"user_agent":..,"current":bool}`.
 //! - `GET  /status`             Session extractor; body = `status().remaining.as_secs()` or "none".
+//! - `GET  /maybe-me`           `Option<SignedIn>`; body = user id, or "anonymous".
+//! - `GET  /maybe-profile`      `Option<SessionData<Profile>>`; body = name, or "none".
 //! ```
 //!
 //! A handler that gets a `SessionError` answers its `status_code()`.
@@ -399,6 +401,8 @@ macro_rules! behaviour_suite {
             c14_store_down_is_503_and_keeps_cookie,
             c15_typed_extractor,
             a_payload_that_fails_validation_is_no_session,
+            optional_signed_in_lets_everyone_in,
+            optional_session_data_is_none_for_missing_or_invalid_data,
             c18_a_server_error_commits_nothing,
             the_middleware_attached_twice_behaves_like_once,
             guard_redirects_pages_and_401s_apis,

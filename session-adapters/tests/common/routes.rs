@@ -71,3 +71,13 @@ pub fn status(session: &Session) -> String {
         None => "none".to_owned(),
     }
 }
+
+/// `GET /maybe-me`: the user, or "anonymous".
+pub fn maybe_me(user: Option<&UserId>) -> String {
+    user.map_or_else(|| "anonymous".to_owned(), UserId::to_string)
+}
+
+/// `GET /maybe-profile`: the name, or "none".
+pub fn maybe_profile(profile: Option<Profile>) -> String {
+    profile.map_or_else(|| "none".to_owned(), |p| p.name)
+}

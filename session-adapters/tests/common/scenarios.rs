@@ -454,6 +454,66 @@ pub async fn a_payload_that_fails_validation_is_no_session<D: Driver>(backend: B
     }
 }
 
+/// `Option<SignedIn>`: the handler runs signed out (`None`, no cookie made) and signed in.
+pub async fn optional_signed_in_lets_everyone_in<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let response = fx.get("/maybe-me", None).await;
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (200, "anonymous"),
+        "{fx}"
+    );
+    assert!(response.set_cookies().is_empty(), "{fx}: {response:?}");
+
+    let cookie = fx.login("alice").await;
+    let response = fx.get("/maybe-me", Some(&cookie)).await;
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (200, "alice"),
+        "{fx}"
+    );
+
+    let anonymous = fx.post("/write", None).await.only_cookie(&fx).pair();
+    let response = fx.get("/maybe-me", Some(&anonymous)).await;
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (200, "anonymous"),
+        "{fx}: a session without a user is not signed in"
+    );
+}
+
+/// `Option<SessionData<T>>`: no session and data that fails its check are both `None` with a
+/// 200; the invalid session still ends (removal cookie).
+pub async fn optional_session_data_is_none_for_missing_or_invalid_data<D: Driver>(
+    backend: Backend,
+) {
+    let fx = fixture::<D>(backend).await;
+    let response = fx.get("/maybe-profile", None).await;
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (200, "none"),
+        "{fx}"
+    );
+    assert!(response.set_cookies().is_empty(), "{fx}: {response:?}");
+
+    let cookie = fx.login("alice").await;
+    let response = fx.get("/maybe-profile", Some(&cookie)).await;
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (200, "alice"),
+        "{fx}"
+    );
+
+    let cookie = fx.login("a-name-longer-than-sixteen").await;
+    let response = fx.get("/maybe-profile", Some(&cookie)).await;
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (200, "none"),
+        "{fx}"
+    );
+    assert!(response.only_cookie(&fx).is_removal(), "{fx}: {response:?}");
+}
+
 /// The guard: signed-out page requests are redirected to /login, API requests get 401.
 pub async fn guard_redirects_pages_and_401s_apis<D: Driver>(backend: Backend) {
     let fx = fixture::<D>(backend).await;
