@@ -79,17 +79,17 @@
 //!
 //! | fault | behaviour | tested by |
 //! |---|---|---|
-//! | D1: the database is open elsewhere | [`SledOpenError::InUse`] (sled's file lock) | `tests/faults.rs` |
-//! | unusable path (e.g. below a regular file) | [`SledOpenError::Io`] | `tests/faults.rs` |
+//! | D1: the database is open elsewhere | [`SledOpenError::InUse`] (sled's file lock) | `tests/it/faults.rs` |
+//! | unusable path (e.g. below a regular file) | [`SledOpenError::Io`] | `tests/it/faults.rs` |
 //! | D2: read-only file system, permission denied | `StoreError::ReadOnly` (transient: 503) | mapping unit-tested only |
 //! | D2: disk full (`ENOSPC`) | `StoreError::Full` (transient: 503) | mapping unit-tested only |
 //! | other I/O errors | `StoreError::Unavailable` | mapping unit-tested only |
-//! | D3: process killed mid-write | every acknowledged write is present, indexes consistent | `tests/crash.rs` |
-//! | D4: corruption found by sled (a page, snapshot or config that fails its check) | [`SledOpenError::Corrupt`] at open, `StoreError::EngineCorrupt` later (a 500; the manager deletes nothing); never wiped | `tests/engine_corruption.rs` |
-//! | one record that does not decode | `StoreError::Corrupt` from `load`/`save` with a [`CorruptRecord`] source; the record is kept, skipped by lists and purges, removed by `delete` | `tests/corruption.rs` |
+//! | D3: process killed mid-write | every acknowledged write is present, indexes consistent | `tests/it/crash.rs` |
+//! | D4: corruption found by sled (a page, snapshot or config that fails its check) | [`SledOpenError::Corrupt`] at open, `StoreError::EngineCorrupt` later (a 500; the manager deletes nothing); never wiped | `tests/it/engine_corruption.rs` |
+//! | one record that does not decode | `StoreError::Corrupt` from `load`/`save` with a [`CorruptRecord`] source; the record is kept, skipped by lists and purges, removed by `delete` | the conformance suite's `a_corrupt_record_is_a_typed_error`, `tests/it/corruption.rs` |
 //! | D5: concurrent writers | one transaction wins, the others get `Conflict` | conformance suite |
-//! | D7: unknown store format | [`SledOpenError::UnsupportedFormat`] | `tests/corruption.rs` |
-//! | D8: blocking I/O | every call runs on Tokio's blocking pool | `tests/blocking.rs` |
+//! | D7: unknown store format | [`SledOpenError::UnsupportedFormat`] | `tests/it/corruption.rs` |
+//! | D8: blocking I/O | every call runs on Tokio's blocking pool | `tests/it/blocking.rs` |
 //!
 //! Faults not induced by the tests: a read-only or full file system (the tests run as root, which
 //! ignores permission bits, and cannot mount a small file system); their error mapping is covered

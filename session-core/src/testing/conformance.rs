@@ -2,6 +2,11 @@
 //!
 //! Call them through [`store_conformance!`](crate::store_conformance), which expands to one named
 //! `#[tokio::test]` per function, so a failure names the contract that broke.
+//!
+//! Two contracts also take the store's [`RawAccess`](super::RawAccess) hook:
+//! [`no_session_id_at_rest`] and [`a_corrupt_record_is_a_typed_error`]
+//! (`store_conformance!(factory, raw_access)` runs them). The record builders ([`record`],
+//! [`record_for`], [`expired_record`], [`renewed`]) are public for stores' own tests.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +18,10 @@ use crate::record::{SessionMetadata, SessionRecord};
 use crate::store::{SessionStore, StoreError};
 use crate::time::UnixTime;
 
+pub use super::at_rest::{
+    a_corrupt_record_is_a_typed_error, assert_no_session_id, no_session_id_at_rest,
+    session_id_forms,
+};
 pub use super::concurrent_requests::{
     concurrent_increments_under_last_write_wins_never_fail,
     concurrent_increments_under_reject_lose_nothing, concurrent_refreshes_all_succeed,
@@ -56,7 +65,7 @@ pub fn record_for(user: &UserId, t0: UnixTime) -> SessionRecord {
     r
 }
 
-fn unique_user(tag: &str) -> UserId {
+pub(super) fn unique_user(tag: &str) -> UserId {
     UserId::new(format!(
         "{tag}-{}",
         &SessionId::generate().key().to_hex()[..12]

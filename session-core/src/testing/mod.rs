@@ -3,18 +3,33 @@
 //!
 //! **Not semver-stable.** Enabled by the `testing` feature; meant for dev-dependencies.
 //!
-//! A custom store proves itself with one macro call in its tests:
+//! A custom store proves itself with one macro call in its tests, and a store whose engine holds
+//! bytes also gives a [`RawAccess`] hook, so the suite can check what is at rest:
 //!
 //! ```ignore
 //! session_core::store_conformance!(|| async {
 //!     session_core::testing::Fixture::new(MyStore::connect_for_tests().await)
 //! });
+//! // or, with the hook:
+//! session_core::store_conformance!(
+//!     || async {
+//!         let store = MyStore::connect_for_tests().await;
+//!         let raw = MyEngineAccess::new(&store);
+//!         session_core::testing::Fixture::new(store).raw_access(raw)
+//!     },
+//!     raw_access
+//! );
 //! ```
+//!
+//! The docs of the store module (`session-core/src/store.rs`) open with a complete custom store
+//! that ends in this call.
 
+mod at_rest;
 mod concurrent_requests;
 pub mod conformance;
 mod decorators;
 mod log_capture;
+mod raw_access;
 
 use std::any::Any;
 use std::fmt;
@@ -26,14 +41,24 @@ pub use decorators::{
     FaultKind, FaultSwitch, FaultyStore, InjectedFault, SpyCounts, SpyStore, StoreOp,
 };
 pub use log_capture::{CapturedEvent, LogCapture};
+pub use raw_access::RawAccess;
 
 use crate::store::SessionStore;
 use crate::time::{Clock, UnixTime};
 
-/// An isolated store for one conformance test, plus whatever must live as long as it (a temp
-/// dir, a server guard).
+/// An isolated store for one conformance test, its optional [`RawAccess`] hook, and whatever
+/// must live as long as they do (a temp dir, a server guard).
+///
+/// ```
+/// use session_core::testing::Fixture;
+/// use session_core::MemoryStore;
+///
+/// let fixture = Fixture::new(MemoryStore::new()).keep(String::from("a guard"));
+/// assert!(fixture.raw().is_none(), "a memory store has no bytes to give");
+/// ```
 pub struct Fixture {
     store: Arc<dyn SessionStore>,
+    raw: Option<Arc<dyn RawAccess>>,
     _guards: Vec<Box<dyn Any + Send>>,
 }
 
@@ -42,8 +67,16 @@ impl Fixture {
     pub fn new(store: impl SessionStore) -> Self {
         Fixture {
             store: Arc::new(store),
+            raw: None,
             _guards: Vec::new(),
         }
+    }
+
+    /// Gives the suite raw access to the engine under the store, for the contracts that
+    /// `store_conformance!(factory, raw_access)` adds (what is at rest, damaged records).
+    pub fn raw_access(mut self, hook: impl RawAccess) -> Self {
+        self.raw = Some(Arc::new(hook));
+        self
     }
 
     /// Keeps `guard` alive until the test ends (e.g. a `tempfile::TempDir`).
@@ -56,13 +89,19 @@ impl Fixture {
     pub fn store(&self) -> Arc<dyn SessionStore> {
         self.store.clone()
     }
+
+    /// The raw-access hook, if the factory gave one.
+    pub fn raw(&self) -> Option<Arc<dyn RawAccess>> {
+        self.raw.clone()
+    }
 }
 
 impl fmt::Debug for Fixture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Fixture")
             .field("store", &self.store)
-            .finish()
+            .field("raw", &self.raw)
+            .finish_non_exhaustive()
     }
 }
 
@@ -121,9 +160,60 @@ impl Clock for MockClock {
 /// `factory` is a closure returning a future of anything that converts into a
 /// [`Fixture`](crate::testing::Fixture) (a store, or `Fixture::new(store).keep(temp_dir)`).
 /// The calling crate needs `tokio` (features `macros`, `rt-multi-thread`) as a dev-dependency.
+///
+/// Two forms:
+///
+/// - `store_conformance!(factory)`: every contract that goes through the
+///   [`SessionStore`](crate::SessionStore) trait alone.
+/// - `store_conformance!(factory, raw_access)`: those, plus the contracts that need to look at or
+///   damage what the engine holds, [`no_session_id_at_rest`] and
+///   [`a_corrupt_record_is_a_typed_error`]. The factory's fixtures must carry a
+///   [`RawAccess`](crate::testing::RawAccess) hook (`Fixture::new(store).raw_access(hook)`).
+///
+/// The raw contracts are opt-in because a store of typed values in memory
+/// ([`MemoryStore`](crate::MemoryStore)) has no bytes to scan. They never pass without looking:
+/// under the first form they are not generated at all (so a test list shows they did not run),
+/// and under the second a fixture without a hook fails the test with a message saying how to
+/// give one. Every store that persists bytes should use the second form.
+///
+/// [`no_session_id_at_rest`]: crate::testing::conformance::no_session_id_at_rest
+/// [`a_corrupt_record_is_a_typed_error`]: crate::testing::conformance::a_corrupt_record_is_a_typed_error
 #[macro_export]
 macro_rules! store_conformance {
-    ($factory:expr) => {
+    (@each $factory:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let fixture: $crate::testing::Fixture = (($factory)().await).into();
+                $crate::testing::conformance::$name(fixture.store()).await;
+            }
+        )*
+    };
+    (@raw $factory:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let fixture: $crate::testing::Fixture = (($factory)().await).into();
+                let Some(raw) = fixture.raw() else {
+                    panic!(
+                        "{}: `store_conformance!(factory, raw_access)` needs raw access to the \
+                         engine: return `Fixture::new(store).raw_access(hook)` from the factory, \
+                         with a hook implementing `session_core::testing::RawAccess`",
+                        stringify!($name)
+                    );
+                };
+                $crate::testing::conformance::$name(fixture.store(), raw).await;
+            }
+        )*
+    };
+    ($factory:expr, raw_access $(,)?) => {
+        $crate::store_conformance!($factory);
+        $crate::store_conformance!(@raw $factory;
+            no_session_id_at_rest,
+            a_corrupt_record_is_a_typed_error,
+        );
+    };
+    ($factory:expr $(,)?) => {
         $crate::store_conformance!(@each $factory;
             create_then_load_returns_the_record,
             load_of_unknown_key_is_none,
@@ -156,15 +246,6 @@ macro_rules! store_conformance {
             concurrent_increments_under_last_write_wins_never_fail,
             concurrent_refreshes_all_succeed,
         );
-    };
-    (@each $factory:expr; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let fixture: $crate::testing::Fixture = (($factory)().await).into();
-                $crate::testing::conformance::$name(fixture.store()).await;
-            }
-        )*
     };
 }
 

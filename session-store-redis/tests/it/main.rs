@@ -1,0 +1,14 @@
+//! The integration tests of `session-store-redis`, as one test binary (one link instead of one
+//! per file): the conformance suite with raw access to each test's keys, then the engine's own
+//! tests, on the shared server (`REDIS_URL`, default `redis://127.0.0.1:6379`) under a random key
+//! prefix per test, or on private `redis-server` processes for faults and command counts.
+
+mod at_rest;
+mod common;
+mod conformance;
+mod corruption;
+mod expiry;
+mod outage;
+mod renew;
+mod round_trips;
+mod tidy;

@@ -1,0 +1,15 @@
+//! The integration tests of `session-store-sqlite`, as one test binary (one link instead of one
+//! per file): the conformance suite on a file (with raw access) and in memory, then the engine's
+//! own tests.
+//!
+//! A test that needs a process of its own (counting the process's purge threads) re-runs this
+//! binary on itself: see [`common::in_own_process`].
+
+mod common;
+mod conformance;
+mod engine_corruption;
+mod faults;
+mod open;
+mod persistence;
+mod purge;
+mod purge_drop;
