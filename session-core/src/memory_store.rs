@@ -217,14 +217,19 @@ impl SessionStore for MemoryStore {
             }
             Some(high) => move_record(high, Some(&mut low), old, expected_version, record)?,
         };
-        if let Some(user) = &previous_user {
-            self.unindex(user, old);
-        }
+        // One index update for both keys: between two, a `delete_for_user` would find the user
+        // without sessions and end nothing while the renewed record is about to be indexed.
+        let mut index = self.index();
         if let Some(user) = &record.user_id {
-            self.index()
-                .entry(user.clone())
-                .or_default()
-                .insert(record.key);
+            index.entry(user.clone()).or_default().insert(record.key);
+        }
+        if let Some(user) = &previous_user {
+            if let Some(keys) = index.get_mut(user) {
+                keys.remove(old);
+                if keys.is_empty() {
+                    index.remove(user);
+                }
+            }
         }
         Ok(())
     }
@@ -240,8 +245,13 @@ impl SessionStore for MemoryStore {
     async fn delete_for_user(&self, user: &UserId) -> Result<u64, StoreError> {
         let mut deleted = 0;
         // A renew running meanwhile re-indexes its new key after the old one is gone (both under
-        // the shard locks), so taking the index again until it is empty catches it.
-        while let Some(keys) = self.index().remove(user) {
+        // the shard locks), so taking the index again until it is empty catches it. The index
+        // lock is released before any shard is locked: `renew` takes them the other way round,
+        // and holding both here (as a `while let` scrutinee's guard would) deadlocks with it.
+        loop {
+            let Some(keys) = self.index().remove(user) else {
+                break;
+            };
             for key in keys {
                 let mut map = write(self.shard(&key));
                 if map
