@@ -3,21 +3,27 @@
 //! `Display`, `Debug` or source chain holds an id, a token, a key or a data value.
 
 use crate::codec::EncodeError;
-use crate::policy::CookieTooLarge;
+use crate::cookie::CookieTooLarge;
 use crate::store::StoreError;
 
 /// Why loading or committing a session failed. Invalid cookies are not errors (they give an empty
-/// session, C2); these are failures of the system. `Display` never shows ids, tokens or keys.
+/// session, [C2]); these are failures of the system. `Display` never shows ids, tokens or keys.
+///
+/// [C2]: crate::manual::contracts#c2
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
     /// The store failed; see [`StoreError::is_transient`].
     #[error(transparent)]
     Store(StoreError),
-    /// Another request saved the session first and the policy rejects late writes (C8).
+    /// Another request saved the session first and the policy rejects late writes ([C8]).
+    ///
+    /// [C8]: crate::manual::contracts#c8
     #[error("the session was changed by a concurrent request")]
     Conflict,
-    /// The session no longer fits in a cookie (stateless mode, C10).
+    /// The session no longer fits in a cookie (stateless mode, [C10]).
+    ///
+    /// [C10]: crate::manual::contracts#c10
     #[error(transparent)]
     CookieTooLarge(#[from] CookieTooLarge),
     /// The session could not be encoded.
@@ -38,8 +44,11 @@ impl From<StoreError> for SessionError {
 }
 
 impl SessionError {
-    /// The HTTP status adapters answer with: 503 for a transient store failure (C14), 409 for a
-    /// conflict (C8), 500 otherwise.
+    /// The HTTP status adapters answer with: 503 for a transient store failure ([C14]), 409 for a
+    /// conflict ([C8]), 500 otherwise.
+    ///
+    /// [C14]: crate::manual::contracts#c14
+    /// [C8]: crate::manual::contracts#c8
     pub fn status_code(&self) -> u16 {
         match self {
             SessionError::Store(e) if e.is_transient() => 503,
@@ -49,10 +58,12 @@ impl SessionError {
     }
 }
 
-/// Why reading or writing session data failed (C15).
+/// Why reading or writing session data failed ([C15]).
 ///
 /// Neither `Display`, `Debug` nor the source chain quotes a stored value: serde's message is kept
 /// with the offending value cut out ([`ShapeError`]).
+///
+/// [C15]: crate::manual::contracts#c15
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DataError {

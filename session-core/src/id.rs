@@ -81,10 +81,13 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// The SHA-256 of a [`SessionId`]: how stores key records (C13, S-04).
+/// The SHA-256 of a [`SessionId`]: how stores key records ([C13], [S-04]).
 ///
 /// A leaked database holds only keys, and a key presented as a cookie is hashed again and finds
 /// nothing. `Debug` shows an 8-hex-digit fingerprint for log correlation, never the whole key.
+///
+/// [C13]: crate::manual::contracts#c13
+/// [S-04]: crate::manual::contracts#s-04
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionKey([u8; 32]);
 

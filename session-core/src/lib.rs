@@ -43,11 +43,11 @@
 
 mod b64;
 mod codec;
+mod cookie;
 mod error;
 mod events;
 mod guard;
 mod id;
-mod key;
 mod manager;
 pub mod manual;
 mod memory_store;
@@ -55,7 +55,10 @@ mod merge;
 mod policy;
 mod purge;
 mod record;
+mod seal;
+mod secret;
 mod session;
+mod state;
 mod store;
 mod time;
 mod validate;
@@ -68,20 +71,20 @@ pub mod password;
 pub mod testing;
 
 pub use codec::{
-    Decoded, EncodeError, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, RejectReason,
-    SessionCodec, SignedIdCodec, Tag, TokenCodec, MAX_COOKIE_VALUE_LEN, MAX_KID_LEN,
-    MAX_PURPOSE_LEN, RESERVED_CLAIMS,
+    Decoded, EncodeError, ForeignClaims, JweAlgorithm, JweCodec, JweCodecBuilder, JweEncryption,
+    JweKey, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, RejectReason, SessionCodec,
+    SignedIdCodec, Tag, TokenCodec, MAX_COOKIE_VALUE_LEN, MAX_KID_LEN, MAX_PURPOSE_LEN,
+    RESERVED_CLAIMS,
 };
+pub use cookie::{CookieOptions, CookieTooLarge, SameSite, DEFAULT_COOKIE_NAME, MAX_COOKIE_SIZE};
 pub use error::{DataError, SessionError, ShapeError};
 pub use guard::{AccessGuard, Denial};
 pub use id::{SessionId, SessionKey, UserId, SESSION_ID_BYTES};
-pub use key::{KeyError, KeyPurpose, Secret, DEFAULT_SECRET_ENV, MIN_SECRET_LEN};
 pub use manager::{CookieUpdate, SessionManager, SessionManagerBuilder};
 pub use memory_store::MemoryStore;
 pub use policy::{
-    ConfigError, ConflictPolicy, CookieOptions, CookieTooLarge, Policy, PolicyBuilder, SameSite,
-    SessionPolicy, DEFAULT_COOKIE_NAME, DEFAULT_MAX_AGE, DEFAULT_REFRESH_THRESHOLD,
-    MAX_COOKIE_SIZE, MAX_SESSION_LIFETIME,
+    ConfigError, ConflictPolicy, Policy, PolicyBuilder, SessionPolicy, DEFAULT_MAX_AGE,
+    DEFAULT_REFRESH_THRESHOLD, MAX_SESSION_LIFETIME,
 };
 pub use purge::{
     BackgroundPurge, PurgeSchedule, DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL, MIN_PURGE_INTERVAL,
@@ -89,6 +92,8 @@ pub use purge::{
 pub use record::{
     RecordFormatError, SessionData, SessionMetadata, SessionRecord, RECORD_FORMAT_VERSION,
 };
+pub use seal::{SealError, Sealer};
+pub use secret::{KeyError, KeyPurpose, Secret, DEFAULT_SECRET_ENV, MIN_SECRET_LEN};
 pub use session::{RequestContext, Session, SessionInfo, SessionStatus, SignedIn};
 pub use store::{BoxError, SessionStore, StoreCaps, StoreError};
 pub use time::{Clock, SystemClock, UnixTime};

@@ -1,11 +1,13 @@
 //! What a request read and wrote, so a save that lost a race can be merged instead of refused
-//! (C8, the concurrency page of the manual).
+//! ([C8], the concurrency page of the manual).
 //!
 //! The handle records, for every data key it touched, the value the key had when the session was
 //! loaded. When the store says another request saved first, the manager reloads the record and
 //! asks [`Access::overlaps`]: if none of the keys this request read or wrote changed meanwhile,
 //! [`Access::apply`] re-applies this request's writes on top of the other writer's record and the
 //! manager saves again. Nothing is lost, and nothing is refused that need not be.
+//!
+//! [C8]: crate::manual::contracts#c8
 
 use serde_json::Value;
 

@@ -1,19 +1,23 @@
-//! Expiry, refresh and cookie options: the [`SessionPolicy`] trait (**API boundary**) and its
-//! default implementation [`Policy`], built with [`Policy::builder`].
+//! Lifetimes, refresh and conflicts: the [`SessionPolicy`] trait (**API boundary**) and its
+//! default implementation [`Policy`], built with [`Policy::builder`]. The cookie's name,
+//! attributes and formatting live in `cookie.rs` ([`CookieOptions`]).
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::codec::RejectReason;
+use crate::cookie::{CookieOptions, SameSite};
 use crate::record::SessionRecord;
 use crate::time::UnixTime;
 
-/// Default sliding lifetime: 24 hours (C3). `Policy::builder().max_age(7 * DAY)` for a week.
+/// Default sliding lifetime: 24 hours ([C3]). `Policy::builder().max_age(7 * DAY)` for a week.
+///
+/// [C3]: crate::manual::contracts#c3
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
-/// Default refresh threshold: 30 minutes before expiry (C4).
+/// Default refresh threshold: 30 minutes before expiry ([C4]).
+///
+/// [C4]: crate::manual::contracts#c4
 pub const DEFAULT_REFRESH_THRESHOLD: Duration = Duration::from_secs(30 * 60);
-/// Default cookie name.
-pub const DEFAULT_COOKIE_NAME: &str = "session";
 /// The longest lifetime a session can be given ([`Session::set_max_age`] clamps to it): 400 days,
 /// the most a browser keeps a cookie (RFC 6265bis §5.5: user agents cap `Max-Age` and `Expires`
 /// there).
@@ -30,17 +34,25 @@ pub trait SessionPolicy: Send + Sync + fmt::Debug + 'static {
     fn max_age(&self) -> Duration;
     /// End a session idle (no write or refresh) for this long.
     fn idle_timeout(&self) -> Option<Duration>;
-    /// The hard cap from creation that no refresh extends (S-19).
+    /// The hard cap from creation that no refresh extends ([S-19]).
+    ///
+    /// [S-19]: crate::manual::contracts#s-19
     fn absolute_lifetime(&self) -> Option<Duration>;
-    /// Refresh when less than this remains (C4).
+    /// Refresh when less than this remains ([C4]).
+    ///
+    /// [C4]: crate::manual::contracts#c4
     fn refresh_threshold(&self) -> Duration;
     /// The cookie's name and attributes.
     fn cookie(&self) -> &CookieOptions;
-    /// What a save that lost a race does (C8).
+    /// What a save that lost a race does ([C8]).
+    ///
+    /// [C8]: crate::manual::contracts#c8
     fn on_conflict(&self) -> ConflictPolicy;
 
-    /// Whether a handler's server error (5xx) still commits the session's changes (C18). The
+    /// Whether a handler's server error (5xx) still commits the session's changes ([C18]). The
     /// default is no: a sign-in that failed half-way must not leave a session behind.
+    ///
+    /// [C18]: crate::manual::contracts#c18
     fn commit_on_server_error(&self) -> bool {
         false
     }
@@ -68,7 +80,9 @@ pub trait SessionPolicy: Send + Sync + fmt::Debug + 'static {
 
     /// The hard limit of `record`: the earlier of its stored absolute expiry and `created_at`
     /// plus this policy's absolute lifetime, so records made before the cap was configured and
-    /// imported tokens are capped too (S-19).
+    /// imported tokens are capped too ([S-19]).
+    ///
+    /// [S-19]: crate::manual::contracts#s-19
     fn cap_of(&self, record: &SessionRecord) -> Option<UnixTime> {
         let configured = self.absolute_lifetime().map(|cap| record.created_at + cap);
         match (record.absolute_expires_at, configured) {
@@ -105,9 +119,13 @@ pub trait SessionPolicy: Send + Sync + fmt::Debug + 'static {
         }
     }
 
-    /// Whether a request at `now` should extend the session (C4, S-20, S-22): less than the
+    /// Whether a request at `now` should extend the session ([C4], [S-20], [S-22]): less than the
     /// threshold remains and a refresh would actually extend it, or half the idle timeout has
     /// passed since it was last seen.
+    ///
+    /// [C4]: crate::manual::contracts#c4
+    /// [S-20]: crate::manual::contracts#s-20
+    /// [S-22]: crate::manual::contracts#s-22
     fn should_refresh(&self, record: &SessionRecord, now: UnixTime) -> bool {
         let threshold = self.refresh_threshold().min(self.lifetime_of(record) / 2);
         let expiry = self.expiry_of(record);
@@ -129,10 +147,12 @@ pub trait SessionPolicy: Send + Sync + fmt::Debug + 'static {
     }
 }
 
-/// What happens when a save finds that another request changed a key it read or wrote (C8).
+/// What happens when a save finds that another request changed a key it read or wrote ([C8]).
 ///
 /// Either way, requests that touched different keys are merged and both succeed, and a request
 /// that only refreshed the session never fails: the policy decides only real overlaps.
+///
+/// [C8]: crate::manual::contracts#c8
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ConflictPolicy {
@@ -145,182 +165,9 @@ pub enum ConflictPolicy {
     LastWriteWins,
 }
 
-/// The `SameSite` attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SameSite {
-    /// Sent on same-site requests only.
-    Strict,
-    /// Also sent on top-level cross-site navigations (the default).
-    Lax,
-    /// Sent on every request; requires `Secure`.
-    None,
-}
-
-impl SameSite {
-    fn as_str(self) -> &'static str {
-        match self {
-            SameSite::Strict => "Strict",
-            SameSite::Lax => "Lax",
-            SameSite::None => "None",
-        }
-    }
-}
-
-/// The session cookie's name and attributes (C10). Defaults: `session`, `HttpOnly`, `Secure`,
-/// `SameSite=Lax`, `Path=/`, no `Domain`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CookieOptions {
-    name: String,
-    path: String,
-    domain: Option<String>,
-    secure: bool,
-    http_only: bool,
-    same_site: SameSite,
-}
-
-impl Default for CookieOptions {
-    fn default() -> Self {
-        CookieOptions {
-            name: DEFAULT_COOKIE_NAME.to_owned(),
-            path: "/".to_owned(),
-            domain: None,
-            secure: true,
-            http_only: true,
-            same_site: SameSite::Lax,
-        }
-    }
-}
-
-/// The largest `name=value` a browser stores (RFC 6265bis §5.6).
-pub const MAX_COOKIE_SIZE: usize = 4096;
-
-impl CookieOptions {
-    /// The cookie's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The `Path` attribute.
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
-    /// The `Domain` attribute, if any.
-    pub fn domain(&self) -> Option<&str> {
-        self.domain.as_deref()
-    }
-
-    /// `Set-Cookie` for `value`, living `max_age`. A `name=value` over 4096 bytes is an error,
-    /// never a cookie the browser would silently drop (S-26).
-    pub fn set_cookie(&self, value: &str, max_age: Duration) -> Result<String, CookieTooLarge> {
-        let size = self.name.len() + 1 + value.len();
-        if size > MAX_COOKIE_SIZE {
-            return Err(CookieTooLarge {
-                size,
-                limit: MAX_COOKIE_SIZE,
-            });
-        }
-        let mut out = String::with_capacity(size + 96);
-        out.push_str(&self.name);
-        out.push('=');
-        out.push_str(value);
-        out.push_str("; Max-Age=");
-        out.push_str(&max_age.as_secs().to_string());
-        self.push_attributes(&mut out);
-        Ok(out)
-    }
-
-    /// The `Set-Cookie` that removes the cookie: same name, path and domain, `Max-Age=0` and an
-    /// expiry in the past (C7).
-    pub fn removal_cookie(&self) -> String {
-        let mut out = String::with_capacity(self.name.len() + 128);
-        out.push_str(&self.name);
-        out.push_str("=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
-        self.push_attributes(&mut out);
-        out
-    }
-
-    fn push_attributes(&self, out: &mut String) {
-        out.push_str("; Path=");
-        out.push_str(&self.path);
-        if let Some(domain) = &self.domain {
-            out.push_str("; Domain=");
-            out.push_str(domain);
-        }
-        if self.secure {
-            out.push_str("; Secure");
-        }
-        if self.http_only {
-            out.push_str("; HttpOnly");
-        }
-        out.push_str("; SameSite=");
-        out.push_str(self.same_site.as_str());
-    }
-
-    /// The value of this cookie in a `Cookie` request header, if present (the first occurrence).
-    ///
-    /// ```
-    /// use session_core::CookieOptions;
-    /// let opts = CookieOptions::default();
-    /// assert_eq!(opts.find_in_header("a=1; session=xyz; b=2"), Some("xyz"));
-    /// assert_eq!(opts.find_in_header("sessionx=1"), None);
-    /// ```
-    pub fn find_in_header<'h>(&self, header: &'h str) -> Option<&'h str> {
-        header.split(';').find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name.trim() == self.name).then(|| value.trim())
-        })
-    }
-
-    fn validate(&self) -> Result<(), ConfigError> {
-        let valid_name = !self.name.is_empty()
-            && self
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
-        if !valid_name {
-            return Err(ConfigError::InvalidCookieName);
-        }
-        if !self.path.starts_with('/') || self.path.contains([';', '\r', '\n']) {
-            return Err(ConfigError::InvalidCookiePath);
-        }
-        if let Some(domain) = &self.domain {
-            if domain.is_empty() || domain.contains([';', ' ', '\r', '\n']) {
-                return Err(ConfigError::InvalidCookieDomain);
-            }
-        }
-        if self.name.starts_with("__Host-") {
-            if !self.secure {
-                return Err(ConfigError::PrefixRequiresSecure("__Host-"));
-            }
-            if self.path != "/" {
-                return Err(ConfigError::HostPrefixRequiresRootPath);
-            }
-            if self.domain.is_some() {
-                return Err(ConfigError::HostPrefixForbidsDomain);
-            }
-        }
-        if self.name.starts_with("__Secure-") && !self.secure {
-            return Err(ConfigError::PrefixRequiresSecure("__Secure-"));
-        }
-        if self.same_site == SameSite::None && !self.secure {
-            return Err(ConfigError::SameSiteNoneRequiresSecure);
-        }
-        Ok(())
-    }
-}
-
-/// A cookie that browsers would drop because `name=value` exceeds 4096 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("session cookie too large: {size} bytes, the limit is {limit}")]
-pub struct CookieTooLarge {
-    /// Size of `name=value` in bytes.
-    pub size: usize,
-    /// The limit.
-    pub limit: usize,
-}
-
-/// A policy the builder refuses, caught at start-up instead of as a silent logout loop (S-25).
+/// A policy the builder refuses, caught at start-up instead of as a silent logout loop ([S-25]).
+///
+/// [S-25]: crate::manual::contracts#s-25
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -492,87 +339,5 @@ impl PolicyBuilder {
         }
         self.0.cookie.validate()?;
         Ok(self.0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cookie_prefix_rules_are_enforced() {
-        let b = || Policy::builder();
-        assert_eq!(
-            b().cookie_name("__Host-s")
-                .cookie_domain("example.com")
-                .build()
-                .unwrap_err(),
-            ConfigError::HostPrefixForbidsDomain
-        );
-        assert_eq!(
-            b().cookie_name("__Host-s")
-                .cookie_path("/app")
-                .build()
-                .unwrap_err(),
-            ConfigError::HostPrefixRequiresRootPath
-        );
-        assert_eq!(
-            b().cookie_name("__Host-s")
-                .danger_insecure_cookie()
-                .build()
-                .unwrap_err(),
-            ConfigError::PrefixRequiresSecure("__Host-")
-        );
-        assert_eq!(
-            b().cookie_name("__Secure-s")
-                .danger_insecure_cookie()
-                .build()
-                .unwrap_err(),
-            ConfigError::PrefixRequiresSecure("__Secure-")
-        );
-        assert_eq!(
-            b().same_site(SameSite::None)
-                .danger_insecure_cookie()
-                .build()
-                .unwrap_err(),
-            ConfigError::SameSiteNoneRequiresSecure
-        );
-        assert_eq!(
-            b().cookie_name("a b").build().unwrap_err(),
-            ConfigError::InvalidCookieName
-        );
-        assert!(b().cookie_name("__Host-session").build().is_ok());
-    }
-
-    #[test]
-    fn default_cookie_attributes() {
-        let p = Policy::default();
-        let c = p.cookie().set_cookie("v", Duration::from_secs(60)).unwrap();
-        assert_eq!(
-            c,
-            "session=v; Max-Age=60; Path=/; Secure; HttpOnly; SameSite=Lax"
-        );
-        assert_eq!(
-            p.cookie().removal_cookie(),
-            "session=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure; HttpOnly; SameSite=Lax"
-        );
-    }
-
-    #[test]
-    fn oversized_cookies_are_an_error() {
-        let p = Policy::default();
-        let fits = "v".repeat(MAX_COOKIE_SIZE - "session=".len());
-        assert!(p.cookie().set_cookie(&fits, Duration::ZERO).is_ok());
-        let err = p
-            .cookie()
-            .set_cookie(&format!("{fits}v"), Duration::ZERO)
-            .unwrap_err();
-        assert_eq!(
-            err,
-            CookieTooLarge {
-                size: 4097,
-                limit: 4096
-            }
-        );
     }
 }

@@ -68,7 +68,9 @@ pub struct SessionRecord {
     pub expires_at: UnixTime,
     /// The hard limit no refresh can pass, if the policy sets one.
     pub absolute_expires_at: Option<UnixTime>,
-    /// Incremented by every save; `save(record, expected_version)` compares it (C8).
+    /// Incremented by every save; `save(record, expected_version)` compares it ([C8]).
+    ///
+    /// [C8]: crate::manual::contracts#c8
     pub version: u64,
     /// How the session was made.
     pub metadata: SessionMetadata,
@@ -215,7 +217,9 @@ pub enum RecordFormatError {
         found: u32,
     },
     /// The bytes are not a session record. Only the kind and position of the problem are kept:
-    /// serde_json's own message can quote the stored data, which may be secret (S-30).
+    /// serde_json's own message can quote the stored data, which may be secret ([S-30]).
+    ///
+    /// [S-30]: crate::manual::contracts#s-30
     #[error("stored bytes are not a valid session record ({kind} error at line {line}, column {column})")]
     Invalid {
         /// `syntax`, `data` (wrong shape), `eof` or `io`.

@@ -12,11 +12,11 @@ use serde_json::{Map, Value};
 use crate::codec::RESERVED_CLAIMS;
 use crate::error::{DataError, SessionError, ShapeError};
 use crate::guard::Denial;
-use crate::id::{SessionId, SessionKey, UserId};
+use crate::id::UserId;
 use crate::manager::SessionManager;
-use crate::merge::Access;
 use crate::policy::MAX_SESSION_LIFETIME;
 use crate::record::SessionRecord;
+use crate::state::{CommitPlan, Prior, Record, State};
 use crate::time::UnixTime;
 use crate::validate::Validate;
 
@@ -32,7 +32,17 @@ pub struct RequestContext {
 const MAX_USER_AGENT: usize = 256;
 
 impl RequestContext {
-    /// A context from the client address and `User-Agent` header.
+    /// A context from the client address and `User-Agent` header. A `User-Agent` longer than 256
+    /// bytes is cut there (at a character boundary), so a client cannot make stored records grow.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_core::RequestContext;
+    /// let ctx = RequestContext::new(Some("203.0.113.7".into()), Some(&"x".repeat(300)));
+    /// assert_eq!(ctx.ip.as_deref(), Some("203.0.113.7"));
+    /// assert_eq!(ctx.user_agent.map(|ua| ua.len()), Some(256));
+    /// ```
     pub fn new(ip: Option<String>, user_agent: Option<&str>) -> Self {
         let user_agent = user_agent.map(|ua| {
             let mut end = ua.len().min(MAX_USER_AGENT);
@@ -45,7 +55,9 @@ impl RequestContext {
     }
 }
 
-/// A snapshot of a session's lifetime (C3).
+/// A snapshot of a session's lifetime ([C3]).
+///
+/// [C3]: crate::manual::contracts#c3
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionStatus {
     /// The session was created during this request and is not stored yet.
@@ -62,11 +74,15 @@ pub struct SessionStatus {
     pub created_at: UnixTime,
     /// When it was last written or refreshed.
     pub last_seen_at: UnixTime,
-    /// From when a request refreshes it (C4).
+    /// From when a request refreshes it ([C4]).
+    ///
+    /// [C4]: crate::manual::contracts#c4
     pub refresh_from: UnixTime,
 }
 
-/// One of a user's sessions, as shown in "your active sessions" (S-08): no ids, no data.
+/// One of a user's sessions, as shown in "your active sessions" ([S-08]): no ids, no data.
+///
+/// [S-08]: crate::manual::contracts#s-08
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
     /// When it was created.
@@ -95,72 +111,46 @@ pub struct SignedIn {
 
 impl SignedIn {
     /// The signed-in user.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use session_core::UserId;
+    /// let session = detached_session();
+    /// session.login(UserId::new("alice"));
+    /// let signed_in = session.require_user("/account", None).expect("alice is signed in");
+    /// assert_eq!(signed_in.user_id().as_str(), "alice");
+    /// ```
     pub fn user_id(&self) -> &UserId {
         &self.user
     }
 
-    /// The user's session.
+    /// The user's session (the same one every clone of the request's handle refers to).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use session_core::UserId;
+    /// let session = detached_session();
+    /// session.login(UserId::new("alice"));
+    /// let signed_in = session.require_user("/account", None).expect("alice is signed in");
+    /// signed_in.session().insert("theme", "dark")?;
+    /// assert_eq!(session.get::<String>("theme")?.as_deref(), Some("dark"));
+    /// # Ok::<(), session_core::DataError>(())
+    /// ```
     pub fn session(&self) -> &Session {
         &self.session
-    }
-}
-
-/// The state a handle records; the manager reads it in `commit`.
-#[derive(Debug)]
-pub(crate) struct State {
-    pub(crate) record: Option<SessionRecord>,
-    /// The cookie's id (stateful) or a fresh one for a new record.
-    pub(crate) id: Option<SessionId>,
-    /// `Some(version)` when the record came from the cookie or the store.
-    pub(crate) loaded_version: Option<u64>,
-    /// When the loaded session would have ended: a commit that moves it re-issues the cookie.
-    pub(crate) loaded_deadline: Option<UnixTime>,
-    /// Stateless mode: the user's "log out everywhere" time as read at load, if it was read.
-    pub(crate) not_before: Option<Option<UnixTime>>,
-    pub(crate) changed: bool,
-    pub(crate) renew: bool,
-    pub(crate) refresh_due: bool,
-    pub(crate) stale_key: bool,
-    /// A record that must be deleted at commit (destroyed or invalid).
-    pub(crate) delete_key: Option<SessionKey>,
-    /// The request presented a session cookie that is now gone: send a removal cookie.
-    pub(crate) cookie_presented: bool,
-    pub(crate) ctx: RequestContext,
-    pub(crate) now: UnixTime,
-    /// What the handler read and wrote of a loaded record (C8: merging a save that lost a race).
-    pub(crate) access: Access,
-    /// Set by the first commit: committing the same handle again does nothing.
-    pub(crate) committed: bool,
-}
-
-impl State {
-    /// Records a read or write of `key`, before the change, when the record came from the store
-    /// or the cookie (a record made during this request has nobody to race with).
-    fn touch(&mut self, key: &str, written: bool) {
-        if let (Some(record), Some(_)) = (&self.record, self.loaded_version) {
-            self.access.touch(key, &record.data, written);
-        }
-    }
-
-    /// [`touch`](Self::touch) for the whole data.
-    fn touch_all(&mut self, written: bool) {
-        if let (Some(record), Some(_)) = (&self.record, self.loaded_version) {
-            self.access.touch_all(&record.data, written);
-        }
-    }
-
-    /// [`touch`](Self::touch) for the user and metadata.
-    fn touch_identity(&mut self) {
-        if let (Some(record), Some(_)) = (&self.record, self.loaded_version) {
-            self.access.touch_identity(record);
-        }
     }
 }
 
 /// The session of one request. Cheap to clone; every clone is the same session.
 ///
 /// Reads and writes are synchronous and only touch memory; the store is written once, by
-/// `SessionManager::commit`, and only if something changed (C5).
+/// `SessionManager::commit`, and only if something changed ([C5]).
+///
+/// [C5]: crate::manual::contracts#c5
 #[derive(Clone)]
 pub struct Session {
     state: Arc<Mutex<State>>,
@@ -171,9 +161,9 @@ impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.lock();
         f.debug_struct("Session")
-            .field("record", &state.record)
-            .field("changed", &state.changed)
-            .field("renew", &state.renew)
+            .field("record", &state.record.get())
+            .field("changed", &state.record.is_changed())
+            .field("renew", &state.record.renews())
             .finish()
     }
 }
@@ -192,64 +182,98 @@ impl Session {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The state to commit, once: `None` if this handle was committed already. The record is
-    /// moved out, not cloned (the request is over); the handle keeps the rest for `status()`.
-    pub(crate) fn take_for_commit(&self) -> Option<State> {
+    /// What to commit, once: `None` if this handle was committed already. The record is moved
+    /// into the plan, not cloned (the request is over); the handle is left without a session.
+    pub(crate) fn take_for_commit(&self) -> Option<CommitPlan> {
         let mut state = self.lock();
         if state.committed {
             return None;
         }
         state.committed = true;
-        Some(State {
-            record: state.record.take(),
-            id: state.id.clone(),
-            ctx: std::mem::take(&mut state.ctx),
-            access: std::mem::take(&mut state.access),
-            ..*state
-        })
+        let record = std::mem::replace(&mut state.record, Record::Absent(Prior::NoCookie));
+        Some(record.into_plan())
     }
 
     /// The record, created on first write.
     fn record_mut<'a>(&self, state: &'a mut State) -> &'a mut SessionRecord {
-        if state.record.is_none() {
-            let record = self.manager.new_record(state.now, &state.ctx);
-            state.id = Some(record.0);
-            state.record = Some(record.1);
-            state.loaded_version = None;
-            state.loaded_deadline = None;
-            state.access = Access::default();
-        }
-        // Invariant: set just above when it was `None`.
-        state.record.as_mut().expect("record exists")
+        let State {
+            record, ctx, now, ..
+        } = state;
+        record.get_or_create(|| self.manager.new_record(*now, ctx))
     }
 
-    /// The value under `key` as `T`; `Ok(None)` if absent, an error if it has another shape.
+    /// The value under `key` as `T`; `Ok(None)` if absent, an error if it has another shape
+    /// ([C15]).
+    ///
+    /// # Examples
     ///
     /// ```
     /// # use session_core::testing::detached_session;
     /// let session = detached_session();
     /// session.insert("visits", 3u32)?;
     /// assert_eq!(session.get::<u32>("visits")?, Some(3));
+    /// assert_eq!(session.get::<u32>("absent")?, None);
     /// assert!(session.get::<String>("visits").is_err());
     /// # Ok::<(), session_core::DataError>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DataError::Deserialize`] when the stored value does not fit `T` (its message names the key
+    /// and the expected type, never the value).
+    ///
+    /// [C15]: crate::manual::contracts#c15
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, DataError> {
         let mut state = self.lock();
-        state.touch(key, false);
-        match state.record.as_ref().and_then(|r| r.data.get(key)) {
+        state.record.touch(key, false);
+        match state.record.get().and_then(|r| r.data.get(key)) {
             Some(value) => typed(key, value).map(Some),
             None => Ok(None),
         }
     }
 
-    /// The raw JSON value under `key`.
+    /// The raw JSON value under `key`, for data whose type the caller does not know.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use serde_json::json;
+    /// let session = detached_session();
+    /// session.insert("cart", vec![1, 2])?;
+    /// assert_eq!(session.get_value("cart"), Some(json!([1, 2])));
+    /// assert_eq!(session.get_value("absent"), None);
+    /// # Ok::<(), session_core::DataError>(())
+    /// ```
     pub fn get_value(&self, key: &str) -> Option<Value> {
         let mut state = self.lock();
-        state.touch(key, false);
-        state.record.as_ref().and_then(|r| r.data.get(key).cloned())
+        state.record.touch(key, false);
+        state.record.get().and_then(|r| r.data.get(key).cloned())
     }
 
-    /// Stores `value` under `key`. Creates the session if there is none.
+    /// Stores `value` under `key`. Creates the session if there is none. Writing the value the key
+    /// already holds changes nothing, so the commit writes nothing either ([C5]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// let session = detached_session();
+    /// assert!(!session.exists());
+    /// session.insert("theme", "dark")?;
+    /// assert!(session.exists());
+    /// assert!(session.insert("exp", 0).is_err(), "a claim name of the session token");
+    /// # Ok::<(), session_core::DataError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`DataError::ReservedKey`] when `key` is one of the session token's own claims
+    ///   ([`RESERVED_CLAIMS`](crate::RESERVED_CLAIMS): `exp`, `iat`, `sub`, ...).
+    /// - [`DataError::Serialize`] when `value` does not serialise to JSON (e.g. a map whose keys
+    ///   are not strings).
+    ///
+    /// [C5]: crate::manual::contracts#c5
     pub fn insert<T: Serialize>(&self, key: impl Into<String>, value: T) -> Result<(), DataError> {
         let key = key.into();
         if RESERVED_CLAIMS.contains(&key.as_str()) {
@@ -258,18 +282,20 @@ impl Session {
         let value =
             serde_json::to_value(value).map_err(|e| DataError::Serialize(ShapeError::from(&e)))?;
         let mut state = self.lock();
-        let differs = state.record.as_ref().and_then(|r| r.data.get(&key)) != Some(&value);
-        state.touch(&key, differs);
+        let differs = state.record.get().and_then(|r| r.data.get(&key)) != Some(&value);
+        state.record.touch(&key, differs);
         let record = self.record_mut(&mut state);
         if differs {
             record.data.insert(key, value);
-            state.changed = true;
+            state.record.mark_written(false);
         }
         Ok(())
     }
 
     /// Removes `key` and returns its value as `T`; `Ok(None)` if it was absent. The key is
     /// removed even when its value does not fit `T` (the error says so).
+    ///
+    /// # Examples
     ///
     /// ```
     /// # use session_core::testing::detached_session;
@@ -291,44 +317,107 @@ impl Session {
     }
 
     /// Removes `key` and returns its raw JSON value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use serde_json::json;
+    /// let session = detached_session();
+    /// session.insert("flash", "saved")?;
+    /// assert_eq!(session.remove_value("flash"), Some(json!("saved")));
+    /// assert_eq!(session.remove_value("flash"), None);
+    /// # Ok::<(), session_core::DataError>(())
+    /// ```
     pub fn remove_value(&self, key: &str) -> Option<Value> {
         let mut state = self.lock();
-        let present = state
-            .record
-            .as_ref()
-            .is_some_and(|r| r.data.contains_key(key));
-        state.touch(key, present);
-        let removed = state.record.as_mut().and_then(|r| r.data.remove(key));
+        let present = state.record.get().is_some_and(|r| r.data.contains_key(key));
+        state.record.touch(key, present);
+        let removed = state.record.get_mut().and_then(|r| r.data.remove(key));
         if removed.is_some() {
-            state.changed = true;
+            state.record.mark_written(false);
         }
         removed
     }
 
     /// Removes all data (the session and its user stay).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use session_core::UserId;
+    /// let session = detached_session();
+    /// session.insert("cart", 3)?;
+    /// session.login(UserId::new("alice"));
+    /// session.clear();
+    /// assert_eq!(session.get::<u32>("cart")?, None);
+    /// assert_eq!(session.user_id(), Some(UserId::new("alice")));
+    /// # Ok::<(), session_core::DataError>(())
+    /// ```
     pub fn clear(&self) {
         let mut state = self.lock();
-        let has_data = state.record.as_ref().is_some_and(|r| !r.data.is_empty());
-        state.touch_all(has_data);
-        if let Some(record) = state.record.as_mut() {
+        let has_data = state.record.get().is_some_and(|r| !r.data.is_empty());
+        state.record.touch_all(has_data);
+        if let Some(record) = state.record.get_mut() {
             if !record.data.is_empty() {
                 record.data.clear();
-                state.changed = true;
+                state.record.mark_written(false);
             }
         }
     }
 
-    /// The whole data as `T` (C15); a session without data reads as an empty object.
+    /// The whole data as `T` ([C15]); a session without data reads as an empty object.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use std::collections::HashMap;
+    /// let session = detached_session();
+    /// assert!(session.data_as::<HashMap<String, u32>>()?.is_empty());
+    /// session.insert("a", 1)?;
+    /// session.insert("b", 2)?;
+    /// assert_eq!(session.data_as::<HashMap<String, u32>>()?.len(), 2);
+    /// assert!(session.data_as::<Vec<u32>>().is_err());
+    /// # Ok::<(), session_core::DataError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DataError::Schema`] when the data does not fit `T`.
+    ///
+    /// [C15]: crate::manual::contracts#c15
     pub fn data_as<T: DeserializeOwned>(&self) -> Result<T, DataError> {
         let mut state = self.lock();
-        state.touch_all(false);
+        state.record.touch_all(false);
         let empty = Map::new();
-        let data = state.record.as_ref().map(|r| &r.data).unwrap_or(&empty);
+        let data = state.record.get().map(|r| &r.data).unwrap_or(&empty);
         T::deserialize(&Value::Object(data.clone()))
             .map_err(|e| DataError::Schema(ShapeError::from(&e)))
     }
 
-    /// Replaces the whole data with `value`, which must serialise to a JSON object.
+    /// Replaces the whole data with `value`, which must serialise to a JSON object. Creates the
+    /// session if there is none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use serde_json::json;
+    /// let session = detached_session();
+    /// session.set_data(&json!({ "theme": "dark", "cart": 3 }))?;
+    /// assert_eq!(session.get::<u32>("cart")?, Some(3));
+    /// assert!(session.set_data(&[1, 2, 3]).is_err(), "not an object");
+    /// # Ok::<(), session_core::DataError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`DataError::Serialize`] when `value` does not serialise to JSON.
+    /// - [`DataError::NotAnObject`] when it serialises to something else than an object.
+    /// - [`DataError::ReservedKey`] when one of its fields is a claim name of the session token
+    ///   ([`RESERVED_CLAIMS`](crate::RESERVED_CLAIMS)).
     pub fn set_data<T: Serialize>(&self, value: &T) -> Result<(), DataError> {
         let Value::Object(map) =
             serde_json::to_value(value).map_err(|e| DataError::Serialize(ShapeError::from(&e)))?
@@ -339,19 +428,46 @@ impl Session {
             return Err(DataError::ReservedKey(reserved.clone()));
         }
         let mut state = self.lock();
-        let differs = state.record.as_ref().is_none_or(|r| r.data != map);
-        state.touch_all(differs);
+        let differs = state.record.get().is_none_or(|r| r.data != map);
+        state.record.touch_all(differs);
         let record = self.record_mut(&mut state);
         if differs {
             record.data = map;
-            state.changed = true;
+            state.record.mark_written(false);
         }
         Ok(())
     }
 
     /// The whole data as `T` for a typed extractor: `None` if there is no session; if the data
-    /// does not fit `T` or fails its [`Validate`] check, the session is treated as invalid (C2,
+    /// does not fit `T` or fails its [`Validate`] check, the session is treated as invalid ([C2],
     /// reason `schema`): it is destroyed and the event logged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use serde::Deserialize;
+    /// use session_core::Validate;
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Cart { items: u32 }
+    /// impl Validate for Cart {
+    ///     fn validate(&self) -> Result<(), &'static str> {
+    ///         if self.items > 100 { Err("too many items") } else { Ok(()) }
+    ///     }
+    /// }
+    ///
+    /// let session = detached_session();
+    /// assert!(session.typed_or_invalidate::<Cart>().is_none(), "no session");
+    /// session.insert("items", 3)?;
+    /// assert_eq!(session.typed_or_invalidate::<Cart>().map(|c| c.items), Some(3));
+    /// session.insert("items", 500)?;
+    /// assert!(session.typed_or_invalidate::<Cart>().is_none(), "fails its check");
+    /// assert!(!session.exists(), "and the session is gone");
+    /// # Ok::<(), session_core::DataError>(())
+    /// ```
+    ///
+    /// [C2]: crate::manual::contracts#c2
     pub fn typed_or_invalidate<T: DeserializeOwned + Validate>(&self) -> Option<T> {
         if !self.exists() {
             return None;
@@ -371,8 +487,28 @@ impl Session {
     }
 
     /// The session with its signed-in user, or how to answer a request to `path` (with this
-    /// `Accept` header) that requires one: a redirect to the login page or 401, as the manager's [`AccessGuard`]
-    /// decides. Every adapter's guard calls this.
+    /// `Accept` header) that requires one: a redirect to the login page or 401, as the manager's
+    /// [`AccessGuard`] decides. Every adapter's guard calls this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use session_core::{Denial, UserId};
+    /// let session = detached_session();
+    /// assert_eq!(
+    ///     session.require_user("/dashboard", Some("text/html")).unwrap_err(),
+    ///     Denial::Redirect("/login".into())
+    /// );
+    /// assert_eq!(session.require_user("/api/me", None).unwrap_err(), Denial::Unauthorized);
+    /// session.login(UserId::new("alice"));
+    /// assert_eq!(session.require_user("/dashboard", None).unwrap().user_id().as_str(), "alice");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The guard's [`Denial`] when nobody is signed in: [`Denial::Unauthorized`] (401) for API
+    /// paths and requests that accept only JSON, [`Denial::Redirect`] to the login page otherwise.
     ///
     /// [`AccessGuard`]: crate::AccessGuard
     pub fn require_user(&self, path: &str, accept: Option<&str>) -> Result<SignedIn, Denial> {
@@ -386,8 +522,36 @@ impl Session {
     }
 
     /// The whole data as `T` for a typed extractor on a route that requires it: a missing session
-    /// is the guard's [`Denial`]; data that does not fit `T` invalidates the session (C2, reason
+    /// is the guard's [`Denial`]; data that does not fit `T` invalidates the session ([C2], reason
     /// `schema`) and is denied the same way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use serde::Deserialize;
+    /// use session_core::{Denial, Validate};
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Cart { items: u32 }
+    /// impl Validate for Cart {
+    ///     fn validate(&self) -> Result<(), &'static str> { Ok(()) }
+    /// }
+    ///
+    /// let session = detached_session();
+    /// assert!(matches!(session.typed_or_deny::<Cart>("/api/cart", None), Err(Denial::Unauthorized)));
+    /// session.insert("items", 3)?;
+    /// assert_eq!(session.typed_or_deny::<Cart>("/api/cart", None).map(|c| c.items), Ok(3));
+    /// # Ok::<(), session_core::DataError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The guard's [`Denial`] (as in [`require_user`](Self::require_user)) when there is no
+    /// session, or when the data does not fit `T` or fails its check (the session is then
+    /// destroyed).
+    ///
+    /// [C2]: crate::manual::contracts#c2
     pub fn typed_or_deny<T: DeserializeOwned + Validate>(
         &self,
         path: &str,
@@ -398,82 +562,199 @@ impl Session {
     }
 
     /// Whether a session exists (loaded, or created by a write during this request).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// let session = detached_session();
+    /// assert!(!session.exists());
+    /// session.insert("theme", "dark")?;
+    /// assert!(session.exists());
+    /// session.destroy();
+    /// assert!(!session.exists());
+    /// # Ok::<(), session_core::DataError>(())
+    /// ```
     pub fn exists(&self) -> bool {
-        self.lock().record.is_some()
+        self.lock().record.get().is_some()
     }
 
     /// The signed-in user, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use session_core::UserId;
+    /// let session = detached_session();
+    /// assert_eq!(session.user_id(), None);
+    /// session.login(UserId::new("alice"));
+    /// assert_eq!(session.user_id(), Some(UserId::new("alice")));
+    /// ```
     pub fn user_id(&self) -> Option<UserId> {
-        self.lock().record.as_ref().and_then(|r| r.user_id.clone())
+        self.lock().record.get().and_then(|r| r.user_id.clone())
     }
 
-    /// Signs `user` in: sets the user and renews the session id (C6, S-06).
+    /// Signs `user` in: sets the user and renews the session id at commit ([C6], [S-06]), so an id
+    /// planted before the login is worthless after it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager, UserId};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.insert("cart", 3)?;
+    /// let CookieUpdate::Set(before) = manager.commit(&session).await? else { panic!() };
+    /// let before = before.split(';').next().unwrap();
+    ///
+    /// let session = manager.load_from_header(Some(before), RequestContext::default()).await?;
+    /// session.login(UserId::new("alice"));
+    /// let CookieUpdate::Set(after) = manager.commit(&session).await? else { panic!() };
+    /// assert_ne!(after.split(';').next().unwrap(), before, "a new id");
+    ///
+    /// // The pre-login cookie no longer finds a session.
+    /// let stale = manager.load_from_header(Some(before), RequestContext::default()).await?;
+    /// assert!(!stale.exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// [C6]: crate::manual::contracts#c6
+    /// [S-06]: crate::manual::contracts#s-06
     pub fn login(&self, user: UserId) {
         self.login_with(user, None);
     }
 
-    /// [`login`](Self::login), recording how the user signed in (`"password"`, `"github"`, ...).
+    /// [`login`](Self::login), recording how the user signed in (`"password"`, `"github"`, ...),
+    /// as [`SessionInfo::auth_provider`] shows it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use session_core::UserId;
+    /// let session = detached_session();
+    /// session.login_with(UserId::new("alice"), Some("github"));
+    /// assert_eq!(session.user_id(), Some(UserId::new("alice")));
+    /// ```
     pub fn login_with(&self, user: UserId, auth_provider: Option<&str>) {
         let mut state = self.lock();
-        state.touch_identity();
+        state.record.touch_identity();
         let record = self.record_mut(&mut state);
         record.user_id = Some(user);
         record.metadata.auth_provider = auth_provider.map(str::to_owned);
-        state.changed = true;
-        state.renew = state.loaded_version.is_some();
+        state.record.mark_written(false);
+        state.record.renew();
     }
 
     /// Gives this session a lifetime of its own ("remember me"), from now on, at most
     /// [`MAX_SESSION_LIFETIME`] (400 days, what browsers keep a cookie) and never past the
     /// policy's absolute cap.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use std::time::Duration;
+    /// let session = detached_session();
+    /// session.set_max_age(Duration::from_secs(30 * 24 * 3600));
+    /// let status = session.status().expect("setting a lifetime creates the session");
+    /// assert_eq!(status.remaining, Duration::from_secs(30 * 24 * 3600));
+    /// ```
     pub fn set_max_age(&self, lifetime: Duration) {
         let mut state = self.lock();
-        state.touch_identity();
+        state.record.touch_identity();
         let now = state.now;
         let record = self.record_mut(&mut state);
         record.metadata.max_age_secs = Some(lifetime.min(MAX_SESSION_LIFETIME).as_secs());
         record.expires_at = self.manager.policy().expiry_from(record, now);
-        state.changed = true;
-        state.refresh_due = true;
+        state.record.mark_written(true);
     }
 
-    /// Issues a new id with the same data and deletes the old one at commit (C6).
+    /// Issues a new id with the same data and deletes the old one at commit ([C6]). Only a session
+    /// that came with the request has an id to replace; a new session gets its first id at commit
+    /// anyway.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.insert("cart", 3)?;
+    /// let CookieUpdate::Set(old) = manager.commit(&session).await? else { panic!() };
+    /// let old = old.split(';').next().unwrap();
+    ///
+    /// let session = manager.load_from_header(Some(old), RequestContext::default()).await?;
+    /// session.renew();
+    /// let CookieUpdate::Set(new) = manager.commit(&session).await? else { panic!() };
+    /// let new = new.split(';').next().unwrap();
+    /// assert_ne!(new, old);
+    /// let renewed = manager.load_from_header(Some(new), RequestContext::default()).await?;
+    /// assert_eq!(renewed.get::<u32>("cart")?, Some(3), "same data");
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// [C6]: crate::manual::contracts#c6
     pub fn renew(&self) {
-        let mut state = self.lock();
-        if state.record.is_some() && state.loaded_version.is_some() {
-            state.renew = true;
-        }
+        self.lock().record.renew();
     }
 
-    /// Ends the session: the record is deleted and a removal cookie sent (C7). Writing to the
-    /// session afterwards starts a new one.
+    /// Ends the session: the record is deleted and a removal cookie sent at commit ([C7]). Writing
+    /// to the session afterwards starts a new one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.insert("cart", 3)?;
+    /// let CookieUpdate::Set(cookie) = manager.commit(&session).await? else { panic!() };
+    /// let cookie = cookie.split(';').next().unwrap();
+    ///
+    /// let session = manager.load_from_header(Some(cookie), RequestContext::default()).await?;
+    /// session.destroy();
+    /// let CookieUpdate::Remove(removal) = manager.commit(&session).await? else { panic!() };
+    /// assert!(removal.starts_with("session=; Max-Age=0"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// [C7]: crate::manual::contracts#c7
     pub fn destroy(&self) {
-        let mut state = self.lock();
-        if let Some(record) = state.record.take() {
-            if state.loaded_version.is_some() {
-                state.delete_key = Some(record.key);
-            }
-        }
-        state.id = None;
-        state.loaded_version = None;
-        state.loaded_deadline = None;
-        state.access = Access::default();
-        state.changed = false;
-        state.renew = false;
-        state.refresh_due = false;
+        self.lock().record.destroy();
     }
 
-    /// The session's lifetime figures, or `None` when there is no session.
+    /// The session's lifetime figures ([C3]), or `None` when there is no session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use session_core::testing::detached_session;
+    /// use std::time::Duration;
+    /// let session = detached_session();
+    /// assert_eq!(session.status(), None);
+    /// session.insert("theme", "dark")?;
+    /// let status = session.status().expect("a session now");
+    /// assert!(status.is_new && !status.is_authenticated && !status.is_expired);
+    /// assert_eq!(status.remaining, Duration::from_secs(24 * 3600), "the default max_age");
+    /// # Ok::<(), session_core::DataError>(())
+    /// ```
+    ///
+    /// [C3]: crate::manual::contracts#c3
     pub fn status(&self) -> Option<SessionStatus> {
         let state = self.lock();
-        let record = state.record.as_ref()?;
+        let record = state.record.get()?;
         let policy = self.manager.policy();
         let deadline = policy.deadline(record);
         let threshold = policy
             .refresh_threshold()
             .min(policy.lifetime_of(record) / 2);
         Some(SessionStatus {
-            is_new: state.loaded_version.is_none(),
+            is_new: !state.record.is_loaded(),
             is_authenticated: record.user_id.is_some(),
             is_expired: deadline <= state.now,
             // A clock that went backwards must not report more than one lifetime left (S-23).
@@ -487,11 +768,40 @@ impl Session {
         })
     }
 
-    /// The signed-in user's live sessions (S-08). Empty when nobody is signed in.
+    /// The signed-in user's live sessions ([S-08]), for an "active sessions" page: no ids, no
+    /// data, and the current one marked. Empty when nobody is signed in, and in stateless mode
+    /// (tokens are not listed anywhere).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{MemoryStore, RequestContext, Secret, SessionManager, UserId};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let ctx = || RequestContext::new(None, Some("Firefox"));
+    /// for _ in 0..2 {
+    ///     let session = manager.load(None, ctx()).await?;
+    ///     session.login(UserId::new("alice"));
+    ///     manager.commit(&session).await?;
+    /// }
+    /// let session = manager.load(None, ctx()).await?;
+    /// assert!(session.list_user_sessions().await?.is_empty(), "nobody signed in");
+    /// session.login(UserId::new("alice"));
+    /// let sessions = session.list_user_sessions().await?;
+    /// assert_eq!(sessions.len(), 2, "this one is not stored yet");
+    /// assert_eq!(sessions[0].user_agent.as_deref(), Some("Firefox"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails to list them (transient failures map to 503).
+    ///
+    /// [S-08]: crate::manual::contracts#s-08
     pub async fn list_user_sessions(&self) -> Result<Vec<SessionInfo>, SessionError> {
         let (user, current) = {
             let state = self.lock();
-            let record = state.record.as_ref();
+            let record = state.record.get();
             (
                 record.and_then(|r| r.user_id.clone()),
                 record.map(|r| r.key),
@@ -515,8 +825,39 @@ impl Session {
             .collect())
     }
 
-    /// Logs the signed-in user out of every session, this one included (C9). Returns how many
-    /// stored sessions were ended (stateless mode: 0, since tokens are revoked by time).
+    /// Logs the signed-in user out of every session, this one included ([C9]). Returns how many
+    /// stored sessions were ended (stateless mode: 0, since tokens are revoked by time). Does
+    /// nothing and returns 0 when nobody is signed in.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{MemoryStore, RequestContext, Secret, SessionManager, UserId};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// for _ in 0..2 {
+    ///     let session = manager.load(None, RequestContext::default()).await?;
+    ///     session.login(UserId::new("alice"));
+    ///     manager.commit(&session).await?;
+    /// }
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.login(UserId::new("alice"));
+    /// assert_eq!(session.log_out_everywhere().await?, 2);
+    /// assert!(!session.exists(), "this session ends too");
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::Store`] when the store (or, stateless, the revocation store) fails.
+    /// - [`SessionError::NoRevocationStore`] in stateless mode without a
+    ///   [`revocation_store`](crate::SessionManagerBuilder::revocation_store).
+    /// - [`SessionError::Conflict`] when the stateless "not before" marker kept losing races to
+    ///   concurrent writers of the same marker.
+    ///
+    /// The session is destroyed only when this succeeds.
+    ///
+    /// [C9]: crate::manual::contracts#c9
     pub async fn log_out_everywhere(&self) -> Result<u64, SessionError> {
         let Some(user) = self.user_id() else {
             return Ok(0);

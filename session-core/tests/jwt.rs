@@ -781,13 +781,13 @@ fn purpose_names_are_checked() {
 }
 
 #[test]
-fn kids_are_visible_ascii_of_at_most_64_bytes() {
+fn kids_are_visible_ascii_of_at_most_128_bytes() {
     let key = || JwtKey::hmac(JwtAlgorithm::HS256, &secret()).unwrap();
-    for good in ["1", "2025-06", "k/1:a=b", &"k".repeat(64), "!~"] {
+    for good in ["1", "2025-06", "k/1:a=b", &"k".repeat(128), "!~"] {
         assert_eq!(key().with_kid(good).unwrap().kid(), good);
     }
-    // 65 bytes, with a two-byte character straddling byte 64: the old truncation panicked here.
-    let straddling = format!("a{}", "é".repeat(40));
+    // A two-byte character straddling a length limit: the old truncation panicked on one.
+    let straddling = format!("a{}", "é".repeat(64));
     for bad in [
         "",
         "two words",
@@ -795,7 +795,7 @@ fn kids_are_visible_ascii_of_at_most_64_bytes() {
         "nul\0",
         "clé",
         straddling.as_str(),
-        &"k".repeat(65),
+        &"k".repeat(129),
     ] {
         assert!(
             matches!(key().with_kid(bad), Err(KeyError::InvalidKid { .. })),
@@ -842,9 +842,9 @@ proptest! {
     }
 
     #[test]
-    fn any_kid_string_is_accepted_or_refused_without_panicking(kid in "\\PC{0,100}|[!-~]{0,70}") {
+    fn any_kid_string_is_accepted_or_refused_without_panicking(kid in "\\PC{0,150}|[!-~]{0,140}") {
         let key = JwtKey::hmac(JwtAlgorithm::HS256, &secret()).unwrap();
-        let valid = (1..=64).contains(&kid.len()) && kid.bytes().all(|b| (0x21..=0x7e).contains(&b));
+        let valid = (1..=128).contains(&kid.len()) && kid.bytes().all(|b| (0x21..=0x7e).contains(&b));
         match key.with_kid(kid.clone()) {
             Ok(key) => {
                 prop_assert!(valid, "accepted {:?}", kid);

@@ -4,7 +4,7 @@
 //!
 //! The framing (segments, strict base64url, header and claim checks) is done here so every byte is
 //! checked the same way whatever the algorithm. The algorithm is fixed by configuration and never
-//! read from the token to choose how to verify (C12, S-13).
+//! read from the token to choose how to verify ([C12], [S-13]).
 //!
 //! Cryptography: HMAC (HS256/384/512) uses the RustCrypto `hmac` and `sha2` crates directly with
 //! a key prepared once; RS256, ES256 and EdDSA go through `jsonwebtoken`'s RustCrypto provider
@@ -12,6 +12,9 @@
 //! `jsonwebtoken`'s process-wide default provider, so another crate that installs a different
 //! default, or enables `jsonwebtoken`'s `aws_lc_rs` feature next to `rust_crypto` (which leaves
 //! a default that panics on every call), changes nothing for these codecs.
+//!
+//! [C12]: crate::manual::contracts#c12
+//! [S-13]: crate::manual::contracts#s-13
 
 use std::fmt;
 use std::time::Duration;
@@ -20,16 +23,15 @@ use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER as RUST_CRYPTO;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::de::DeserializeOwned;
-use serde::ser::{SerializeMap, Serializer};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
+use super::claims::{record_from_claims, ClaimRules};
 use super::{Decoded, EncodeError, RejectReason, SessionCodec, MAX_COOKIE_VALUE_LEN};
 use crate::b64;
-use crate::id::{SessionId, SessionKey, UserId};
-use crate::key::{KeyError, Secret};
-use crate::record::{SessionMetadata, SessionRecord};
+use crate::record::SessionRecord;
+use crate::secret::{KeyError, Secret};
 use crate::time::UnixTime;
 
 /// Claim names the session token uses itself; session data may not use them.
@@ -39,8 +41,11 @@ pub const RESERVED_CLAIMS: &[&str] = &["iss", "sub", "aud", "exp", "nbf", "iat",
 /// the same key is accepted as a session.
 pub(crate) const SESSION_TOKEN_TYPE: &str = "session+jwt";
 
-/// The longest key id (`kid`) accepted, in bytes (S-11: a bounded, untrusted map key).
-pub const MAX_KID_LEN: usize = 64;
+/// The longest key id (`kid`) accepted, in bytes ([S-11]: a bounded, untrusted map key). Room for
+/// an RFC 7638 SHA-512 thumbprint (86 characters), which Auth.js uses.
+///
+/// [S-11]: crate::manual::contracts#s-11
+pub const MAX_KID_LEN: usize = 128;
 
 /// The longest [`TokenCodec`] purpose name, in bytes.
 pub const MAX_PURPOSE_LEN: usize = 32;
@@ -165,7 +170,9 @@ impl HmacKey {
         }
     }
 
-    /// Constant-time check of `tag` (RFC 7518 §3.2, S-05).
+    /// Constant-time check of `tag` (RFC 7518 §3.2, [S-05]).
+    ///
+    /// [S-05]: crate::manual::contracts#s-05
     fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
         match self {
             HmacKey::Hs256(k) => k.clone().chain_update(message).verify_slice(tag).is_ok(),
@@ -176,7 +183,7 @@ impl HmacKey {
 }
 
 impl JwtKey {
-    /// An HMAC key (HS256/384/512), at least as long as the hash output (S-09). The `kid` is a
+    /// An HMAC key (HS256/384/512), at least as long as the hash output ([S-09]). The `kid` is a
     /// fingerprint of the key.
     ///
     /// ```
@@ -189,6 +196,8 @@ impl JwtKey {
     /// );
     /// # Ok::<(), KeyError>(())
     /// ```
+    ///
+    /// [S-09]: crate::manual::contracts#s-09
     pub fn hmac(alg: JwtAlgorithm, secret: &Secret) -> Result<Self, KeyError> {
         let invalid = KeyError::InvalidKey {
             what: "signing",
@@ -279,7 +288,7 @@ impl JwtKey {
     /// Replaces the fingerprint `kid` with one of your choosing.
     ///
     /// The `kid` travels in the token's JSON header and is matched as an exact string against
-    /// the ring, so the rule is strict: 1 to [`MAX_KID_LEN`] (64) bytes, each a visible ASCII
+    /// the ring, so the rule is strict: 1 to [`MAX_KID_LEN`] (128) bytes, each a visible ASCII
     /// character (`!` to `~`, 0x21..=0x7E: no spaces, no control characters, nothing outside
     /// ASCII). Anything else is [`KeyError::InvalidKid`], never truncated or altered.
     ///
@@ -288,7 +297,7 @@ impl JwtKey {
     /// let key = JwtKey::hmac(JwtAlgorithm::HS256, &Secret::from_bytes(vec![5u8; 32])?)?;
     /// assert_eq!(key.clone().with_kid("2025-06")?.kid(), "2025-06");
     /// assert!(matches!(key.clone().with_kid("clé"), Err(KeyError::InvalidKid { .. })));
-    /// assert!(matches!(key.with_kid("k".repeat(65)), Err(KeyError::InvalidKid { .. })));
+    /// assert!(matches!(key.with_kid("k".repeat(129)), Err(KeyError::InvalidKid { .. })));
     /// # Ok::<(), KeyError>(())
     /// ```
     pub fn with_kid(mut self, kid: impl Into<String>) -> Result<Self, KeyError> {
@@ -343,11 +352,22 @@ impl JwtKey {
     }
 }
 
-fn check_kid(kid: &str) -> Result<(), KeyError> {
+/// Whether a token's `typ` header is acceptable: the configured one (case-insensitively), or,
+/// with none configured, none or `JWT` (what `jose` writes by default).
+pub(crate) fn typ_matches(expected: Option<&str>, typ: Option<&str>) -> bool {
+    match (expected, typ) {
+        (Some(expected), Some(t)) => expected.eq_ignore_ascii_case(t),
+        (Some(_), None) => false,
+        (None, None) => true,
+        (None, Some(t)) => t.eq_ignore_ascii_case("JWT"),
+    }
+}
+
+pub(crate) fn check_kid(kid: &str) -> Result<(), KeyError> {
     let reason = if kid.is_empty() {
         "empty"
     } else if kid.len() > MAX_KID_LEN {
-        "longer than 64 bytes"
+        "longer than 128 bytes"
     } else if !kid.bytes().all(|b| b.is_ascii_graphic()) {
         "not visible ASCII (0x21..=0x7E)"
     } else {
@@ -366,7 +386,7 @@ impl fmt::Debug for JwtKey {
     }
 }
 
-fn fingerprint(material: &[u8]) -> String {
+pub(crate) fn fingerprint(material: &[u8]) -> String {
     let digest = Sha256::new()
         .chain_update(b"session-core kid\0")
         .chain_update(material)
@@ -457,11 +477,16 @@ impl JwtCodecBuilder {
         Ok(JwtCodec {
             alg: self.alg,
             ring,
-            leeway: self.leeway.as_secs(),
             typ: self.typ,
-            issuer: self.issuer,
-            audience: self.audience,
-            require_nbf: self.require_nbf,
+            rules: ClaimRules {
+                leeway: self.leeway.as_secs(),
+                issuer: self.issuer,
+                audience: self.audience,
+                require_nbf: self.require_nbf,
+                require_iat: true,
+                foreign_jti: false,
+                foreign: Default::default(),
+            },
         })
     }
 }
@@ -499,11 +524,8 @@ fn encode_header(alg: JwtAlgorithm, typ: Option<&str>, kid: &str) -> String {
 pub struct JwtCodec {
     alg: JwtAlgorithm,
     ring: Vec<RingKey>,
-    leeway: u64,
     typ: Option<String>,
-    issuer: Option<String>,
-    audience: Option<String>,
-    require_nbf: bool,
+    rules: ClaimRules,
 }
 
 impl fmt::Debug for JwtCodec {
@@ -512,10 +534,8 @@ impl fmt::Debug for JwtCodec {
         f.debug_struct("JwtCodec")
             .field("alg", &self.alg)
             .field("kids", &kids)
-            .field("leeway_secs", &self.leeway)
             .field("typ", &self.typ)
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
+            .field("rules", &self.rules)
             .finish()
     }
 }
@@ -602,7 +622,7 @@ impl JwtCodec {
         let claims_bytes = b64::decode(payload).ok_or(RejectReason::Malformed)?;
         let claims: Map<String, Value> =
             serde_json::from_slice(&claims_bytes).map_err(|_| RejectReason::Malformed)?;
-        self.check_claims(&claims, now)?;
+        self.rules.check(&claims, now)?;
         Ok(Verified {
             claims,
             stale_key: index > 0,
@@ -636,13 +656,7 @@ impl JwtCodec {
             Some(Value::String(t)) => Some(t.as_str()),
             Some(_) => return Err(RejectReason::Malformed),
         };
-        let typ_ok = match (&self.typ, typ) {
-            (Some(expected), Some(t)) => expected.eq_ignore_ascii_case(t),
-            (Some(_), None) => false,
-            (None, None) => true,
-            (None, Some(t)) => t.eq_ignore_ascii_case("JWT"),
-        };
-        if !typ_ok {
+        if !typ_matches(self.typ.as_deref(), typ) {
             return Err(RejectReason::WrongType);
         }
         match header.get("kid") {
@@ -656,41 +670,6 @@ impl JwtCodec {
             Some(_) => Err(RejectReason::UnknownKid),
         }
     }
-
-    fn check_claims(&self, claims: &Map<String, Value>, now: UnixTime) -> Result<(), RejectReason> {
-        let now = now.as_secs();
-        let exp = time_claim(claims, "exp")?.ok_or(RejectReason::Schema)?;
-        if now >= exp.saturating_add(self.leeway) {
-            return Err(RejectReason::Expired);
-        }
-        let latest_valid_start = now.saturating_add(self.leeway);
-        match time_claim(claims, "nbf")? {
-            Some(nbf) if nbf > latest_valid_start => return Err(RejectReason::NotYetValid),
-            None if self.require_nbf => return Err(RejectReason::Schema),
-            _ => {}
-        }
-        match time_claim(claims, "iat")? {
-            Some(iat) if iat > latest_valid_start => return Err(RejectReason::NotYetValid),
-            None => return Err(RejectReason::Schema),
-            _ => {}
-        }
-        if let Some(expected) = &self.issuer {
-            if claims.get("iss").and_then(Value::as_str) != Some(expected.as_str()) {
-                return Err(RejectReason::Schema);
-            }
-        }
-        if let Some(expected) = &self.audience {
-            let matches = match claims.get("aud") {
-                Some(Value::String(aud)) => aud == expected,
-                Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(expected)),
-                _ => false,
-            };
-            if !matches {
-                return Err(RejectReason::Schema);
-            }
-        }
-        Ok(())
-    }
 }
 
 struct Verified {
@@ -698,137 +677,18 @@ struct Verified {
     stale_key: bool,
 }
 
-/// A NumericDate claim: absent, or a non-negative integer. Any other type (string, float, huge
-/// number) is a schema error, never "absent" (CVE-2026-25537).
-fn time_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, RejectReason> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) => n.as_u64().map(Some).ok_or(RejectReason::Schema),
-        Some(_) => Err(RejectReason::Schema),
-    }
-}
-
-/// Our own session fields, under the `ses` claim.
-#[derive(Serialize, Deserialize)]
-struct SesClaim {
-    /// created_at
-    c: UnixTime,
-    /// last_seen_at
-    l: UnixTime,
-    /// absolute_expires_at
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    a: Option<UnixTime>,
-    /// metadata
-    #[serde(default, skip_serializing_if = "is_default_metadata")]
-    m: SessionMetadata,
-}
-
-fn is_default_metadata(m: &SessionMetadata) -> bool {
-    *m == SessionMetadata::default()
-}
-
-/// Serialises a record as session claims: registered claims, `ses`, then the data at top level
-/// (so tokens look like the `{user, expiresAt}` payloads `jose` apps make).
-struct SessionClaims<'a> {
-    codec: &'a JwtCodec,
-    record: &'a SessionRecord,
-    now: UnixTime,
-}
-
-impl Serialize for SessionClaims<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.record;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("jti", &r.key.to_hex())?;
-        if let Some(user) = &r.user_id {
-            map.serialize_entry("sub", user.as_str())?;
-        }
-        if let Some(iss) = &self.codec.issuer {
-            map.serialize_entry("iss", iss)?;
-        }
-        if let Some(aud) = &self.codec.audience {
-            map.serialize_entry("aud", aud)?;
-        }
-        map.serialize_entry("iat", &self.now)?;
-        map.serialize_entry("nbf", &self.now)?;
-        map.serialize_entry("exp", &r.effective_expiry())?;
-        let ses = SesClaim {
-            c: r.created_at,
-            l: r.last_seen_at,
-            a: r.absolute_expires_at,
-            m: r.metadata.clone(),
-        };
-        map.serialize_entry("ses", &ses)?;
-        for (k, v) in &r.data {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
-
 impl SessionCodec for JwtCodec {
     type Payload = SessionRecord;
 
     fn encode(&self, record: &SessionRecord, now: UnixTime) -> Result<String, EncodeError> {
-        if let Some(reserved) = record
-            .data
-            .keys()
-            .find(|k| RESERVED_CLAIMS.contains(&k.as_str()))
-        {
-            return Err(EncodeError::ReservedKey(reserved.clone()));
-        }
-        let claims = SessionClaims {
-            codec: self,
-            record,
-            now,
-        };
-        let json = serde_json::to_vec(&claims).map_err(EncodeError::Serialize)?;
+        let json = self.rules.session_claims_json(record, now)?;
         self.sign(&json)
     }
 
     fn decode(&self, token: &str, now: UnixTime) -> Result<Decoded<SessionRecord>, RejectReason> {
-        let Verified {
-            mut claims,
-            stale_key,
-        } = self.verify(token, now)?;
-        let key = match claims.remove("jti") {
-            Some(Value::String(jti)) => SessionKey::from_hex(&jti).ok_or(RejectReason::Schema)?,
-            // Tokens from other issuers (e.g. an existing `jose` app) may carry no `jti`.
-            None => SessionId::generate().key(),
-            Some(_) => return Err(RejectReason::Schema),
-        };
-        let user_id = match claims.remove("sub") {
-            None => None,
-            Some(Value::String(sub)) => Some(UserId::new(sub)),
-            Some(_) => return Err(RejectReason::Schema),
-        };
-        let exp = time_claim(&claims, "exp")?.ok_or(RejectReason::Schema)?;
-        let iat = time_claim(&claims, "iat")?.ok_or(RejectReason::Schema)?;
-        let ses = match claims.remove("ses") {
-            Some(value) => serde_json::from_value(value).map_err(|_| RejectReason::Schema)?,
-            None => SesClaim {
-                c: UnixTime::from_secs(iat),
-                l: UnixTime::from_secs(iat),
-                a: None,
-                m: SessionMetadata::default(),
-            },
-        };
-        for name in RESERVED_CLAIMS {
-            claims.remove(*name);
-        }
-        let record = SessionRecord {
-            key,
-            data: claims,
-            user_id,
-            created_at: ses.c,
-            last_seen_at: ses.l,
-            expires_at: UnixTime::from_secs(exp),
-            absolute_expires_at: ses.a,
-            version: 1,
-            metadata: ses.m,
-        };
+        let Verified { claims, stale_key } = self.verify(token, now)?;
         Ok(Decoded {
-            payload: record,
+            payload: record_from_claims(&self.rules, claims, now)?,
             stale_key,
         })
     }
@@ -837,7 +697,7 @@ impl SessionCodec for JwtCodec {
 /// Signed tokens for one application purpose other than sessions: password-reset links, email
 /// verification, invitations, API tokens.
 ///
-/// A token of one kind can never be used as another (RFC 8725 §3.11-3.12, S-12, S-16):
+/// A token of one kind can never be used as another (RFC 8725 §3.11-3.12, [S-12], [S-16]):
 ///
 /// - the key is derived from the master secret with HKDF for this purpose only (info
 ///   `app token\0<purpose>`), so it is neither the session key ([`JwtCodec::hs256`] signs with
@@ -875,6 +735,9 @@ impl SessionCodec for JwtCodec {
 /// assert_eq!(verify.decode::<Reset>(&token, now).unwrap_err(), RejectReason::WrongType);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// [S-12]: crate::manual::contracts#s-12
+/// [S-16]: crate::manual::contracts#s-16
 #[derive(Clone)]
 pub struct TokenCodec {
     purpose: String,
@@ -921,7 +784,7 @@ impl TokenCodec {
 
     /// Adds an older master secret whose tokens still verify (flagged
     /// [`Decoded::stale_key`]) but which no longer signs, so the secret rotates without
-    /// invalidating tokens already sent out (S-10).
+    /// invalidating tokens already sent out ([S-10]).
     ///
     /// ```
     /// use session_core::{Secret, TokenCodec, UnixTime};
@@ -935,6 +798,8 @@ impl TokenCodec {
     /// assert!(rotated.decode::<serde_json::Value>(&token, now)?.stale_key);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// [S-10]: crate::manual::contracts#s-10
     pub fn with_previous(mut self, old_master: &Secret) -> Result<Self, KeyError> {
         let key = Self::key(old_master, &self.purpose)?;
         let header_b64 = encode_header(JwtAlgorithm::HS256, self.jwt.typ.as_deref(), &key.kid);
@@ -952,7 +817,7 @@ impl TokenCodec {
     /// # Ok::<(), session_core::KeyError>(())
     /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.jwt.leeway = leeway.as_secs();
+        self.jwt.rules.leeway = leeway.as_secs();
         self
     }
 

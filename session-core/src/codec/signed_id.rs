@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 use super::{Decoded, EncodeError, RejectReason, SessionCodec, MAX_COOKIE_VALUE_LEN};
 use crate::b64;
 use crate::id::{SessionId, SESSION_ID_BYTES};
-use crate::key::{KeyPurpose, Secret};
+use crate::secret::{KeyPurpose, Secret};
 use crate::time::UnixTime;
 
 const TAG_BYTES: usize = 32;
@@ -22,13 +22,15 @@ const VALUE_LEN: usize = ID_TEXT_LEN + 1 + TAG_TEXT_LEN;
 /// Domain separation: a tag for this format can never be a valid MAC of anything else.
 const TAG_CONTEXT: &[u8] = b"session-core signed id v1\0";
 
-/// An HMAC tag. Equality is constant-time (S-05); there is no way to compare raw tag bytes with
+/// An HMAC tag. Equality is constant-time ([S-05]); there is no way to compare raw tag bytes with
 /// `==`:
 ///
 /// ```compile_fail
 /// use session_core::Tag;
 /// fn leaks(a: &Tag, b: &[u8; 32]) -> bool { a == b }
 /// ```
+///
+/// [S-05]: crate::manual::contracts#s-05
 #[derive(Clone, Copy)]
 pub struct Tag([u8; TAG_BYTES]);
 
@@ -46,7 +48,7 @@ impl fmt::Debug for Tag {
 }
 
 /// Signs session ids for stateful sessions. Holds a key ring: the first key signs, every key
-/// verifies, so keys rotate without logging anyone out (C11, S-10).
+/// verifies, so keys rotate without logging anyone out ([C11], [S-10]).
 ///
 /// ```
 /// use session_core::{Secret, SessionCodec, SessionId, SignedIdCodec, UnixTime};
@@ -58,13 +60,18 @@ impl fmt::Debug for Tag {
 /// assert!(codec.decode(&cookie.replace('.', "x"), now).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// [C11]: crate::manual::contracts#c11
+/// [S-10]: crate::manual::contracts#s-10
 #[derive(Clone)]
 pub struct SignedIdCodec {
     keys: Vec<Hmac<Sha256>>,
 }
 
 impl SignedIdCodec {
-    /// A codec whose tag key is derived from `master` for this purpose only (S-12).
+    /// A codec whose tag key is derived from `master` for this purpose only ([S-12]).
+    ///
+    /// [S-12]: crate::manual::contracts#s-12
     pub fn new(master: &Secret) -> Self {
         SignedIdCodec {
             keys: vec![Self::mac(master)],

@@ -1,16 +1,21 @@
-//! Committing: the handle's changes to the store and the `Set-Cookie` (C5-C8, C18), with the
+//! Committing: the handle's changes to the store and the `Set-Cookie` ([C5]-[C8], [C18]), with the
 //! conflict model that merges a save which lost a race (see the concurrency page of the manual).
+//!
+//! [C5]: crate::manual::contracts#c5
+//! [C8]: crate::manual::contracts#c8
+//! [C18]: crate::manual::contracts#c18
 
 use std::fmt;
 
 use crate::codec::{RejectReason, SessionCodec};
 use crate::error::SessionError;
-use crate::events::log_rejection;
-use crate::id::SessionId;
+use crate::events::{log_failure, log_rejection, Operation};
+use crate::id::{SessionId, SessionKey};
 use crate::merge::Access;
 use crate::policy::ConflictPolicy;
 use crate::record::SessionRecord;
 use crate::session::Session;
+use crate::state::{CommitPlan, Loaded, Origin, Source};
 use crate::store::{SessionStore, StoreError};
 use crate::time::UnixTime;
 
@@ -21,7 +26,9 @@ use super::{Mode, SessionManager, MAX_ATTEMPTS, MAX_MERGE_ATTEMPTS};
 /// `Debug` shows the cookie's attributes but never its value (the token or signed id).
 #[derive(Clone, PartialEq, Eq)]
 pub enum CookieUpdate {
-    /// Leave it alone (C5).
+    /// Leave it alone ([C5]).
+    ///
+    /// [C5]: crate::manual::contracts#c5
     Unchanged,
     /// Send this `Set-Cookie` value (new, refreshed or renewed session).
     Set(String),
@@ -49,6 +56,21 @@ impl fmt::Debug for CookieUpdate {
 
 impl CookieUpdate {
     /// The `Set-Cookie` header value to send, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{MemoryStore, RequestContext, Secret, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// assert_eq!(manager.commit(&session).await?.header_value(), None, "nothing to send");
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.insert("theme", "dark")?;
+    /// let update = manager.commit(&session).await?;
+    /// assert!(update.header_value().is_some_and(|h| h.starts_with("session=")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
     pub fn header_value(&self) -> Option<&str> {
         match self {
             CookieUpdate::Unchanged => None,
@@ -58,55 +80,174 @@ impl CookieUpdate {
 }
 
 impl SessionManager {
-    /// Writes what the handler changed and says what to do with the cookie (C5-C8).
+    /// Writes what the handler changed and says what to do with the cookie ([C5]-[C8]).
     ///
-    /// A save that lost a race to another request is merged when the two did not touch the same
-    /// keys, and refused with [`SessionError::Conflict`] when they did (unless the policy says
-    /// [`ConflictPolicy::LastWriteWins`]); a commit that only refreshes the session never fails
-    /// for a race (see the concurrency page of the manual).
+    /// Nothing changed and no refresh due: no store call and [`CookieUpdate::Unchanged`] ([C5]). A
+    /// session made during the request is created; a loaded one is saved, renewed or deleted, all
+    /// conditionally on the version it was loaded at. A save that lost a race to another request is
+    /// merged when the two did not touch the same keys, and refused with [`SessionError::Conflict`]
+    /// when they did (unless the policy says [`ConflictPolicy::LastWriteWins`]); a commit that only
+    /// refreshes the session never fails for a race (see the concurrency page of the manual).
     ///
     /// A handle is committed once: committing it again (e.g. a middleware attached twice) returns
     /// [`CookieUpdate::Unchanged`] and touches no store.
+    ///
+    /// A failure is logged once, here: one `tracing` event at WARN, message `session operation
+    /// failed`, with the fields `operation = "commit"`, `status` (the error's
+    /// [`status_code`](SessionError::status_code)) and `error` (its `Display`: never an id, a token
+    /// or a key). Adapters need not log it again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{testing::{FaultyStore, StoreOp}, CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager};
+    /// let store = FaultyStore::new(MemoryStore::new());
+    /// let switch = store.switch();
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, store).build();
+    ///
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.insert("theme", "dark")?;
+    /// assert!(matches!(manager.commit(&session).await?, CookieUpdate::Set(_)));
+    /// assert_eq!(manager.commit(&session).await?, CookieUpdate::Unchanged, "committed once");
+    ///
+    /// switch.fail(StoreOp::Create); // the engine is gone
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.insert("theme", "dark")?;
+    /// assert_eq!(manager.commit(&session).await.unwrap_err().status_code(), 503);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::Store`] when the store fails to create, save, renew or delete the record,
+    ///   or to reload it after a lost race (transient failures map to 503, the rest to 500);
+    ///   also when a new id collided with a stored one three times in a row.
+    /// - [`SessionError::Conflict`] (409) when another request changed a key this one read or wrote
+    ///   and the policy is [`ConflictPolicy::Reject`], or when a save or renew kept losing races.
+    /// - [`SessionError::CookieTooLarge`] when the cookie would exceed 4096 bytes (a stateless
+    ///   session with too much data, [C10]).
+    /// - [`SessionError::Encode`] when the codec cannot encode the session (serialising or signing
+    ///   failed).
+    ///
+    /// After an error the client's cookie is left alone, and what the store held before stays.
+    ///
+    /// [C5]: crate::manual::contracts#c5
+    /// [C8]: crate::manual::contracts#c8
+    /// [C10]: crate::manual::contracts#c10
     pub async fn commit(&self, session: &Session) -> Result<CookieUpdate, SessionError> {
-        let Some(state) = session.take_for_commit() else {
+        let Some(plan) = session.take_for_commit() else {
             return Ok(CookieUpdate::Unchanged);
         };
+        let committed = self.carry_out(plan).await;
+        if let Err(error) = &committed {
+            log_failure(Operation::Commit, error);
+        }
+        committed
+    }
+
+    /// Carries out a handle's [`CommitPlan`]: one arm per plan.
+    async fn carry_out(&self, plan: CommitPlan) -> Result<CookieUpdate, SessionError> {
         let now = self.now();
-        if let Some(key) = state.delete_key {
-            if let Mode::Stateful { store, .. } = &self.0.mode {
-                store.delete(&key).await?;
+        match plan {
+            CommitPlan::Nothing => Ok(CookieUpdate::Unchanged),
+            CommitPlan::RemoveCookie { delete } => {
+                if let Some(key) = delete {
+                    self.delete_destroyed(&key).await?;
+                }
+                Ok(self.removal())
             }
-            tracing::debug!(session = %key.fingerprint(), "session destroyed");
-        }
-        let Some(mut record) = state.record else {
-            return Ok(self.removal_if(state.cookie_presented));
-        };
-        let Some(loaded_version) = state.loaded_version else {
-            if !state.changed {
-                return Ok(self.removal_if(state.cookie_presented && state.delete_key.is_some()));
+            CommitPlan::Create { delete, id, record } => {
+                if let Some(key) = delete {
+                    self.delete_destroyed(&key).await?;
+                }
+                self.create(id, record, now).await
             }
-            // Invariant: a record created during the request always comes with its new id.
-            let id = state.id.expect("a new record has an id");
-            return self.create(id, record, now).await;
-        };
-        let write = Write {
-            access: &state.access,
-            changed: state.changed,
-            loaded_version,
-            not_before: state.not_before,
-            now,
-        };
-        if state.renew {
-            let old_key = record.key;
-            let update = self.renew(record, &write).await?;
-            tracing::debug!(session = %old_key.fingerprint(), "session renewed");
-            return Ok(update);
+            CommitPlan::Renew { loaded, changed } => {
+                let old_key = loaded.record.key;
+                let update = self.renew(loaded, changed, now).await?;
+                tracing::debug!(session = %old_key.fingerprint(), "session renewed");
+                Ok(update)
+            }
+            CommitPlan::Save { loaded, extend } => self.update(loaded, true, extend, now).await,
+            CommitPlan::Refresh { loaded, extend } => self.update(loaded, false, extend, now).await,
         }
-        if !(state.changed || state.refresh_due || state.stale_key) {
+    }
+
+    /// [`commit`](Self::commit) after a response with HTTP `status`: a server error (5xx)
+    /// discards the request's session changes, so a sign-in that failed half-way leaves no
+    /// session behind, unless the policy's
+    /// [`commit_on_server_error`](crate::SessionPolicy::commit_on_server_error) says otherwise
+    /// ([C18]). Adapters call this one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.insert("cart", 3)?;
+    /// // The handler failed after writing: nothing is stored, no cookie is sent.
+    /// assert_eq!(manager.commit_for_status(&session, 500).await?, CookieUpdate::Unchanged);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`commit`](Self::commit) (which also logs the failure) for any status but a discarded
+    /// 5xx; discarding never fails.
+    ///
+    /// [C18]: crate::manual::contracts#c18
+    pub async fn commit_for_status(
+        &self,
+        session: &Session,
+        status: u16,
+    ) -> Result<CookieUpdate, SessionError> {
+        if (500..600).contains(&status) && !self.0.policy.commit_on_server_error() {
+            if session.take_for_commit().is_some() {
+                tracing::debug!(status, "session changes discarded after a server error");
+            }
             return Ok(CookieUpdate::Unchanged);
         }
+        self.commit(session).await
+    }
+
+    /// The removal `Set-Cookie` ([C7]).
+    ///
+    /// [C7]: crate::manual::contracts#c7
+    fn removal(&self) -> CookieUpdate {
+        CookieUpdate::Remove(self.0.policy.cookie().removal_cookie())
+    }
+
+    /// Deletes a record the request destroyed (stateful mode; a stateless token just expires
+    /// with its removed cookie).
+    async fn delete_destroyed(&self, key: &SessionKey) -> Result<(), SessionError> {
+        if let Mode::Stateful { store, .. } = &self.0.mode {
+            store.delete(key).await?;
+        }
+        tracing::debug!(session = %key.fingerprint(), "session destroyed");
+        Ok(())
+    }
+
+    /// A save (`changed`) or a bookkeeping-only refresh of a loaded session: `last_seen_at` moves
+    /// to now, the expiry too when `extend`; then the token is re-issued (stateless) or the record
+    /// saved with the conflict model and the cookie re-issued if its lifetime moved (stateful).
+    async fn update(
+        &self,
+        loaded: Loaded,
+        changed: bool,
+        extend: bool,
+        now: UnixTime,
+    ) -> Result<CookieUpdate, SessionError> {
+        let Loaded {
+            mut record,
+            origin,
+            access,
+        } = loaded;
+        let write = Write::new(&access, changed, &origin, now);
         record.last_seen_at = now;
-        if state.refresh_due {
+        if extend {
             record.expires_at = self.0.policy.expiry_from(&record, now);
         }
         match &self.0.mode {
@@ -123,16 +264,18 @@ impl SessionManager {
             Mode::Stateful { codec, store } => {
                 let Some(saved) = self.save(&**store, record, &write).await? else {
                     log_rejection(RejectReason::UnknownId);
-                    return Ok(self.removal_if(true));
+                    return Ok(self.removal());
                 };
                 // The cookie lives as long as the session: re-issue it whenever the deadline
                 // moved (a refresh, or a write that pushed the idle deadline), or the id was
                 // signed with an old key.
-                let moved = state.loaded_deadline != Some(self.0.policy.deadline(&saved));
-                if state.refresh_due || state.stale_key || moved {
-                    // Invariant: a record loaded in stateful mode came with the cookie's id.
-                    let id = state.id.expect("a stored session has an id");
-                    self.issue(&**codec, &id, &saved, now)
+                let moved = origin.deadline != self.0.policy.deadline(&saved);
+                if extend || origin.stale_key || moved {
+                    let Source::Store { id } = &origin.source else {
+                        // Invariant: a record loaded in stateful mode came from the store.
+                        unreachable!("a stored session has an id");
+                    };
+                    self.issue(&**codec, id, &saved, now)
                 } else {
                     Ok(CookieUpdate::Unchanged)
                 }
@@ -140,45 +283,9 @@ impl SessionManager {
         }
     }
 
-    /// [`commit`](Self::commit) after a response with HTTP `status`: a server error (5xx)
-    /// discards the request's session changes, so a sign-in that failed half-way leaves no
-    /// session behind, unless the policy's
-    /// [`commit_on_server_error`](crate::SessionPolicy::commit_on_server_error) says otherwise (C18).
-    /// Adapters call this one.
+    /// A `Set-Cookie` carrying `payload`, living exactly as long as `record` has left ([S-21]).
     ///
-    /// ```
-    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// use session_core::{CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager};
-    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
-    /// let session = manager.load(None, RequestContext::default()).await?;
-    /// session.insert("cart", 3)?;
-    /// // The handler failed after writing: nothing is stored, no cookie is sent.
-    /// assert_eq!(manager.commit_for_status(&session, 500).await?, CookieUpdate::Unchanged);
-    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
-    /// ```
-    pub async fn commit_for_status(
-        &self,
-        session: &Session,
-        status: u16,
-    ) -> Result<CookieUpdate, SessionError> {
-        if (500..600).contains(&status) && !self.0.policy.commit_on_server_error() {
-            if session.take_for_commit().is_some() {
-                tracing::debug!(status, "session changes discarded after a server error");
-            }
-            return Ok(CookieUpdate::Unchanged);
-        }
-        self.commit(session).await
-    }
-
-    fn removal_if(&self, condition: bool) -> CookieUpdate {
-        if condition {
-            CookieUpdate::Remove(self.0.policy.cookie().removal_cookie())
-        } else {
-            CookieUpdate::Unchanged
-        }
-    }
-
-    /// A `Set-Cookie` carrying `payload`, living exactly as long as `record` has left (S-21).
+    /// [S-21]: crate::manual::contracts#s-21
     fn issue<P: 'static>(
         &self,
         codec: &dyn SessionCodec<Payload = P>,
@@ -253,15 +360,25 @@ impl SessionManager {
         }
     }
 
-    /// C6: a new id with the same data, moved from the old one in one conditional store step
-    /// (S-06), so a logout or "log out everywhere" that landed meanwhile is never undone under the
-    /// new id, and a concurrent save is merged or refused like any other (C8).
+    /// [C6]: a new id with the same data, moved from the old one in one conditional store step
+    /// ([S-06]), so a logout or "log out everywhere" that landed meanwhile is never undone under
+    /// the new id, and a concurrent save is merged or refused like any other ([C8]).
+    ///
+    /// [C6]: crate::manual::contracts#c6
+    /// [S-06]: crate::manual::contracts#s-06
+    /// [C8]: crate::manual::contracts#c8
     async fn renew(
         &self,
-        mut record: SessionRecord,
-        write: &Write<'_>,
+        loaded: Loaded,
+        changed: bool,
+        now: UnixTime,
     ) -> Result<CookieUpdate, SessionError> {
-        let now = write.now;
+        let Loaded {
+            mut record,
+            origin,
+            access,
+        } = loaded;
+        let write = &Write::new(&access, changed, &origin, now);
         let old_key = record.key;
         let mut new_id = SessionId::generate();
         self.prepare_renewed(&mut record, &new_id, now);
@@ -285,7 +402,7 @@ impl SessionManager {
                 Ok(()) => return self.issue(&**codec, &new_id, &record, now),
                 Err(StoreError::NotFound) => {
                     log_rejection(RejectReason::UnknownId);
-                    return Ok(self.removal_if(true));
+                    return Ok(self.removal());
                 }
                 Err(StoreError::Collision) => {
                     new_id = SessionId::generate();
@@ -294,7 +411,7 @@ impl SessionManager {
                 Err(StoreError::Conflict) => {
                     let Some(current) = store.load(&old_key, now).await? else {
                         log_rejection(RejectReason::UnknownId);
-                        return Ok(self.removal_if(true));
+                        return Ok(self.removal());
                     };
                     expected = current.version;
                     record = self.rebase(write, &record, &current)?.record;
@@ -313,10 +430,12 @@ impl SessionManager {
         record.expires_at = self.0.policy.expiry_from(record, now);
     }
 
-    /// Saves `record` (loaded at `write.loaded_version`) with the conflict model (C8): a save
+    /// Saves `record` (loaded at `write.loaded_version`) with the conflict model ([C8]): a save
     /// that lost a race reloads the other writer's record and merges into it, or fails with a
     /// conflict when they overlap and the policy rejects. `Ok(None)`: the record was deleted
     /// meanwhile. Returns the record as stored.
+    ///
+    /// [C8]: crate::manual::contracts#c8
     async fn save(
         &self,
         store: &dyn SessionStore,
@@ -347,7 +466,9 @@ impl SessionManager {
 
     /// This request's changes on top of `current`, the record another request saved since this
     /// one loaded: merged when they touched different keys (or this request only refreshed),
-    /// a conflict when they overlap and the policy rejects (C8).
+    /// a conflict when they overlap and the policy rejects ([C8]).
+    ///
+    /// [C8]: crate::manual::contracts#c8
     fn rebase(
         &self,
         write: &Write<'_>,
@@ -378,12 +499,26 @@ struct Write<'a> {
     /// The handler changed something besides bookkeeping.
     changed: bool,
     loaded_version: u64,
-    /// See [`Loaded::not_before`].
+    /// See [`Source::Token`]: the load-time revocation check, stateless mode only.
     not_before: Option<Option<UnixTime>>,
     now: UnixTime,
 }
 
-impl Write<'_> {
+impl<'a> Write<'a> {
+    fn new(access: &'a Access, changed: bool, origin: &Origin, now: UnixTime) -> Self {
+        let not_before = match origin.source {
+            Source::Token { not_before } => not_before,
+            Source::Store { .. } => None,
+        };
+        Write {
+            access,
+            changed,
+            loaded_version: origin.version,
+            not_before,
+            now,
+        }
+    }
+
     /// The load-time revocation check that still holds for this write: none once the request
     /// signed a user in.
     fn revocation_checked(&self) -> Option<Option<UnixTime>> {

@@ -1,19 +1,41 @@
 //! Loading: the `Cookie` header to a [`Session`], with the reason logged when a cookie is
-//! refused (C1, C2).
+//! refused ([C1], [C2]).
+//!
+//! [C1]: crate::manual::contracts#c1
+//! [C2]: crate::manual::contracts#c2
 
 use crate::codec::RejectReason;
 use crate::error::SessionError;
-use crate::events::log_rejection;
-use crate::id::SessionId;
+use crate::events::{log_failure, log_rejection, Operation};
+use crate::merge::Access;
 use crate::record::SessionRecord;
-use crate::session::{RequestContext, Session, State};
+use crate::session::{RequestContext, Session};
+use crate::state::{Change, Loaded, Origin, Prior, Record, Source, State};
 use crate::store::{SessionStore, StoreError};
 use crate::time::UnixTime;
 
 use super::{Mode, SessionManager};
 
 impl SessionManager {
-    /// Loads the session for a request from its whole `Cookie` header (`None` if absent).
+    /// Loads the session for a request from its whole `Cookie` header (`None` if absent): the
+    /// session cookie is found by the policy's cookie name (the first occurrence), then loaded as
+    /// [`load`](Self::load) does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{MemoryStore, RequestContext, Secret, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let header = "theme=dark; session=forged.value; lang=en";
+    /// let session = manager.load_from_header(Some(header), RequestContext::default()).await?;
+    /// assert!(!session.exists(), "a forged cookie is no session");
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Self::load), which also logs the failure.
     pub async fn load_from_header(
         &self,
         cookie_header: Option<&str>,
@@ -25,48 +47,98 @@ impl SessionManager {
 
     /// Loads the session for a request from its session cookie value (`None` if absent).
     ///
-    /// A missing cookie gives an empty session (C1); an invalid one gives an empty session that
-    /// will clear the cookie, with an event naming the reason (C2). Only a failing store is an
-    /// error, and then the client's cookie is left alone (C14).
+    /// A missing cookie gives an empty session ([C1]); an invalid one gives an empty session that
+    /// will clear the cookie, with an event naming the reason ([C2]). Only a failing store is an
+    /// error, and then the client's cookie is left alone ([C14]).
+    ///
+    /// A failure is logged once, here: one `tracing` event at WARN, message `session operation
+    /// failed`, with the fields `operation = "load"`, `status` (the error's
+    /// [`status_code`](SessionError::status_code)) and `error` (its `Display`: never an id, a token
+    /// or a key). Adapters need not log it again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{testing::{FaultyStore, StoreOp}, CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager};
+    /// let store = FaultyStore::new(MemoryStore::new());
+    /// let switch = store.switch();
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, store).build();
+    ///
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// assert!(!session.exists(), "no cookie: an empty session");
+    /// session.insert("theme", "dark")?;
+    /// let CookieUpdate::Set(cookie) = manager.commit(&session).await? else { panic!() };
+    /// let value = cookie.split(';').next().unwrap().strip_prefix("session=").unwrap();
+    ///
+    /// let session = manager.load(Some(value), RequestContext::default()).await?;
+    /// assert_eq!(session.get::<String>("theme")?.as_deref(), Some("dark"));
+    ///
+    /// switch.fail(StoreOp::Load); // the engine is gone
+    /// let err = manager.load(Some(value), RequestContext::default()).await.unwrap_err();
+    /// assert_eq!(err.status_code(), 503);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::Store`] when the store fails to load the record (stateful mode), to delete
+    ///   a record found corrupt, or to read the user's "not before" marker (stateless mode with a
+    ///   revocation store). A transient failure (unavailable, timeout, ...) maps to 503, a damaged
+    ///   engine to 500.
+    ///
+    /// An invalid, expired, revoked or unknown cookie is not an error: it is an empty session.
+    ///
+    /// [C1]: crate::manual::contracts#c1
+    /// [C2]: crate::manual::contracts#c2
+    /// [C14]: crate::manual::contracts#c14
     pub async fn load(
         &self,
         cookie: Option<&str>,
         ctx: RequestContext,
     ) -> Result<Session, SessionError> {
-        let now = self.now();
-        let mut state = State {
-            record: None,
-            id: None,
-            loaded_version: None,
-            loaded_deadline: None,
-            not_before: None,
-            changed: false,
-            renew: false,
-            refresh_due: false,
-            stale_key: false,
-            delete_key: None,
-            cookie_presented: cookie.is_some(),
-            ctx,
-            now,
-            access: Default::default(),
-            committed: false,
-        };
-        if let Some(value) = cookie {
-            match self.decode(value, now).await? {
-                Ok(loaded) => {
-                    let record = loaded.record;
-                    state.refresh_due = self.0.policy.should_refresh(&record, now);
-                    state.loaded_version = Some(record.version);
-                    state.loaded_deadline = Some(self.0.policy.deadline(&record));
-                    state.not_before = loaded.not_before;
-                    state.id = loaded.id;
-                    state.record = Some(record);
-                    state.stale_key = loaded.stale_key;
-                }
-                Err(reason) => log_rejection(reason),
-            }
+        let loaded = self.load_cookie(cookie, ctx).await;
+        if let Err(error) = &loaded {
+            log_failure(Operation::Load, error);
         }
-        Ok(Session::new(state, self.clone()))
+        loaded
+    }
+
+    /// [`load`](Self::load) without the failure event.
+    async fn load_cookie(
+        &self,
+        cookie: Option<&str>,
+        ctx: RequestContext,
+    ) -> Result<Session, SessionError> {
+        let now = self.now();
+        let record = match cookie {
+            None => Record::Absent(Prior::NoCookie),
+            Some(value) => match self.decode(value, now).await? {
+                Ok(valid) => {
+                    let policy = &self.0.policy;
+                    let origin = Origin {
+                        source: valid.source,
+                        version: valid.record.version,
+                        deadline: policy.deadline(&valid.record),
+                        refresh_due: policy.should_refresh(&valid.record, now),
+                        stale_key: valid.stale_key,
+                    };
+                    Record::Loaded {
+                        loaded: Loaded {
+                            record: valid.record,
+                            origin,
+                            access: Access::default(),
+                        },
+                        change: Change::None,
+                    }
+                }
+                Err(reason) => {
+                    log_rejection(reason);
+                    Record::Absent(Prior::Rejected)
+                }
+            },
+        };
+        Ok(Session::new(State::new(record, ctx, now), self.clone()))
     }
 
     /// Decodes and validates a cookie value: `Ok(Err(reason))` for an invalid cookie,
@@ -75,8 +147,8 @@ impl SessionManager {
         &self,
         value: &str,
         now: UnixTime,
-    ) -> Result<Result<Loaded, RejectReason>, SessionError> {
-        let loaded = match &self.0.mode {
+    ) -> Result<Result<Valid, RejectReason>, SessionError> {
+        let valid = match &self.0.mode {
             Mode::Stateless { codec, revocations } => {
                 let decoded = match codec.decode(value, now) {
                     Ok(d) => d,
@@ -94,11 +166,10 @@ impl SessionManager {
                         return Ok(Err(RejectReason::Revoked));
                     }
                 }
-                Loaded {
-                    id: None,
+                Valid {
                     record,
+                    source: Source::Token { not_before },
                     stale_key: decoded.stale_key,
-                    not_before,
                 }
             }
             Mode::Stateful { codec, store } => {
@@ -119,28 +190,26 @@ impl SessionManager {
                     }
                     Err(e) => return Err(e.into()),
                 };
-                Loaded {
-                    id: Some(decoded.payload),
+                Valid {
                     record,
+                    source: Source::Store {
+                        id: decoded.payload,
+                    },
                     stale_key: decoded.stale_key,
-                    not_before: None,
                 }
             }
         };
-        if let Some(reason) = self.0.policy.rejection(&loaded.record, now) {
+        if let Some(reason) = self.0.policy.rejection(&valid.record, now) {
             return Ok(Err(reason));
         }
-        Ok(Ok(loaded))
+        Ok(Ok(valid))
     }
 }
 
-/// A decoded, valid session cookie and what loading it found.
-pub(super) struct Loaded {
-    /// The cookie's session id (stateful mode).
-    id: Option<SessionId>,
+/// A decoded, valid session cookie: the record and where it came from.
+struct Valid {
     record: SessionRecord,
+    source: Source,
+    /// Signed with an older key of the ring.
     stale_key: bool,
-    /// Stateless mode with a revocation store: `Some(marker)` when the user's "log out
-    /// everywhere" time was read at load (`Some(None)`: the user has none).
-    not_before: Option<Option<UnixTime>>,
 }

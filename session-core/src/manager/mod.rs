@@ -18,9 +18,9 @@ use crate::codec::JwtCodec;
 use crate::codec::{SessionCodec, SignedIdCodec};
 use crate::guard::AccessGuard;
 use crate::id::SessionId;
-use crate::key::Secret;
 use crate::policy::{Policy, SessionPolicy};
 use crate::record::SessionRecord;
+use crate::secret::Secret;
 use crate::session::RequestContext;
 use crate::store::SessionStore;
 use crate::time::{Clock, SystemClock, UnixTime};
@@ -30,9 +30,11 @@ pub use commit::CookieUpdate;
 /// How many times a create is retried on an id collision (astronomically unlikely with 256-bit
 /// ids), or a revocation marker on a race, before giving up.
 const MAX_ATTEMPTS: usize = 3;
-/// How many times a save or renew that lost a race reloads, merges and tries again (C8). Every
+/// How many times a save or renew that lost a race reloads, merges and tries again ([C8]). Every
 /// lost race means another request's save won, so with N concurrent writers of one session a
 /// request retries at most N - 1 times; the bound only stops a pathological hot spot.
+///
+/// [C8]: crate::manual::contracts#c8
 const MAX_MERGE_ATTEMPTS: usize = 256;
 
 enum Mode {
@@ -116,21 +118,74 @@ impl fmt::Debug for SessionManagerBuilder {
 }
 
 impl SessionManagerBuilder {
-    /// The lifetime and cookie policy (default [`Policy::default`]).
+    /// The lifetime, cookie and conflict policy (default [`Policy::default`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_core::{MemoryStore, Policy, Secret, SessionManager, SessionPolicy};
+    /// use std::time::Duration;
+    /// let week = Duration::from_secs(7 * 24 * 3600);
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new())
+    ///     .policy(Policy::builder().max_age(week).cookie_name("__Host-session").build()?)
+    ///     .build();
+    /// assert_eq!(manager.policy().max_age(), week);
+    /// assert_eq!(manager.policy().cookie().name(), "__Host-session");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn policy(mut self, policy: impl SessionPolicy) -> Self {
         self.policy = Arc::new(policy);
         self
     }
 
-    /// Where "now" comes from (default the system clock; tests inject a mock).
+    /// Where "now" comes from (default the system clock; tests inject a mock). Nothing in the
+    /// manager reads any other clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_core::{testing::MockClock, MemoryStore, Secret, SessionManager};
+    /// use std::time::Duration;
+    /// let clock = MockClock::at(1_000);
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new())
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// clock.advance(Duration::from_secs(60));
+    /// assert_eq!(manager.now().as_secs(), 1_060);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
     }
 
     /// Stateless mode: keep per-user "not before" times in `store`, so "log out everywhere"
-    /// revokes tokens already issued (C9, S-24). Costs one store read per request with a
-    /// signed-in user. Without it, stateless tokens live until they expire.
+    /// revokes tokens already issued ([C9], [S-24]). Costs one store read per request with a
+    /// signed-in user. Without it, stateless tokens live until they expire. Ignored in stateful
+    /// mode, where the store itself ends sessions.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{CookieUpdate, JwtCodec, MemoryStore, RequestContext, Secret, SessionManager, UserId};
+    /// let secret = Secret::from_bytes(vec![7u8; 32])?;
+    /// let manager = SessionManager::stateless(JwtCodec::hs256(&secret)?)
+    ///     .revocation_store(MemoryStore::new())
+    ///     .build();
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.login(UserId::new("alice"));
+    /// let CookieUpdate::Set(cookie) = manager.commit(&session).await? else { panic!() };
+    /// let cookie = cookie.split(';').next().unwrap();
+    ///
+    /// manager.log_out_everywhere(&UserId::new("alice")).await?;
+    /// let session = manager.load_from_header(Some(cookie), RequestContext::default()).await?;
+    /// assert!(!session.exists(), "the token issued before is refused (reason `revoked`)");
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// [C9]: crate::manual::contracts#c9
+    /// [S-24]: crate::manual::contracts#s-24
     pub fn revocation_store(mut self, store: impl SessionStore) -> Self {
         if let Mode::Stateless { revocations, .. } = &mut self.mode {
             *revocations = Some(Arc::new(store));
@@ -138,7 +193,33 @@ impl SessionManagerBuilder {
         self
     }
 
-    /// Stateful mode: replace the signed-id codec (e.g. one with older keys for rotation).
+    /// Stateful mode: replace the signed-id codec, e.g. one that still verifies ids signed with
+    /// the previous secret while the new one signs ([C11]). Ignored in stateless mode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use session_core::{CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager, SignedIdCodec};
+    /// let store = Arc::new(MemoryStore::new());
+    /// let old = Secret::from_bytes(vec![1u8; 32])?;
+    /// let before = SessionManager::stateful(&old, store.clone()).build();
+    /// let session = before.load(None, RequestContext::default()).await?;
+    /// session.insert("cart", 3)?;
+    /// let CookieUpdate::Set(cookie) = before.commit(&session).await? else { panic!() };
+    /// let cookie = cookie.split(';').next().unwrap();
+    ///
+    /// let new = Secret::from_bytes(vec![2u8; 32])?;
+    /// let after = SessionManager::stateful(&new, store)
+    ///     .signed_ids(SignedIdCodec::new(&new).with_previous(&old))
+    ///     .build();
+    /// let session = after.load_from_header(Some(cookie), RequestContext::default()).await?;
+    /// assert_eq!(session.get::<u32>("cart")?, Some(3), "signed with the old secret: still valid");
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// [C11]: crate::manual::contracts#c11
     pub fn signed_ids(mut self, signed_ids: SignedIdCodec) -> Self {
         if let Mode::Stateful { codec, .. } = &mut self.mode {
             *codec = Arc::new(signed_ids);
@@ -148,12 +229,34 @@ impl SessionManagerBuilder {
 
     /// Where the session guard sends signed-out page requests, and which paths are APIs that get
     /// 401 instead (see [`AccessGuard`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_core::{AccessGuard, MemoryStore, Secret, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new())
+    ///     .guard(AccessGuard::new("/signin").api_prefix("/v1/"))
+    ///     .build();
+    /// assert_eq!(manager.guard().login_path(), "/signin");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn guard(mut self, guard: AccessGuard) -> Self {
         self.guard = guard;
         self
     }
 
-    /// The manager.
+    /// The manager. Building checks nothing: the policy was checked when it was built
+    /// ([`PolicyBuilder::build`](crate::PolicyBuilder::build)), the secret when it was made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_core::{MemoryStore, Secret, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let for_another_thread = manager.clone(); // cheap: one `Arc`
+    /// # let _ = for_another_thread;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build(self) -> SessionManager {
         SessionManager(Arc::new(Inner {
             mode: self.mode,
@@ -175,7 +278,22 @@ impl SessionManager {
     }
 
     /// Stateless sessions: the whole record travels in the cookie, signed by `codec`
-    /// ([`JwtCodec`], or any codec carrying whole records).
+    /// ([`JwtCodec`], or any codec carrying whole records). No store is involved unless a
+    /// [`revocation_store`](SessionManagerBuilder::revocation_store) is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{CookieUpdate, JwtCodec, RequestContext, Secret, SessionManager};
+    /// let manager = SessionManager::stateless(JwtCodec::hs256(&Secret::from_bytes(vec![7u8; 32])?)?).build();
+    /// assert!(manager.store().is_none());
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.insert("theme", "dark")?;
+    /// let CookieUpdate::Set(cookie) = manager.commit(&session).await? else { panic!() };
+    /// assert_eq!(cookie.split(';').next().unwrap().matches('.').count(), 2, "a JWS compact token");
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
     pub fn stateless(codec: impl SessionCodec<Payload = SessionRecord>) -> SessionManagerBuilder {
         Self::builder_for(Mode::Stateless {
             codec: Arc::new(codec),
@@ -186,6 +304,21 @@ impl SessionManager {
     /// Stateful sessions: a signed id in the cookie (tag key derived from `secret`), the record in
     /// `store`. To share the store with other code (an admin page, a test), pass an `Arc` of it:
     /// `Arc<S>` and `Arc<dyn SessionStore>` are stores too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use session_core::{MemoryStore, RequestContext, Secret, SessionManager};
+    /// let store = Arc::new(MemoryStore::new());
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, store.clone()).build();
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.insert("theme", "dark")?;
+    /// manager.commit(&session).await?;
+    /// assert_eq!(store.len(), 1, "the record is in the shared store");
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
     pub fn stateful(secret: &Secret, store: impl SessionStore) -> SessionManagerBuilder {
         Self::builder_for(Mode::Stateful {
             codec: Arc::new(SignedIdCodec::new(secret)),
@@ -194,21 +327,60 @@ impl SessionManager {
     }
 
     /// The policy in force.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_core::{MemoryStore, Secret, SessionManager, SessionPolicy, DEFAULT_MAX_AGE};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// assert_eq!(manager.policy().max_age(), DEFAULT_MAX_AGE);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn policy(&self) -> &dyn SessionPolicy {
         &*self.0.policy
     }
 
     /// The session guard's configuration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_core::{Denial, MemoryStore, Secret, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// assert_eq!(manager.guard().deny("/account", None), Denial::Redirect("/login".into()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn guard(&self) -> &AccessGuard {
         &self.0.guard
     }
 
     /// The current time from the manager's clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_core::{testing::MockClock, MemoryStore, Secret, SessionManager, UnixTime};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new())
+    ///     .clock(MockClock::at(1_000))
+    ///     .build();
+    /// assert_eq!(manager.now(), UnixTime::from_secs(1_000));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn now(&self) -> UnixTime {
         self.0.clock.now()
     }
 
-    /// The store, in stateful mode.
+    /// The store, in stateful mode (`None` in stateless mode, even with a revocation store).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_core::{JwtCodec, MemoryStore, Secret, SessionManager};
+    /// let secret = Secret::from_bytes(vec![7u8; 32])?;
+    /// assert!(SessionManager::stateful(&secret, MemoryStore::new()).build().store().is_some());
+    /// assert!(SessionManager::stateless(JwtCodec::hs256(&secret)?).build().store().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn store(&self) -> Option<&Arc<dyn SessionStore>> {
         match &self.0.mode {
             Mode::Stateful { store, .. } => Some(store),

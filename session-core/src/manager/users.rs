@@ -1,5 +1,7 @@
-//! A user's sessions: listing them, "log out everywhere" (C9), and in stateless mode the
+//! A user's sessions: listing them, "log out everywhere" ([C9]), and in stateless mode the
 //! per-user "not before" markers that revoke tokens already issued.
+//!
+//! [C9]: crate::manual::contracts#c9
 
 use serde_json::json;
 
@@ -12,7 +14,27 @@ use crate::time::UnixTime;
 use super::{Mode, SessionManager, MAX_ATTEMPTS};
 
 impl SessionManager {
-    /// The live sessions of `user` (stateful mode; stateless sessions are not listed anywhere).
+    /// The live sessions of `user` (stateful mode; stateless sessions are not listed anywhere, so
+    /// this is empty there).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{MemoryStore, RequestContext, Secret, SessionManager, UserId};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let session = manager.load(None, RequestContext::new(None, Some("Firefox"))).await?;
+    /// session.login(UserId::new("alice"));
+    /// manager.commit(&session).await?;
+    /// let records = manager.list_user_sessions(&UserId::new("alice")).await?;
+    /// assert_eq!(records.len(), 1);
+    /// assert_eq!(records[0].metadata.user_agent.as_deref(), Some("Firefox"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails to list them (transient failures map to 503).
     pub async fn list_user_sessions(
         &self,
         user: &UserId,
@@ -23,8 +45,37 @@ impl SessionManager {
         }
     }
 
-    /// Ends every session of `user` (C9): deletes them (stateful) or records a "not before" time
-    /// that rejects every token issued earlier (stateless, needs a revocation store).
+    /// Ends every session of `user` ([C9]): deletes them (stateful) or records a "not before" time
+    /// that rejects every token issued earlier (stateless, needs a revocation store). Returns how
+    /// many stored sessions were deleted (0 in stateless mode).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager, UserId};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// session.login(UserId::new("alice"));
+    /// let CookieUpdate::Set(cookie) = manager.commit(&session).await? else { panic!() };
+    /// let cookie = cookie.split(';').next().unwrap();
+    ///
+    /// assert_eq!(manager.log_out_everywhere(&UserId::new("alice")).await?, 1);
+    /// let session = manager.load_from_header(Some(cookie), RequestContext::default()).await?;
+    /// assert!(!session.exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::Store`] when the store (stateful) or the revocation store (stateless)
+    ///   fails.
+    /// - [`SessionError::NoRevocationStore`] in stateless mode without a
+    ///   [`revocation_store`](crate::SessionManagerBuilder::revocation_store).
+    /// - [`SessionError::Conflict`] when writing the stateless "not before" marker kept losing
+    ///   races to other writers of the same marker.
+    ///
+    /// [C9]: crate::manual::contracts#c9
     pub async fn log_out_everywhere(&self, user: &UserId) -> Result<u64, SessionError> {
         let now = self.now();
         let ended = match &self.0.mode {

@@ -3,7 +3,9 @@
 //! - [`defaults`]: every default and the reference it follows.
 //! - [`security`]: what an attacker can and cannot do, and which test proves it.
 //! - [`concurrency`]: versioned saves, conflicts and renewals.
+//! - [`contracts`]: every guarantee the rustdoc cites by its code, with the tests that prove it.
 
 pub mod concurrency;
+pub mod contracts;
 pub mod defaults;
 pub mod security;

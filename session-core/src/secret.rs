@@ -86,7 +86,7 @@ impl Secret {
         Self::from_env(DEFAULT_SECRET_ENV)
     }
 
-    /// A key for one purpose, derived with HKDF-SHA256 (S-12: one key, one purpose). Different
+    /// A key for one purpose, derived with HKDF-SHA256 ([S-12]: one key, one purpose). Different
     /// purposes give unrelated keys; the same secret and purpose always give the same key.
     ///
     /// ```
@@ -96,6 +96,8 @@ impl Secret {
     /// let b = master.derive(KeyPurpose::Jwt);
     /// assert_ne!(a.expose(), b.expose());
     /// ```
+    ///
+    /// [S-12]: crate::manual::contracts#s-12
     pub fn derive(&self, purpose: KeyPurpose) -> Secret {
         self.derive_with_info(&[purpose.label().as_bytes()])
     }
@@ -107,13 +109,33 @@ impl Secret {
         self.derive_with_info(&[APP_TOKEN_LABEL, purpose.as_bytes()])
     }
 
-    fn derive_with_info(&self, info: &[&[u8]]) -> Secret {
+    pub(crate) fn derive_with_info(&self, info: &[&[u8]]) -> Secret {
         let hk = Hkdf::<Sha256>::new(Some(b"session-core/v1"), &self.0);
         let mut okm = vec![0u8; 32];
         // Invariant: 32 bytes is far below HKDF-SHA256's limit of 255 * 32 bytes.
         hk.expand_multi_info(info, &mut okm)
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         Secret(okm)
+    }
+
+    /// The secret that the base64url `text` (padding optional) encodes: how `jose` apps keep
+    /// a `JWE_SECRET`. At least [`MIN_SECRET_LEN`] bytes.
+    ///
+    /// ```
+    /// use session_core::{KeyError, Secret};
+    /// let secret = Secret::from_base64url("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8")?;
+    /// assert_eq!(secret.len(), 32);
+    /// assert_eq!(Secret::from_base64url("not base64!").unwrap_err(), KeyError::NotBase64url);
+    /// # Ok::<(), KeyError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::NotBase64url`] for other text, [`KeyError::TooShort`] under 32 bytes.
+    pub fn from_base64url(text: &str) -> Result<Self, KeyError> {
+        let bytes =
+            crate::b64::decode(text.trim().trim_end_matches('=')).ok_or(KeyError::NotBase64url)?;
+        Self::from_bytes(bytes)
     }
 
     /// The bytes. Handle with care.
@@ -203,7 +225,7 @@ pub enum KeyError {
     /// A PEM or DER key could not be parsed for the algorithm.
     #[error("invalid {what} key for {algorithm}")]
     InvalidKey {
-        /// "signing" or "verifying".
+        /// "signing", "verifying", "encryption" or "decryption".
         what: &'static str,
         /// The algorithm's name.
         algorithm: &'static str,
@@ -211,13 +233,16 @@ pub enum KeyError {
     /// A key ring needs a current key.
     #[error("the key ring is empty")]
     EmptyRing,
-    /// A key id (`kid`) that is empty, longer than 64 bytes, or not visible ASCII
+    /// A key id (`kid`) that is empty, longer than 128 bytes, or not visible ASCII
     /// (see [`JwtKey::with_kid`](crate::JwtKey::with_kid)).
     #[error("invalid key id: {reason}")]
     InvalidKid {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// Text that should be base64url and is not.
+    #[error("the secret is not base64url text")]
+    NotBase64url,
     /// An application-token purpose name that is not allowed
     /// (see [`TokenCodec::new`](crate::TokenCodec::new)).
     #[error("invalid token purpose: {reason}")]
