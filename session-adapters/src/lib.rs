@@ -29,7 +29,8 @@
 //! | `sqlite` | `SqliteStore`, `SqliteStoreConfig` (embedded SQLite, from `session-store-sqlite`) |
 //! | `redis` | `RedisStore`, `RedisStoreConfig` (a Redis server, from `session-store-redis`) |
 //!
-//! [`MemoryStore`] and stateless JWT sessions ([`JwtCodec`]) need no feature.
+//! [`MemoryStore`] and stateless sessions (signed: [`JwtCodec`]; encrypted: [`JweCodec`]) need
+//! no feature.
 //!
 //! # Handlers
 //!
@@ -57,9 +58,9 @@ pub use extract::{Session, SessionData, SessionRejection, SignedIn};
 
 #[doc(inline)]
 pub use session_core::{
-    AccessGuard, ConflictPolicy, DataError, Denial, JwtAlgorithm, JwtCodec, MemoryStore, Policy,
-    PolicyBuilder, SameSite, Secret, SessionError, SessionManager, SessionManagerBuilder,
-    SessionStatus, SessionStore, StoreError, UserId, Validate,
+    AccessGuard, ConflictPolicy, DataError, Denial, JweCodec, JweEncryption, JweKey, JwtAlgorithm,
+    JwtCodec, MemoryStore, Policy, PolicyBuilder, SameSite, Secret, SessionError, SessionManager,
+    SessionManagerBuilder, SessionStatus, SessionStore, StoreError, UserId, Validate,
 };
 
 #[cfg(feature = "sled")]

@@ -1,5 +1,6 @@
-//! Part 1, `codec`: `JwtCodec::hs256` and `SignedIdCodec` per operation, against the raw floor
-//! measured in the same run (serde_json + base64url + HMAC-SHA256 of the same payload), plus the
+//! Part 1, `codec`: `JwtCodec::hs256`, `JweCodec::a256gcm` and `SignedIdCodec` per operation,
+//! against raw floors measured in the same run (serde_json + base64url + HMAC-SHA256, or +
+//! AES-256-GCM with a fresh OS nonce, of the same payload), plus the
 //! sub-steps that explain where the time goes and the in-process cost of a whole request's
 //! session work (load + write + commit through `SessionManager`, no HTTP).
 //!
@@ -9,12 +10,14 @@ use std::hint::black_box;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use aes_gcm::aead::{Aead, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
 use session_core::{
-    ConflictPolicy, CookieUpdate, JwtCodec, MemoryStore, Policy, RequestContext, Secret,
+    ConflictPolicy, CookieUpdate, JweCodec, JwtCodec, MemoryStore, Policy, RequestContext, Secret,
     SessionCodec, SessionData, SessionId, SessionManager, SessionRecord, SignedIdCodec, UnixTime,
     UserId,
 };
@@ -25,6 +28,9 @@ use crate::{context, fail, BoxError, Options, Report, Section, Table, Target};
 
 /// The HS256 encode+decode target, in nanoseconds.
 const TARGET_ROUND_TRIP_NS: f64 = 1_600.0;
+
+/// The JWE encode+decode target, as a multiple of the AEAD floor.
+const TARGET_JWE_X_FLOOR: f64 = 1.3;
 
 /// The bench's secret (48 bytes; any 32+ bytes would do).
 const SECRET: &[u8] = b"session-bench: not a real secret, 48 bytes long!";
@@ -138,6 +144,57 @@ impl Floor {
     }
 }
 
+/// The encrypted floor: what any AES-256-GCM JSON cookie must do at least.
+struct AeadFloor {
+    cipher: Aes256Gcm,
+}
+
+impl AeadFloor {
+    /// serialize JSON, a fresh nonce from the OS, AES-256-GCM, base64url of nonce and sealed
+    /// bytes.
+    fn encode(&self, claims: &Map<String, Value>) -> Result<String, BoxError> {
+        let json = serde_json::to_vec(claims)?;
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce).map_err(|e| fail(format!("getrandom: {e}")))?;
+        let sealed = self
+            .cipher
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: &json,
+                    aad: b"",
+                },
+            )
+            .map_err(|_| fail("AES-GCM encrypt"))?;
+        let mut out = String::with_capacity(sealed.len() * 4 / 3 + 20);
+        URL_SAFE_NO_PAD.encode_string(nonce, &mut out);
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(&sealed, &mut out);
+        Ok(out)
+    }
+
+    /// base64url-decode, AES-256-GCM open, parse the JSON.
+    fn decode(&self, value: &str) -> Result<Map<String, Value>, BoxError> {
+        let (nonce_text, sealed_text) = value.split_once('.').ok_or_else(|| fail("no nonce"))?;
+        let mut nonce = [0u8; 12];
+        if URL_SAFE_NO_PAD.decode_slice(nonce_text, &mut nonce)? != 12 {
+            return Err(fail("the nonce is not 12 bytes"));
+        }
+        let sealed = URL_SAFE_NO_PAD.decode(sealed_text)?;
+        let json = self
+            .cipher
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: &sealed,
+                    aad: b"",
+                },
+            )
+            .map_err(|_| fail("AES-GCM decrypt"))?;
+        Ok(serde_json::from_slice(&json)?)
+    }
+}
+
 /// Formats nanoseconds per op.
 fn ns(s: &Spread) -> String {
     s.show(0)
@@ -209,6 +266,41 @@ pub(crate) fn run(options: Options) -> Result<Report, BoxError> {
             .ok()
             .map(|v| floor.decode(&v))
     });
+    // JWE against the AEAD floor, on the same claims.
+    let jwe_key = Secret::from_bytes(SECRET[..32].to_vec()).map_err(context("JWE key"))?;
+    let jwe = JweCodec::a256gcm(&jwe_key).map_err(context("JweCodec::a256gcm"))?;
+    let jwe_token = jwe.encode(&record, now).map_err(context("JWE encode"))?;
+    if jwe
+        .decode(&jwe_token, now)
+        .map_err(context("JWE decode"))?
+        .payload
+        .data
+        != record.data
+    {
+        return Err(fail("the JWE codec does not round-trip the typical record"));
+    }
+    let aead = AeadFloor {
+        cipher: <Aes256Gcm as aes_gcm::KeyInit>::new_from_slice(&SECRET[..32])
+            .map_err(|_| fail("AES key"))?,
+    };
+    let aead_value = aead.encode(&claims)?;
+    if aead.decode(&aead_value)? != claims {
+        return Err(fail("the AEAD floor does not round-trip"));
+    }
+    let jwe_enc = per_op(iters, reps, || jwe.encode(black_box(&record), now));
+    let aead_enc = per_op(iters, reps, || aead.encode(black_box(&claims)));
+    let jwe_dec = per_op(iters, reps, || jwe.decode(black_box(&jwe_token), now));
+    let aead_dec = per_op(iters, reps, || aead.decode(black_box(&aead_value)));
+    let jwe_both = per_op(iters, reps, || {
+        jwe.encode(black_box(&record), now)
+            .ok()
+            .map(|t| jwe.decode(&t, now))
+    });
+    let aead_both = per_op(iters, reps, || {
+        aead.encode(black_box(&claims))
+            .ok()
+            .map(|v| aead.decode(&v))
+    });
     let sid_enc = per_op(iters, reps, || signed.encode(black_box(&id), now));
     let floor_id_enc = per_op(iters, reps, || floor.encode_id(black_box(&id)));
     let sid_dec = per_op(iters, reps, || signed.decode(black_box(&id_cookie), now));
@@ -224,6 +316,9 @@ pub(crate) fn run(options: Options) -> Result<Report, BoxError> {
         ("JwtCodec::hs256 encode", &jwt_enc, &floor_enc),
         ("JwtCodec::hs256 decode + validate", &jwt_dec, &floor_dec),
         ("JwtCodec::hs256 encode + decode", &jwt_both, &floor_both),
+        ("JweCodec::a256gcm encode", &jwe_enc, &aead_enc),
+        ("JweCodec::a256gcm decode + validate", &jwe_dec, &aead_dec),
+        ("JweCodec::a256gcm encode + decode", &jwe_both, &aead_both),
         ("SignedIdCodec encode", &sid_enc, &floor_id_enc),
         ("SignedIdCodec decode", &sid_dec, &floor_id_dec),
     ] {
@@ -241,12 +336,16 @@ pub(crate) fn run(options: Options) -> Result<Report, BoxError> {
              token) plus a user id; the JWT is {} bytes, its claims JSON {} bytes. The JWT floor \
              signs the same claims object: serde_json, base64url, HMAC-SHA256 over the base64 text \
              (prepared key), base64url tag; decoding reverses it with a constant-time tag check. \
+             The JWE floor encrypts the same claims: serde_json, a nonce from the OS generator, \
+             AES-256-GCM, base64url ({} bytes against the JWE's {}). \
              The signed-id floor is HMAC-SHA256 of the 32 id bytes plus base64url. {iters} \
              iterations x {reps} repetitions per row, timed with the thread's CPU clock \
              (`CLOCK_THREAD_CPUTIME_ID`), so time spent preempted by other work on this shared \
              machine is not counted.",
             token.len(),
-            claims_json.len()
+            claims_json.len(),
+            aead_value.len(),
+            jwe_token.len()
         )],
         table,
         notes: Vec::new(),
@@ -274,7 +373,19 @@ pub(crate) fn run(options: Options) -> Result<Report, BoxError> {
         ));
     }
     detail.extend(steps.1);
-    let targets = vec![Target {
+    let jwe_x = jwe_both.ratio_of_medians(&aead_both);
+    let jwe_target = Target {
+        name: format!("JWE encode + decode <= {TARGET_JWE_X_FLOOR:.1}x the AEAD floor"),
+        met: jwe_x <= TARGET_JWE_X_FLOOR,
+        figure: format!(
+            "{} ({:.2} us against the floor's {:.2} us, medians).",
+            ratio(jwe_x),
+            jwe_both.median / 1_000.0,
+            aead_both.median / 1_000.0
+        ),
+        detail: Vec::new(),
+    };
+    let hs256_target = Target {
         name: format!(
             "HS256 encode + decode <= {:.1} us",
             TARGET_ROUND_TRIP_NS / 1_000.0
@@ -287,7 +398,8 @@ pub(crate) fn run(options: Options) -> Result<Report, BoxError> {
             jwt_both.max / 1_000.0
         ),
         detail,
-    }];
+    };
+    let targets = vec![hs256_target, jwe_target];
     Ok(Report {
         sections: vec![codecs, steps.0, requests],
         targets,

@@ -1,6 +1,7 @@
 //! `session-bench`: the benchmarks behind `cargo xtask bench [codec|stores|http] [--quick]`.
 //!
-//! - `codec`: JWT (HS256) and signed-id codecs against a raw HMAC-SHA256 + base64url + JSON floor.
+//! - `codec`: JWT (HS256), JWE (`dir` + A256GCM) and signed-id codecs against raw floors (HMAC-SHA256
+//!   or AES-256-GCM, + base64url + JSON).
 //! - `stores`: load/save latency of every store against its raw engine, and a Redis round-trip
 //!   check.
 //! - `http`: Axum, Actix-web and Rocket servers (child processes pinned to CPU 0) under `wrk`
@@ -38,7 +39,7 @@ pub(crate) fn context<E: std::fmt::Display>(what: impl Into<String>) -> impl FnO
 
 const USAGE: &str = "\
 usage: session-bench [codec] [stores] [http] [--quick] [--std-client]
-       session-bench serve <axum|actix|rocket> <plain|jwt|memory|sled|sqlite|redis> <port>
+       session-bench serve <axum|actix|rocket> <plain|jwt|jwe|memory|sled|sqlite|redis> <port>
 
   no part named   run all three parts
   --quick         smoke run: tiny iteration counts, 1 s per HTTP case, writes nothing

@@ -17,8 +17,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use session_adapters::{
-    JwtCodec, MemoryStore, RedisStore, RedisStoreConfig, SessionManager, SledStore,
-    SledStoreConfig, SqliteStore, SqliteStoreConfig, UserId,
+    JweCodec, JwtCodec, MemoryStore, RedisStore, RedisStoreConfig, Secret, SessionManager,
+    SledStore, SledStoreConfig, SqliteStore, SqliteStoreConfig, UserId,
 };
 
 use crate::codec::{bench_policy, secret, typical_data, TYPICAL_USER};
@@ -62,6 +62,8 @@ impl Framework {
 pub(crate) enum Backend {
     Plain,
     Jwt,
+    /// Encrypted stateless cookies: `JweCodec::a256gcm` (`dir` + `A256GCM`).
+    Jwe,
     Memory,
     /// [`SledStore`] with its default configuration (every write flushed before it returns).
     Sled,
@@ -71,20 +73,22 @@ pub(crate) enum Backend {
 
 impl Backend {
     /// The backends of the main HTTP table.
-    pub(crate) const MEASURED: [Backend; 6] = [
+    pub(crate) const MEASURED: [Backend; 7] = [
         Backend::Plain,
         Backend::Jwt,
+        Backend::Jwe,
         Backend::Memory,
         Backend::Sled,
         Backend::Sqlite,
         Backend::Redis,
     ];
-    const ALL: [Backend; 6] = Backend::MEASURED;
+    const ALL: [Backend; 7] = Backend::MEASURED;
 
     pub(crate) fn name(self) -> &'static str {
         match self {
             Backend::Plain => "plain",
             Backend::Jwt => "jwt",
+            Backend::Jwe => "jwe",
             Backend::Memory => "memory",
             Backend::Sled => "sled",
             Backend::Sqlite => "sqlite",
@@ -96,6 +100,7 @@ impl Backend {
         match self {
             Backend::Plain => "none (plain handler)",
             Backend::Jwt => "stateless JWT",
+            Backend::Jwe => "stateless JWE",
             Backend::Memory => "MemoryStore",
             Backend::Sled => "SledStore",
             Backend::Sqlite => "SqliteStore",
@@ -117,7 +122,7 @@ pub(crate) const PREFIX_ENV: &str = "SESSION_BENCH_REDIS_PREFIX";
 pub(crate) fn serve(args: &[String]) -> Result<(), BoxError> {
     let [framework, backend, port] = args else {
         return Err(fail(
-            "usage: session-bench serve <axum|actix|rocket> <plain|jwt|memory|sled|sqlite|redis> <port>",
+            "usage: session-bench serve <axum|actix|rocket> <plain|jwt|jwe|memory|sled|sqlite|redis> <port>",
         ));
     };
     let framework = Framework::parse(framework)
@@ -152,6 +157,10 @@ async fn manager(backend: Backend) -> Result<Option<SessionManager>, BoxError> {
         Backend::Plain => return Ok(None),
         Backend::Jwt => {
             SessionManager::stateless(JwtCodec::hs256(&secret).map_err(context("JwtCodec"))?)
+        }
+        Backend::Jwe => {
+            let key = Secret::from_bytes(secret.expose()[..32].to_vec()).map_err(context("key"))?;
+            SessionManager::stateless(JweCodec::a256gcm(&key).map_err(context("JweCodec"))?)
         }
         Backend::Memory => SessionManager::stateful(&secret, MemoryStore::new()),
         Backend::Sled => SessionManager::stateful(

@@ -2,7 +2,7 @@
 //! `users.json`, Argon2id password hashes), the signed-in user's session status, a counter that
 //! shows writes, "renew id", logout, "log out everywhere" and the list of active sessions.
 //!
-//! `--store jwt|memory|sled|sqlite|redis` picks the backend (default: an SQLite file in
+//! `--store jwt|jwe|memory|sled|sqlite|redis` picks the backend (default: an SQLite file in
 //! `demo-data/`, nothing to install); `--port N` the port (default 3000). `hash <password>`
 //! prints an Argon2id hash for `users.json`.
 
@@ -20,8 +20,8 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use session_adapters::axum::SessionLayer;
 use session_adapters::{
-    Error, JwtCodec, MemoryStore, RedisStore, RedisStoreConfig, Secret, Session, SessionManager,
-    SignedIn, SledStore, SledStoreConfig, SqliteStore, SqliteStoreConfig, UserId,
+    Error, JweCodec, JwtCodec, MemoryStore, RedisStore, RedisStoreConfig, Secret, Session,
+    SessionManager, SignedIn, SledStore, SledStoreConfig, SqliteStore, SqliteStoreConfig, UserId,
 };
 
 use users::Users;
@@ -115,6 +115,8 @@ async fn build_manager(options: &Options, secret: &Secret) -> Result<SessionMana
         "jwt" => {
             SessionManager::stateless(JwtCodec::hs256(secret)?).revocation_store(MemoryStore::new())
         }
+        "jwe" => SessionManager::stateless(JweCodec::a256gcm(secret)?)
+            .revocation_store(MemoryStore::new()),
         "memory" => SessionManager::stateful(secret, MemoryStore::new()),
         "sled" => SessionManager::stateful(
             secret,
@@ -129,9 +131,10 @@ async fn build_manager(options: &Options, secret: &Secret) -> Result<SessionMana
             RedisStore::connect(RedisStoreConfig::from_env()).await?,
         ),
         other => {
-            return Err(
-                format!("unknown store {other:?}: use jwt, memory, sled, sqlite or redis").into(),
+            return Err(format!(
+                "unknown store {other:?}: use jwt, jwe, memory, sled, sqlite or redis"
             )
+            .into())
         }
     };
     Ok(builder.build())

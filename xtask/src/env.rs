@@ -161,10 +161,20 @@ pub(crate) fn ensure_redis() -> Result<String, Failure> {
     ))
 }
 
-/// node, npm and the `jose` package in `.tools/node` (ignored by git), for the interop test.
-pub(crate) fn ensure_jose() -> Result<PathBuf, Failure> {
+/// The npm packages the interop tests run against: `jose` (what the Next.js apps sign and
+/// encrypt their cookies with) and `@auth/core` (Auth.js v5's session cookie).
+const NPM_PACKAGES: [(&str, &str); 2] = [("jose", "jose@6"), ("@auth/core", "@auth/core@0.41")];
+
+/// node, npm and the interop tests' npm packages in `.tools/node` (ignored by git).
+pub(crate) fn ensure_npm_packages() -> Result<PathBuf, Failure> {
     let dir = workspace_root().join(".tools/node");
-    if dir.join("node_modules/jose/package.json").exists() {
+    let installed = |name: &str| {
+        dir.join("node_modules")
+            .join(name)
+            .join("package.json")
+            .exists()
+    };
+    if NPM_PACKAGES.iter().all(|(name, _)| installed(name)) {
         return Ok(dir);
     }
     if !(have("node") && have("npm")) {
@@ -178,11 +188,12 @@ pub(crate) fn ensure_jose() -> Result<PathBuf, Failure> {
             .map_err(|e| Failure(format!("cannot write {}: {e}", manifest.display())))?;
     }
     run(Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--silent", "jose@6"])
+        .args(["install", "--no-audit", "--no-fund", "--silent"])
+        .args(NPM_PACKAGES.iter().map(|(_, spec)| spec))
         .current_dir(&dir))
     .map_err(|Failure(m)| {
         Failure(format!(
-            "{m}: the jose npm package is needed by the interop test"
+            "{m}: the jose and @auth/core npm packages are needed by the interop tests"
         ))
     })?;
     Ok(dir)

@@ -12,14 +12,15 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test                 the whole test suite: starts or installs Redis, installs the jose npm
-                       package for the interop test, then runs every crate's tests
+  test                 the whole test suite: starts or installs Redis, installs the jose and
+                       @auth/core npm packages for the interop tests, then runs every crate's
+                       tests
   lint                 cargo fmt --check, clippy (-D warnings) per feature and all features,
                        rustdoc with warnings denied, dependency-tree and tidy checks
   bench [codec|stores|http] [--quick]
                        benchmarks in release mode; writes the table to BENCHMARKS.md
                        (--quick: tiny iteration counts, a smoke run that writes nothing)
-  demo [--store jwt|memory|sled|sqlite|redis] [--port N]
+  demo [--store jwt|jwe|memory|sled|sqlite|redis] [--port N]
                        the demo app on http://127.0.0.1:3000 (SQLite file store by default)
 ";
 
@@ -47,9 +48,9 @@ fn main() -> ExitCode {
 
 fn test() -> Result<(), Failure> {
     let redis_url = env::ensure_redis()?;
-    let node_tools = env::ensure_jose()?;
+    let node_tools = env::ensure_npm_packages()?;
     println!(
-        "xtask: Redis at {redis_url}; jose in {}",
+        "xtask: Redis at {redis_url}; jose and @auth/core in {}",
         node_tools.display()
     );
     let envs = [

@@ -47,7 +47,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Once};
 
 use session_core::testing::{FaultSwitch, FaultyStore, MockClock, SpyCounts, SpyStore};
-use session_core::{JwtCodec, MemoryStore, Policy, Secret, SessionManager, SessionStore};
+use session_core::{JweCodec, JwtCodec, MemoryStore, Policy, Secret, SessionManager, SessionStore};
 
 /// A request as the scenarios describe it.
 #[derive(Debug, Clone)]
@@ -138,6 +138,8 @@ pub trait Driver {
 pub enum Backend {
     /// JWT cookies, with a memory store as the revocation store ("log out everywhere").
     Stateless,
+    /// Encrypted JWE cookies (`dir` + `A256GCM`), with a memory store as the revocation store.
+    StatelessJwe,
     /// Signed ids in the cookie, records in a `MemoryStore`.
     Memory,
     /// Signed ids in the cookie, records in a `SqliteStore` on a temp file.
@@ -148,7 +150,7 @@ pub enum Backend {
 impl Backend {
     /// Whether records live in a store (and so can be deleted, listed, conflict, fail).
     pub fn is_stateful(self) -> bool {
-        self != Backend::Stateless
+        !matches!(self, Backend::Stateless | Backend::StatelessJwe)
     }
 }
 
@@ -206,6 +208,12 @@ async fn build_fixture<D: Driver>(
     let (manager, calls, faults, temp_dir) = match backend {
         Backend::Stateless => {
             let codec = JwtCodec::hs256(&secret()).expect("an HS256 key from 32 bytes");
+            let (store, calls, faults) = spied(MemoryStore::new());
+            let builder = SessionManager::stateless(codec).revocation_store(store);
+            (builder, calls, faults, None)
+        }
+        Backend::StatelessJwe => {
+            let codec = JweCodec::a256gcm(&secret()).expect("an A256GCM key from 32 bytes");
             let (store, calls, faults) = spied(MemoryStore::new());
             let builder = SessionManager::stateless(codec).revocation_store(store);
             (builder, calls, faults, None)
@@ -374,6 +382,7 @@ impl TestResponse {
 macro_rules! behaviour_suite {
     ($driver:ty, $test:meta) => {
         $crate::common::behaviour_suite!(@backend stateless, Stateless, $driver, $test; );
+        $crate::common::behaviour_suite!(@backend jwe, StatelessJwe, $driver, $test; );
         $crate::common::behaviour_suite!(@backend memory, Memory, $driver, $test;
             c8_conflict_is_409,
             metadata_records_ip_and_user_agent,

@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use session_core::testing::{FaultKind, LogCapture, StoreOp};
-use session_core::{JwtCodec, MemoryStore, Policy, RequestContext, Secret, SessionManager};
+use session_core::{
+    JweCodec, JwtCodec, MemoryStore, Policy, RequestContext, Secret, SessionManager,
+};
 
 use super::{
     fixture, fixture_with, fixture_with_middleware_twice, Backend, Driver, Fixture, SetCookie,
@@ -598,6 +600,9 @@ async fn foreign_cookie<A: TestApp>(fx: &Fixture<A>) -> String {
     let secret = Secret::from_bytes(vec![0x24; 32]).expect("32 bytes");
     let builder = match fx.backend {
         Backend::Stateless => SessionManager::stateless(JwtCodec::hs256(&secret).expect("key")),
+        Backend::StatelessJwe => {
+            SessionManager::stateless(JweCodec::a256gcm(&secret).expect("key"))
+        }
         _ => SessionManager::stateful(&secret, MemoryStore::new()),
     };
     let manager = builder.clock(fx.clock.clone()).build();
