@@ -2,7 +2,7 @@
 //! rejection, a handler's [`Error`](crate::Error), a failed load or commit) becomes an `Answer`
 //! here, and each framework module turns it into its own response type in one function.
 
-use session_core::{Denial, SessionError};
+use session_core::{adapter::Denial, SessionError};
 
 use crate::extract::SessionRejection;
 

@@ -10,7 +10,7 @@ use std::fmt;
 use std::ops::Deref;
 
 use serde::de::DeserializeOwned;
-use session_core::{Denial, UserId, Validate};
+use session_core::{adapter::Denial, UserId, Validate};
 
 /// The request's session: read it and write to it; the middleware commits the changes.
 ///
@@ -93,8 +93,8 @@ impl<T> Deref for SessionData<T> {
 /// The session of a signed-in user: routes that take it are for signed-in users only.
 ///
 /// Signed-out requests get the guard's answer, as the manager's
-/// [`AccessGuard`](session_core::AccessGuard) decides: 303 to the login page for pages, 401 for
-/// APIs. As `Option<SignedIn>` the handler runs either way and gets `None` when nobody is
+/// [`AccessGuard`](session_core::adapter::AccessGuard) decides: 303 to the login page for pages,
+/// 401 for APIs. As `Option<SignedIn>` the handler runs either way and gets `None` when nobody is
 /// signed in. Dereferences to the [`session_core::Session`]; [`user_id`](SignedIn::user_id) is
 /// the user, without an `Option`.
 ///
@@ -117,12 +117,12 @@ impl<T> Deref for SessionData<T> {
 ///
 /// ```compile_fail
 /// # use session_adapters::SignedIn;
-/// fn forge(signed_in: session_adapters::core::SignedIn) -> SignedIn {
+/// fn forge(signed_in: session_adapters::core::handler::SignedIn) -> SignedIn {
 ///     SignedIn(signed_in)
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct SignedIn(session_core::SignedIn);
+pub struct SignedIn(session_core::handler::SignedIn);
 
 impl SignedIn {
     /// The signed-in user.

@@ -58,9 +58,13 @@ pub use extract::{Session, SessionData, SessionRejection, SignedIn};
 
 #[doc(inline)]
 pub use session_core::{
-    AccessGuard, ConflictPolicy, DataError, Denial, JweCodec, JweEncryption, JweKey, JwtAlgorithm,
-    JwtCodec, MemoryStore, Policy, PolicyBuilder, SameSite, Secret, SessionError, SessionManager,
-    SessionManagerBuilder, SessionStatus, SessionStore, StoreError, UserId, Validate,
+    adapter::{AccessGuard, Denial, SessionManagerBuilder},
+    codec::{JweEncryption, JweKey, JwtAlgorithm},
+    config::{ConflictPolicy, PolicyBuilder, SameSite},
+    handler::SessionStatus,
+    store::StoreError,
+    DataError, JweCodec, JwtCodec, MemoryStore, Policy, Secret, SessionError, SessionManager,
+    SessionStore, UserId, Validate,
 };
 
 #[cfg(feature = "sled")]

@@ -69,7 +69,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use rocket::Data;
 use serde::de::DeserializeOwned;
-use session_core::{Denial, RequestContext, SessionManager, Validate};
+use session_core::{adapter::Denial, RequestContext, SessionManager, Validate};
 
 use crate::answer::Answer;
 use crate::extract::{RequestView, SessionRejection};

@@ -17,9 +17,11 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
 use session_core::{
-    ConflictPolicy, CookieUpdate, JweCodec, JwtCodec, MemoryStore, Policy, RequestContext, Secret,
-    SessionCodec, SessionData, SessionId, SessionManager, SessionRecord, SignedIdCodec, UnixTime,
-    UserId,
+    codec::{SessionCodec, SignedIdCodec},
+    config::ConflictPolicy,
+    store::{SessionData, SessionId, SessionRecord},
+    CookieUpdate, JweCodec, JwtCodec, MemoryStore, Policy, RequestContext, Secret, SessionManager,
+    UnixTime, UserId,
 };
 use sha2::Sha256;
 

@@ -13,8 +13,8 @@ use session_adapters::{
     RedisStore, RedisStoreConfig, SledStore, SledStoreConfig, SqliteStore, SqliteStoreConfig,
 };
 use session_core::{
-    CookieUpdate, MemoryStore, RequestContext, SessionKey, SessionManager, SessionRecord,
-    SessionStore, UnixTime,
+    store::{SessionKey, SessionRecord},
+    CookieUpdate, MemoryStore, RequestContext, SessionManager, SessionStore, UnixTime,
 };
 use session_store_sled::FlushPolicy;
 
@@ -309,7 +309,7 @@ pub(crate) fn redis_url() -> String {
 
 /// A fresh random key prefix, so concurrent runs and other users of the server never collide.
 pub(crate) fn random_prefix() -> String {
-    let hex = session_core::SessionId::generate().key().to_hex();
+    let hex = session_core::store::SessionId::generate().key().to_hex();
     format!("session-bench:{}:", &hex[..16])
 }
 

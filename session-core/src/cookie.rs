@@ -1,7 +1,7 @@
 //! The session cookie: its name and attributes ([`CookieOptions`], [`SameSite`]), the
 //! `__Host-`/`__Secure-` rules, `Set-Cookie` and removal-cookie formatting, finding the cookie in
 //! a `Cookie` header, and the 4096-byte limit ([`CookieTooLarge`]). The policy
-//! ([`SessionPolicy::cookie`](crate::SessionPolicy::cookie)) holds one; the manager formats
+//! ([`SessionPolicy::cookie`](crate::config::SessionPolicy::cookie)) holds one; the manager formats
 //! every `Set-Cookie` through it.
 
 use std::time::Duration;
@@ -133,7 +133,7 @@ impl CookieOptions {
     /// The value of this cookie in a `Cookie` request header, if present (the first occurrence).
     ///
     /// ```
-    /// use session_core::CookieOptions;
+    /// use session_core::config::CookieOptions;
     /// let opts = CookieOptions::default();
     /// assert_eq!(opts.find_in_header("a=1; session=xyz; b=2"), Some("xyz"));
     /// assert_eq!(opts.find_in_header("sessionx=1"), None);

@@ -43,7 +43,7 @@ impl std::fmt::Display for Denial {
 /// Decides between redirect and 401 for signed-out requests.
 ///
 /// ```
-/// use session_core::{AccessGuard, Denial};
+/// use session_core::adapter::{AccessGuard, Denial};
 /// let guard = AccessGuard::default();
 /// assert_eq!(guard.deny("/dashboard", Some("text/html")), Denial::Redirect("/login".into()));
 /// assert_eq!(guard.deny("/api/me", Some("text/html")), Denial::Unauthorized);

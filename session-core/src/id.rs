@@ -19,7 +19,7 @@ pub const SESSION_ID_BYTES: usize = 32;
 /// [`SessionKey`] from [`SessionId::key`].
 ///
 /// ```
-/// use session_core::SessionId;
+/// use session_core::store::SessionId;
 /// let id = SessionId::generate();
 /// assert_eq!(id.expose().len(), 43);
 /// assert_eq!(format!("{id:?}"), "SessionId(<redacted>)");

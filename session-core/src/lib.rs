@@ -19,16 +19,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 //! ```
 //!
-//! # The pieces
+//! # The pieces, by who uses them
 //!
-//! | piece | what it is |
-//! |---|---|
-//! | [`SessionManager`] | loads a session from the `Cookie` header, commits it to a [`CookieUpdate`] |
-//! | [`Session`] | the handle handlers use: typed `get`/`insert`, `login`, `renew`, `destroy`, `status` |
-//! | [`SessionStore`] | where stateful sessions live ([`MemoryStore`] here; sled, SQLite, Redis in their crates) |
-//! | [`SessionCodec`] | what travels in the cookie: [`JwtCodec`] (whole record) or [`SignedIdCodec`] (id) |
-//! | [`SessionPolicy`] | lifetimes, refresh and cookie attributes; [`Policy`] is the default |
-//! | [`manual`] | why the defaults are what they are |
+//! | module | for | what is in it |
+//! |---|---|---|
+//! | [`handler`] | request handlers | [`Session`]: typed `get`/`insert`, `login`, `renew`, `destroy`, `status`; [`Validate`] |
+//! | [`config`] | setting the application up | [`Policy`] (lifetimes, refresh, cookie attributes), [`Secret`], the clock |
+//! | [`store`] | store authors | [`SessionStore`] (a complete custom store opens its docs), records, [`MemoryStore`], purging |
+//! | [`codec`] | codec authors | [`SessionCodec`](codec::SessionCodec): [`JwtCodec`] (signed), [`JweCodec`] (encrypted), the signed-id codec; the [`Sealer`](codec::Sealer) for values at rest |
+//! | [`adapter`] | web-framework bindings | [`SessionManager`]: load from the `Cookie` header, commit to a [`CookieUpdate`]; the guard |
+//! | [`manual`] | everyone | why the defaults are what they are, and every guarantee with its tests |
+//!
+//! The names nearly every application uses are also at the root.
 //!
 //! # Features
 //!
@@ -42,7 +44,7 @@
 #![warn(unreachable_pub, missing_debug_implementations)]
 
 mod b64;
-mod codec;
+pub mod codec;
 mod cookie;
 mod error;
 mod events;
@@ -59,7 +61,7 @@ mod seal;
 mod secret;
 mod session;
 mod state;
-mod store;
+pub mod store;
 mod time;
 mod validate;
 
@@ -70,31 +72,40 @@ pub mod password;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-pub use codec::{
-    Decoded, EncodeError, ForeignClaims, JweAlgorithm, JweCodec, JweCodecBuilder, JweEncryption,
-    JweKey, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, RejectReason, SessionCodec,
-    SignedIdCodec, Tag, TokenCodec, MAX_COOKIE_VALUE_LEN, MAX_KID_LEN, MAX_PURPOSE_LEN,
-    RESERVED_CLAIMS,
-};
-pub use cookie::{CookieOptions, CookieTooLarge, SameSite, DEFAULT_COOKIE_NAME, MAX_COOKIE_SIZE};
-pub use error::{DataError, SessionError, ShapeError};
-pub use guard::{AccessGuard, Denial};
-pub use id::{SessionId, SessionKey, UserId, SESSION_ID_BYTES};
-pub use manager::{CookieUpdate, SessionManager, SessionManagerBuilder};
-pub use memory_store::MemoryStore;
-pub use policy::{
-    ConfigError, ConflictPolicy, Policy, PolicyBuilder, SessionPolicy, DEFAULT_MAX_AGE,
-    DEFAULT_REFRESH_THRESHOLD, MAX_SESSION_LIFETIME,
-};
-pub use purge::{
-    BackgroundPurge, PurgeSchedule, DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL, MIN_PURGE_INTERVAL,
-};
-pub use record::{
-    RecordFormatError, SessionData, SessionMetadata, SessionRecord, RECORD_FORMAT_VERSION,
-};
-pub use seal::{SealError, Sealer};
-pub use secret::{KeyError, KeyPurpose, Secret, DEFAULT_SECRET_ENV, MIN_SECRET_LEN};
-pub use session::{RequestContext, Session, SessionInfo, SessionStatus, SignedIn};
-pub use store::{BoxError, SessionStore, StoreCaps, StoreError};
-pub use time::{Clock, SystemClock, UnixTime};
-pub use validate::Validate;
+/// For request handlers: the session handle and what its methods return.
+pub mod handler {
+    pub use crate::error::{DataError, ShapeError};
+    pub use crate::id::UserId;
+    pub use crate::session::{Session, SessionInfo, SessionStatus, SignedIn};
+    pub use crate::validate::Validate;
+}
+
+/// For adapter authors (a web framework's binding): the manager an adapter drives around every
+/// request, what it answers, and the guard's decisions.
+pub mod adapter {
+    pub use crate::error::SessionError;
+    pub use crate::guard::{AccessGuard, Denial};
+    pub use crate::manager::{CookieUpdate, SessionManager, SessionManagerBuilder};
+    pub use crate::session::RequestContext;
+}
+
+/// For whoever sets the application up: the policy, the cookie, secrets and the clock.
+pub mod config {
+    pub use crate::cookie::{
+        CookieOptions, CookieTooLarge, SameSite, DEFAULT_COOKIE_NAME, MAX_COOKIE_SIZE,
+    };
+    pub use crate::policy::{
+        ConfigError, ConflictPolicy, Policy, PolicyBuilder, SessionPolicy, DEFAULT_MAX_AGE,
+        DEFAULT_REFRESH_THRESHOLD, MAX_SESSION_LIFETIME,
+    };
+    pub use crate::secret::{KeyError, KeyPurpose, Secret, DEFAULT_SECRET_ENV, MIN_SECRET_LEN};
+    pub use crate::time::{Clock, SystemClock, UnixTime};
+}
+
+// The paved path: the names nearly every application uses, also at the root.
+pub use adapter::{CookieUpdate, RequestContext, SessionManager};
+pub use codec::{JweCodec, JwtCodec};
+pub use config::{Policy, Secret, UnixTime};
+pub use error::{DataError, SessionError};
+pub use handler::{Session, UserId, Validate};
+pub use store::{MemoryStore, SessionStore};

@@ -22,13 +22,13 @@ const SWEEP_EVERY: u64 = 256;
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// use session_core::{MemoryStore, SessionId, SessionRecord, SessionStore, UnixTime};
+/// use session_core::{store::{SessionId, SessionRecord}, MemoryStore, SessionStore, UnixTime};
 /// let store = MemoryStore::new();
 /// let now = UnixTime::from_secs(1_000);
 /// let record = SessionRecord::new(SessionId::generate().key(), now, UnixTime::from_secs(2_000));
 /// store.create(&record).await?;
 /// assert_eq!(store.load(&record.key, now).await?, Some(record));
-/// # Ok::<(), session_core::StoreError>(()) }).unwrap();
+/// # Ok::<(), session_core::store::StoreError>(()) }).unwrap();
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryStore {

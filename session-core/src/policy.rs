@@ -200,12 +200,12 @@ pub enum ConfigError {
 /// The default [`SessionPolicy`].
 ///
 /// ```
-/// use session_core::{Policy, SessionPolicy};
+/// use session_core::{config::SessionPolicy, Policy};
 /// use std::time::Duration;
 /// let week = Policy::builder().max_age(Duration::from_secs(7 * 24 * 3600)).build()?;
 /// assert_eq!(week.cookie().name(), "session");
 /// assert!(Policy::builder().cookie_name("__Host-session").cookie_domain("example.com").build().is_err());
-/// # Ok::<(), session_core::ConfigError>(())
+/// # Ok::<(), session_core::config::ConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Policy {

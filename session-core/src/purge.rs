@@ -24,7 +24,7 @@ pub const MIN_PURGE_INTERVAL: Duration = Duration::from_millis(1);
 ///
 /// ```
 /// use std::time::Duration;
-/// use session_core::{PurgeSchedule, DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL};
+/// use session_core::store::{DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL, PurgeSchedule};
 /// let schedule = PurgeSchedule::default();
 /// assert_eq!((schedule.interval(), schedule.batch()), (DEFAULT_PURGE_INTERVAL, DEFAULT_PURGE_BATCH));
 /// let custom = PurgeSchedule::new(Duration::ZERO, 0);
@@ -76,7 +76,7 @@ impl PurgeSchedule {
 /// use std::sync::atomic::{AtomicU64, Ordering};
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use session_core::BackgroundPurge;
+/// use session_core::store::BackgroundPurge;
 ///
 /// let runs = Arc::new(AtomicU64::new(0));
 /// let seen = runs.clone();

@@ -41,7 +41,7 @@ pub enum SealError {
 /// Seals and opens values at rest with AES-256-GCM.
 ///
 /// ```
-/// use session_core::{Sealer, SealError, Secret};
+/// use session_core::{codec::{SealError, Sealer}, Secret};
 ///
 /// let sealer = Sealer::new(&Secret::from_bytes(vec![9u8; 32])?);
 /// // Bind the token to its owner and what it is.

@@ -14,7 +14,7 @@ pub const DEFAULT_SECRET_ENV: &str = "SESSION_SECRET";
 /// Secret key material. `Debug` never shows the bytes.
 ///
 /// ```
-/// use session_core::{KeyError, Secret};
+/// use session_core::{config::KeyError, Secret};
 /// let secret = Secret::from_bytes(vec![7u8; 32])?;
 /// assert_eq!(format!("{secret:?}"), "Secret(<32 bytes redacted>)");
 /// assert!(matches!(Secret::from_bytes(b"short".to_vec()), Err(KeyError::TooShort { min: 32, got: 5 })));
@@ -90,7 +90,7 @@ impl Secret {
     /// purposes give unrelated keys; the same secret and purpose always give the same key.
     ///
     /// ```
-    /// use session_core::{KeyPurpose, Secret};
+    /// use session_core::{config::KeyPurpose, Secret};
     /// let master = Secret::from_bytes(vec![1u8; 32]).unwrap();
     /// let a = master.derive(KeyPurpose::SignedId);
     /// let b = master.derive(KeyPurpose::Jwt);
@@ -102,7 +102,7 @@ impl Secret {
         self.derive_with_info(&[purpose.label().as_bytes()])
     }
 
-    /// The key of application tokens for `purpose` (see [`TokenCodec`](crate::TokenCodec)):
+    /// The key of application tokens for `purpose` (see [`TokenCodec`](crate::codec::TokenCodec)):
     /// HKDF info `app token\0<purpose>`. The NUL byte keeps it apart from every built-in label
     /// (none contains one), so it never equals the session-JWT or signed-id key.
     pub(crate) fn derive_app_token(&self, purpose: &str) -> Secret {
@@ -122,7 +122,7 @@ impl Secret {
     /// a `JWE_SECRET`. At least [`MIN_SECRET_LEN`] bytes.
     ///
     /// ```
-    /// use session_core::{KeyError, Secret};
+    /// use session_core::{config::KeyError, Secret};
     /// let secret = Secret::from_base64url("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8")?;
     /// assert_eq!(secret.len(), 32);
     /// assert_eq!(Secret::from_base64url("not base64!").unwrap_err(), KeyError::NotBase64url);
@@ -173,7 +173,7 @@ pub enum KeyPurpose {
     Jwt,
     /// Keys for anything else the application derives, by label. Labels containing a NUL byte
     /// are reserved for this crate (application-token keys of
-    /// [`TokenCodec`](crate::TokenCodec) use one), and the built-in labels
+    /// [`TokenCodec`](crate::codec::TokenCodec) use one), and the built-in labels
     /// (`"signed-id cookie tag"`, `"session jwt"`) must not be reused.
     Custom(&'static str),
 }
@@ -234,7 +234,7 @@ pub enum KeyError {
     #[error("the key ring is empty")]
     EmptyRing,
     /// A key id (`kid`) that is empty, longer than 128 bytes, or not visible ASCII
-    /// (see [`JwtKey::with_kid`](crate::JwtKey::with_kid)).
+    /// (see [`JwtKey::with_kid`](crate::codec::JwtKey::with_kid)).
     #[error("invalid key id: {reason}")]
     InvalidKid {
         /// What is wrong with it.
@@ -244,7 +244,7 @@ pub enum KeyError {
     #[error("the secret is not base64url text")]
     NotBase64url,
     /// An application-token purpose name that is not allowed
-    /// (see [`TokenCodec::new`](crate::TokenCodec::new)).
+    /// (see [`TokenCodec::new`](crate::codec::TokenCodec::new)).
     #[error("invalid token purpose: {reason}")]
     InvalidPurpose {
         /// What is wrong with it.

@@ -269,7 +269,7 @@ impl Session {
     /// # Errors
     ///
     /// - [`DataError::ReservedKey`] when `key` is one of the session token's own claims
-    ///   ([`RESERVED_CLAIMS`](crate::RESERVED_CLAIMS): `exp`, `iat`, `sub`, ...).
+    ///   ([`RESERVED_CLAIMS`](crate::codec::RESERVED_CLAIMS): `exp`, `iat`, `sub`, ...).
     /// - [`DataError::Serialize`] when `value` does not serialise to JSON (e.g. a map whose keys
     ///   are not strings).
     ///
@@ -417,7 +417,7 @@ impl Session {
     /// - [`DataError::Serialize`] when `value` does not serialise to JSON.
     /// - [`DataError::NotAnObject`] when it serialises to something else than an object.
     /// - [`DataError::ReservedKey`] when one of its fields is a claim name of the session token
-    ///   ([`RESERVED_CLAIMS`](crate::RESERVED_CLAIMS)).
+    ///   ([`RESERVED_CLAIMS`](crate::codec::RESERVED_CLAIMS)).
     pub fn set_data<T: Serialize>(&self, value: &T) -> Result<(), DataError> {
         let Value::Object(map) =
             serde_json::to_value(value).map_err(|e| DataError::Serialize(ShapeError::from(&e)))?
@@ -494,7 +494,7 @@ impl Session {
     ///
     /// ```
     /// # use session_core::testing::detached_session;
-    /// use session_core::{Denial, UserId};
+    /// use session_core::{adapter::Denial, UserId};
     /// let session = detached_session();
     /// assert_eq!(
     ///     session.require_user("/dashboard", Some("text/html")).unwrap_err(),
@@ -510,7 +510,7 @@ impl Session {
     /// The guard's [`Denial`] when nobody is signed in: [`Denial::Unauthorized`] (401) for API
     /// paths and requests that accept only JSON, [`Denial::Redirect`] to the login page otherwise.
     ///
-    /// [`AccessGuard`]: crate::AccessGuard
+    /// [`AccessGuard`]: crate::adapter::AccessGuard
     pub fn require_user(&self, path: &str, accept: Option<&str>) -> Result<SignedIn, Denial> {
         match self.user_id() {
             Some(user) => Ok(SignedIn {
@@ -530,7 +530,7 @@ impl Session {
     /// ```
     /// # use session_core::testing::detached_session;
     /// use serde::Deserialize;
-    /// use session_core::{Denial, Validate};
+    /// use session_core::{adapter::Denial, Validate};
     ///
     /// #[derive(Deserialize)]
     /// struct Cart { items: u32 }
@@ -851,7 +851,7 @@ impl Session {
     ///
     /// - [`SessionError::Store`] when the store (or, stateless, the revocation store) fails.
     /// - [`SessionError::NoRevocationStore`] in stateless mode without a
-    ///   [`revocation_store`](crate::SessionManagerBuilder::revocation_store).
+    ///   [`revocation_store`](crate::adapter::SessionManagerBuilder::revocation_store).
     /// - [`SessionError::Conflict`] when the stateless "not before" marker kept losing races to
     ///   concurrent writers of the same marker.
     ///

@@ -14,7 +14,8 @@
 //!
 //! use async_trait::async_trait;
 //! use session_core::{
-//!     SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError, UnixTime, UserId,
+//!     store::{SessionKey, SessionRecord, StoreCaps, StoreError},
+//!     SessionStore, UnixTime, UserId,
 //! };
 //! use tokio::sync::Mutex;
 //!
@@ -193,8 +194,8 @@
 //! #[cfg(test)]
 //! mod tests {
 //!     use super::*;
+//!     use session_core::store::BoxError;
 //!     use session_core::testing::{Fixture, RawAccess};
-//!     use session_core::BoxError;
 //!
 //!     /// What the suite may read and damage behind the store's back.
 //!     #[derive(Debug)]
@@ -270,8 +271,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use crate::id::{SessionKey, UserId};
-use crate::record::SessionRecord;
+use crate::id::UserId;
 use crate::time::UnixTime;
 
 /// A boxed error from an engine, kept as the `source` of a [`StoreError`].
@@ -302,17 +302,17 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 ///
 /// # Examples
 ///
-/// Any store, here the [`MemoryStore`](crate::MemoryStore), behind the trait object the manager
+/// Any store, here the [`MemoryStore`], behind the trait object the manager
 /// holds:
 ///
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
 ///
-/// use session_core::{MemoryStore, SessionId, SessionRecord, SessionStore, UnixTime};
+/// use session_core::{store::{SessionId, SessionRecord}, MemoryStore, SessionStore, UnixTime};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), session_core::StoreError> {
+/// # async fn main() -> Result<(), session_core::store::StoreError> {
 /// let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
 /// let now = UnixTime::now();
 /// let in_a_minute = now + Duration::from_secs(60);
@@ -329,7 +329,7 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// # Examples
     ///
     /// ```
-    /// use session_core::{MemoryStore, SessionStore, StoreCaps};
+    /// use session_core::{store::StoreCaps, MemoryStore, SessionStore};
     ///
     /// assert_eq!(MemoryStore::new().caps(), StoreCaps::purged());
     /// ```
@@ -352,10 +352,10 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// ```
     /// use std::time::Duration;
     ///
-    /// use session_core::{MemoryStore, SessionId, SessionRecord, SessionStore, UnixTime};
+    /// use session_core::{store::{SessionId, SessionRecord}, MemoryStore, SessionStore, UnixTime};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), session_core::StoreError> {
+    /// # async fn main() -> Result<(), session_core::store::StoreError> {
     /// let store = MemoryStore::new();
     /// let now = UnixTime::now();
     /// let in_a_minute = now + Duration::from_secs(60);
@@ -387,7 +387,7 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// ```
     /// use std::time::Duration;
     ///
-    /// use session_core::{MemoryStore, SessionId, SessionRecord, SessionStore, StoreError};
+    /// use session_core::{store::{SessionId, SessionRecord, StoreError}, MemoryStore, SessionStore};
     /// use session_core::UnixTime;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
@@ -424,7 +424,7 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// ```
     /// use std::time::Duration;
     ///
-    /// use session_core::{MemoryStore, SessionId, SessionRecord, SessionStore, StoreError};
+    /// use session_core::{store::{SessionId, SessionRecord, StoreError}, MemoryStore, SessionStore};
     /// use session_core::UnixTime;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
@@ -469,10 +469,10 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// ```
     /// use std::time::Duration;
     ///
-    /// use session_core::{MemoryStore, SessionId, SessionRecord, SessionStore, UnixTime};
+    /// use session_core::{store::{SessionId, SessionRecord}, MemoryStore, SessionStore, UnixTime};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), session_core::StoreError> {
+    /// # async fn main() -> Result<(), session_core::store::StoreError> {
     /// let store = MemoryStore::new();
     /// let now = UnixTime::now();
     /// let in_a_minute = now + Duration::from_secs(60);
@@ -516,10 +516,10 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// ```
     /// use std::time::Duration;
     ///
-    /// use session_core::{MemoryStore, SessionId, SessionRecord, SessionStore, UnixTime, UserId};
+    /// use session_core::{store::{SessionId, SessionRecord}, MemoryStore, SessionStore, UnixTime, UserId};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), session_core::StoreError> {
+    /// # async fn main() -> Result<(), session_core::store::StoreError> {
     /// let store = MemoryStore::new();
     /// let now = UnixTime::now();
     /// let alice = UserId::new("alice");
@@ -566,10 +566,10 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// ```
     /// use std::time::Duration;
     ///
-    /// use session_core::{MemoryStore, SessionId, SessionRecord, SessionStore, UnixTime};
+    /// use session_core::{store::{SessionId, SessionRecord}, MemoryStore, SessionStore, UnixTime};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), session_core::StoreError> {
+    /// # async fn main() -> Result<(), session_core::store::StoreError> {
     /// let store = MemoryStore::new();
     /// let now = UnixTime::now();
     /// let soon = now + Duration::from_secs(1);
@@ -636,7 +636,7 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
 /// # Examples
 ///
 /// ```
-/// use session_core::StoreCaps;
+/// use session_core::store::StoreCaps;
 ///
 /// assert!(!StoreCaps::purged().expires_natively);
 /// assert!(StoreCaps::native_ttl().expires_natively);
@@ -686,7 +686,7 @@ impl StoreCaps {
 /// ```
 /// use std::io;
 ///
-/// use session_core::StoreError;
+/// use session_core::store::StoreError;
 ///
 /// fn from_io(error: io::Error) -> StoreError {
 ///     match error.kind() {
@@ -774,7 +774,7 @@ impl StoreError {
     /// # Examples
     ///
     /// ```
-    /// use session_core::StoreError;
+    /// use session_core::store::StoreError;
     ///
     /// assert!(StoreError::timeout("no answer within 2 s").is_transient());
     /// assert!(!StoreError::Conflict.is_transient());
@@ -839,3 +839,13 @@ impl StoreError {
         }
     }
 }
+
+// Everything a store works with, in one place for store authors.
+pub use crate::id::{SessionId, SessionKey, SESSION_ID_BYTES};
+pub use crate::memory_store::MemoryStore;
+pub use crate::purge::{
+    BackgroundPurge, PurgeSchedule, DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL, MIN_PURGE_INTERVAL,
+};
+pub use crate::record::{
+    RecordFormatError, SessionData, SessionMetadata, SessionRecord, RECORD_FORMAT_VERSION,
+};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use session_core::testing::MockClock;
 use session_core::{
-    ConflictPolicy, CookieUpdate, MemoryStore, Policy, RequestContext, Secret, Session,
+    config::ConflictPolicy, CookieUpdate, MemoryStore, Policy, RequestContext, Secret, Session,
     SessionError, SessionManager, UserId,
 };
 

@@ -9,9 +9,10 @@ use session_core::testing::{
     FaultKind, FaultSwitch, FaultyStore, LogCapture, MockClock, SpyCounts, SpyStore, StoreOp,
 };
 use session_core::{
-    ConflictPolicy, CookieUpdate, JwtAlgorithm, JwtCodec, JwtKey, MemoryStore, Policy,
-    RequestContext, Secret, Session, SessionError, SessionManager, SessionStore, SignedIdCodec,
-    UserId,
+    codec::{JwtAlgorithm, JwtKey, SignedIdCodec},
+    config::ConflictPolicy,
+    CookieUpdate, JwtCodec, MemoryStore, Policy, RequestContext, Secret, Session, SessionError,
+    SessionManager, SessionStore, UserId,
 };
 
 const START: u64 = 1_750_000_000;
@@ -345,7 +346,7 @@ async fn s19_refresh_never_passes_the_absolute_cap(mode: Mode) {
 
 impl Harness {
     fn clock_now(&self) -> u64 {
-        use session_core::Clock;
+        use session_core::config::Clock;
         self.clock.now().as_secs()
     }
 }
@@ -765,7 +766,7 @@ async fn c14_store_failure_is_503_and_keeps_the_cookie() {
 #[tokio::test]
 async fn s03_a_signed_but_unknown_id_is_never_adopted() {
     let h = Harness::new(Mode::Stateful);
-    let attacker_id = session_core::SessionId::generate();
+    let attacker_id = session_core::store::SessionId::generate();
     let forged_value = SignedIdCodec::new(&secret())
         .encode(&attacker_id, session_core::UnixTime::from_secs(START))
         .unwrap();
@@ -808,7 +809,7 @@ async fn c13_the_stored_key_is_not_a_usable_cookie() {
         .exists());
 }
 
-use session_core::SessionCodec;
+use session_core::codec::SessionCodec;
 
 #[tokio::test]
 async fn c9_stateless_log_out_everywhere_needs_a_revocation_store() {

@@ -11,8 +11,9 @@ use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
 use jsonwebtoken::errors::{Error, ErrorKind};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use session_core::{
-    JwtAlgorithm, JwtCodec, JwtKey, Secret, SessionCodec, SessionId, SessionRecord, TokenCodec,
-    UnixTime,
+    codec::{JwtAlgorithm, JwtKey, SessionCodec, TokenCodec},
+    store::{SessionId, SessionRecord},
+    JwtCodec, Secret, UnixTime,
 };
 
 fn failing_signer(_: &Algorithm, _: &EncodingKey) -> Result<Box<dyn JwtSigner>, Error> {

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use session_core::{
-    SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError, UnixTime, UserId,
+    store::{SessionKey, SessionRecord, StoreCaps, StoreError},
+    SessionStore, UnixTime, UserId,
 };
 use tokio::sync::Mutex;
 
@@ -187,8 +188,8 @@ impl SessionStore for MapStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use session_core::store::BoxError;
     use session_core::testing::{Fixture, RawAccess};
-    use session_core::BoxError;
 
     /// What the suite may read and damage behind the store's back.
     #[derive(Debug)]

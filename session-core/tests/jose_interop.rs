@@ -11,8 +11,9 @@ use std::process::Command;
 use serde::Deserialize;
 use serde_json::Value;
 use session_core::{
-    JwtAlgorithm, JwtCodec, JwtKey, RequestContext, Secret, SessionCodec, SessionId,
-    SessionManager, SessionRecord, UnixTime, UserId,
+    codec::{JwtAlgorithm, JwtKey, SessionCodec},
+    store::{SessionId, SessionRecord},
+    JwtCodec, RequestContext, Secret, SessionManager, UnixTime, UserId,
 };
 
 const SECRET: &str = "jose-interop secret shared with the Next.js app, 32+ bytes";

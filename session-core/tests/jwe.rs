@@ -12,8 +12,10 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use session_core::testing::LogCapture;
 use session_core::{
-    JweAlgorithm, JweCodec, JweEncryption, JweKey, KeyError, RejectReason, RequestContext, Secret,
-    SessionCodec, SessionId, SessionManager, SessionRecord, UnixTime, UserId,
+    codec::{JweAlgorithm, JweEncryption, JweKey, RejectReason, SessionCodec},
+    config::KeyError,
+    store::{SessionId, SessionRecord},
+    JweCodec, RequestContext, Secret, SessionManager, UnixTime, UserId,
 };
 
 const ENCRYPTIONS: [JweEncryption; 2] = [JweEncryption::A256Gcm, JweEncryption::A256CbcHs512];
@@ -575,7 +577,7 @@ proptest! {
             let codec = codec(enc);
             let mut r = SessionRecord::new(SessionId::generate().key(), now, now + Duration::from_secs(60));
             for (k, v) in &data {
-                if !session_core::RESERVED_CLAIMS.contains(&k.as_str()) {
+                if !session_core::codec::RESERVED_CLAIMS.contains(&k.as_str()) {
                     r.data.insert(k.clone(), json!(v));
                 }
             }
@@ -907,7 +909,7 @@ fn seed_app_codec(key: &[u8]) -> JweCodec {
         .require_nbf(false)
         .require_iat(false)
         .foreign_claims(
-            session_core::ForeignClaims::new()
+            session_core::codec::ForeignClaims::new()
                 .created_ms("created")
                 .auth_provider("authProvider")
                 .user_id_at("/user/id"),

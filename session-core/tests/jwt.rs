@@ -9,8 +9,12 @@ use hmac::{Hmac, Mac};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use session_core::{
-    EncodeError, JwtAlgorithm, JwtCodec, JwtKey, KeyError, KeyPurpose, RejectReason, Secret,
-    SessionCodec, SessionId, SessionRecord, SignedIdCodec, TokenCodec, UnixTime, UserId,
+    codec::{
+        EncodeError, JwtAlgorithm, JwtKey, RejectReason, SessionCodec, SignedIdCodec, TokenCodec,
+    },
+    config::{KeyError, KeyPurpose},
+    store::{SessionId, SessionRecord},
+    JwtCodec, Secret, UnixTime, UserId,
 };
 use sha2::Sha256;
 
@@ -819,7 +823,7 @@ fn data_strategy() -> impl Strategy<Value = serde_json::Map<String, Value>> {
     });
     prop::collection::btree_map("[a-z_]{1,10}", value, 0..8).prop_map(|m| {
         m.into_iter()
-            .filter(|(k, _)| !session_core::RESERVED_CLAIMS.contains(&k.as_str()))
+            .filter(|(k, _)| !session_core::codec::RESERVED_CLAIMS.contains(&k.as_str()))
             .collect()
     })
 }

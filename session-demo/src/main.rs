@@ -56,7 +56,7 @@ fn parse_args() -> Result<Options, String> {
 /// `SESSION_SECRET` if set; otherwise a random secret kept in the data directory, so sessions
 /// survive restarts of the demo.
 fn load_secret(data_dir: &std::path::Path) -> Result<Secret, BoxError> {
-    if std::env::var_os(session_core::DEFAULT_SECRET_ENV).is_some() {
+    if std::env::var_os(session_core::config::DEFAULT_SECRET_ENV).is_some() {
         return Ok(Secret::from_default_env()?);
     }
     let path = data_dir.join("secret");
@@ -65,7 +65,7 @@ fn load_secret(data_dir: &std::path::Path) -> Result<Secret, BoxError> {
     }
     let mut bytes = vec![0u8; 32];
     for chunk in bytes.chunks_mut(32) {
-        chunk.copy_from_slice(session_core::SessionId::generate().as_bytes());
+        chunk.copy_from_slice(session_core::store::SessionId::generate().as_bytes());
     }
     write_private(&path, &bytes)?;
     Ok(Secret::from_bytes(bytes)?)
@@ -92,10 +92,10 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = std::env::temp_dir().join(format!(
             "session-demo-secret-{}",
-            session_core::SessionId::generate().key().to_hex()
+            session_core::store::SessionId::generate().key().to_hex()
         ));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        if std::env::var_os(session_core::DEFAULT_SECRET_ENV).is_none() {
+        if std::env::var_os(session_core::config::DEFAULT_SECRET_ENV).is_none() {
             let first = load_secret(&dir).expect("a new secret");
             let mode = std::fs::metadata(dir.join("secret"))
                 .expect("the file exists")

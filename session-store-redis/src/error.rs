@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use redis::{ErrorKind, RedisError, ServerErrorKind};
-use session_core::{RecordFormatError, StoreError};
+use session_core::store::{RecordFormatError, StoreError};
 
 /// A failed Redis call: which store operation, and Redis' error.
 #[derive(Debug, thiserror::Error)]

@@ -5,9 +5,9 @@
 //! one atomic Lua script; a load is one `HGET`.
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), session_core::StoreError> {
+//! # async fn run() -> Result<(), session_core::store::StoreError> {
 //! use std::time::Duration;
-//! use session_core::{SessionId, SessionRecord, SessionStore, UnixTime};
+//! use session_core::{store::{SessionId, SessionRecord}, SessionStore, UnixTime};
 //! use session_store_redis::{RedisStore, RedisStoreConfig};
 //!
 //! // REDIS_URL, or redis://127.0.0.1:6379 when it is unset.
@@ -29,7 +29,7 @@
 //!
 //! | Key | Type | Content | Expires |
 //! |---|---|---|---|
-//! | `session:s:{key_hex}` | hash | `v` version, `r` record bytes ([`SessionRecord::to_bytes`](session_core::SessionRecord::to_bytes)), `u` user id | at the record's effective expiry |
+//! | `session:s:{key_hex}` | hash | `v` version, `r` record bytes ([`SessionRecord::to_bytes`](session_core::store::SessionRecord::to_bytes)), `u` user id | at the record's effective expiry |
 //! | `session:u:{user_id}` | sorted set | key hexes of the user's sessions, each scored by its record's expiry (Unix seconds) | at its latest score |
 //!
 //! Every script that writes a user index (`create`, `save`, `renew`, `delete`) also drops the
@@ -38,13 +38,13 @@
 //! entries as the user has live sessions, even if the application never lists them, and an idle
 //! user's index disappears with their last session.
 //!
-//! `{key_hex}` is the SHA-256 of the session id ([`SessionKey`](session_core::SessionKey)): the
+//! `{key_hex}` is the SHA-256 of the session id ([`SessionKey`](session_core::store::SessionKey)): the
 //! id itself never reaches Redis. The store never uses `KEYS` or `FLUSH*`.
 //!
 //! # Failures
 //!
 //! A server that is down, slow, read-only (a replica) or out of memory gives
-//! [`StoreError::Unavailable`](session_core::StoreError::Unavailable), `Timeout`, `ReadOnly` or
+//! [`StoreError::Unavailable`](session_core::store::StoreError::Unavailable), `Timeout`, `ReadOnly` or
 //! `Full`, all transient: the store reconnects by itself. A record that cannot be decoded is
 //! `Corrupt` and left in place for the caller to delete. No error, log event or `Debug` output
 //! contains a session key, record data or the password from the URL.

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisResult, ScriptInvocation};
 use session_core::{
-    SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError, UnixTime, UserId,
+    store::{SessionKey, SessionRecord, StoreCaps, StoreError},
+    SessionStore, UnixTime, UserId,
 };
 
 use crate::config::RedisStoreConfig;

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use session_core::PurgeSchedule;
+use session_core::store::PurgeSchedule;
 #[cfg(doc)]
-use session_core::{DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL};
+use session_core::store::{DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL};
 
 /// How often sled's background thread flushes to disk when nothing else does (sled's own
 /// default, kept explicit so the loss window of [`FlushPolicy::Background`] is documented).
@@ -37,7 +37,7 @@ pub enum FlushPolicy {
 ///
 /// ```
 /// use std::time::Duration;
-/// use session_core::PurgeSchedule;
+/// use session_core::store::PurgeSchedule;
 /// use session_store_sled::{FlushPolicy, SledStoreConfig};
 /// let config = SledStoreConfig::new("/var/lib/myapp/sessions")
 ///     .flush(FlushPolicy::Background)
@@ -83,7 +83,7 @@ impl SledStoreConfig {
     /// How the store deletes expired records by itself: `Some(schedule)` (the default,
     /// [`PurgeSchedule::default`]) or `None` for never.
     ///
-    /// When on, the store runs a [`session_core::BackgroundPurge`] thread from the moment it is
+    /// When on, the store runs a [`session_core::store::BackgroundPurge`] thread from the moment it is
     /// opened until its last clone is dropped: every [`PurgeSchedule::interval`] it
     /// walks the expiry index from the earliest entry and removes up to
     /// [`PurgeSchedule::batch`] records expired by the system clock (each record with

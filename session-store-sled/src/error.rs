@@ -7,7 +7,7 @@
 
 use std::io;
 
-use session_core::{RecordFormatError, StoreError, RECORD_FORMAT_VERSION};
+use session_core::store::{RecordFormatError, StoreError, RECORD_FORMAT_VERSION};
 use sled::transaction::TransactionError;
 
 /// The store format version written to the meta tree (see the crate docs' layout section).
@@ -284,7 +284,8 @@ mod tests {
     fn a_malformed_record_error_does_not_quote_the_input() {
         let key = "ab".repeat(32);
         let bytes = format!(r#"{{"fmt":1,"key":"{key}","data":"hunter2"}}"#);
-        let error = session_core::SessionRecord::from_bytes(bytes.as_bytes()).expect_err("bad");
+        let error =
+            session_core::store::SessionRecord::from_bytes(bytes.as_bytes()).expect_err("bad");
         // session-core keeps only the kind and position of the problem, never serde_json's text.
         assert!(!format!("{error} {error:?}").contains("hunter2"));
         let reason = CorruptRecord::from(error);

@@ -6,7 +6,7 @@
 //! like the numbers themselves, so the expiry tree is ordered by expiry and a purge reads only the
 //! expired front of it.
 
-use session_core::{SessionKey, UnixTime, UserId};
+use session_core::{store::SessionKey, UnixTime, UserId};
 
 const KEY_LEN: usize = 32;
 const TIME_LEN: usize = 8;

@@ -4,7 +4,7 @@
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use std::time::Duration;
-//! use session_core::{SessionId, SessionRecord, SessionStore, UnixTime, UserId};
+//! use session_core::{store::{SessionId, SessionRecord}, SessionStore, UnixTime, UserId};
 //! use session_store_sled::{SledStore, SledStoreConfig};
 //!
 //! let dir = tempfile::tempdir()?;
@@ -43,7 +43,7 @@
 //!
 //! | tree | key | value |
 //! |---|---|---|
-//! | `sessions.records` | the 32 bytes of the [`SessionKey`](session_core::SessionKey) (SHA-256 of the id) | [`SessionRecord::to_bytes`](session_core::SessionRecord::to_bytes) (versioned JSON) |
+//! | `sessions.records` | the 32 bytes of the [`SessionKey`](session_core::store::SessionKey) (SHA-256 of the id) | [`SessionRecord::to_bytes`](session_core::store::SessionRecord::to_bytes) (versioned JSON) |
 //! | `sessions.by_user` | `be_u64(len(user id)) ++ user id ++ key` | empty |
 //! | `sessions.by_expiry` | `be_u64(effective expiry in Unix seconds) ++ key` | empty |
 //! | `sessions.meta` | `format` | [`STORE_FORMAT_VERSION`] as a big-endian `u32` |
@@ -60,12 +60,12 @@
 //! record still on disk is never returned; `purge_expired` deletes them.
 //!
 //! The store also deletes them itself: from the moment it is opened until its last clone is
-//! dropped, a [`session_core::BackgroundPurge`] thread walks the expiry index every
-//! [`PurgeSchedule::interval`](session_core::PurgeSchedule::interval) (default
-//! [`DEFAULT_PURGE_INTERVAL`](session_core::DEFAULT_PURGE_INTERVAL), 60 s; set with
+//! dropped, a [`session_core::store::BackgroundPurge`] thread walks the expiry index every
+//! [`PurgeSchedule::interval`](session_core::store::PurgeSchedule::interval) (default
+//! [`DEFAULT_PURGE_INTERVAL`](session_core::store::DEFAULT_PURGE_INTERVAL), 60 s; set with
 //! [`background_purge`](SledStoreConfig::background_purge)) and removes up to
-//! [`PurgeSchedule::batch`](session_core::PurgeSchedule::batch) (default
-//! [`DEFAULT_PURGE_BATCH`](session_core::DEFAULT_PURGE_BATCH), 1000) records expired by the system
+//! [`PurgeSchedule::batch`](session_core::store::PurgeSchedule::batch) (default
+//! [`DEFAULT_PURGE_BATCH`](session_core::store::DEFAULT_PURGE_BATCH), 1000) records expired by the system
 //! clock, each with its index entries in one transaction, going on at once while batches are
 //! full. A corrupt record is skipped and kept. The thread holds only a weak reference to the
 //! store: dropping the last clone stops it (waiting for a batch in flight) and closes the

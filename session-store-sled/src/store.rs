@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use session_core::{
-    BackgroundPurge, PurgeSchedule, SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError,
-    UnixTime, UserId,
+    store::{BackgroundPurge, PurgeSchedule, SessionKey, SessionRecord, StoreCaps, StoreError},
+    SessionStore, UnixTime, UserId,
 };
 use sled::transaction::{
     abort, ConflictableTransactionError, TransactionalTree, UnabortableTransactionError,

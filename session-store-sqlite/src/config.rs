@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use session_core::PurgeSchedule;
+use session_core::store::PurgeSchedule;
 #[cfg(doc)]
-use session_core::{DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL};
+use session_core::store::{DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL};
 
 /// The longest busy timeout SQLite accepts (`i32::MAX` milliseconds, about 24.8 days).
 const MAX_BUSY_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
@@ -49,7 +49,7 @@ pub(crate) enum Location {
 ///
 /// ```
 /// use std::time::Duration;
-/// use session_core::PurgeSchedule;
+/// use session_core::store::PurgeSchedule;
 /// use session_store_sqlite::{SqliteStoreConfig, Synchronous};
 ///
 /// let config = SqliteStoreConfig::new("sessions.db")
@@ -149,7 +149,7 @@ impl SqliteStoreConfig {
     /// How the store deletes expired sessions by itself: `Some(schedule)` (the default,
     /// [`PurgeSchedule::default`]) or `None` for never.
     ///
-    /// When on, the store runs a [`session_core::BackgroundPurge`] thread from `open` until it is
+    /// When on, the store runs a [`session_core::store::BackgroundPurge`] thread from `open` until it is
     /// dropped: every [`PurgeSchedule::interval`] it deletes up to
     /// [`PurgeSchedule::batch`] rows whose expiry has passed by the system clock, and
     /// goes on at once while it finds full batches. Each batch is one short `BEGIN IMMEDIATE`

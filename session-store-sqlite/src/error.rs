@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use rusqlite::ErrorCode;
-use session_core::{BoxError, RecordFormatError, StoreError};
+use session_core::store::{BoxError, RecordFormatError, StoreError};
 
 /// Why [`SqliteStore::open`](crate::SqliteStore::open) failed. These are fatal: the application
 /// should refuse to start rather than serve without its sessions.

@@ -5,7 +5,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use session_core::{SessionId, SessionRecord, SessionStore, UnixTime};
+//! use session_core::{store::{SessionId, SessionRecord}, SessionStore, UnixTime};
 //! use session_store_sqlite::{SqliteStore, SqliteStoreConfig};
 //!
 //! # let dir = tempfile::tempdir()?;
@@ -32,12 +32,12 @@
 //!
 //! | column | holds |
 //! |---|---|
-//! | `key BLOB PRIMARY KEY` | the [`SessionKey`](session_core::SessionKey): SHA-256 of the session id, never the id |
+//! | `key BLOB PRIMARY KEY` | the [`SessionKey`](session_core::store::SessionKey): SHA-256 of the session id, never the id |
 //! | `user_id TEXT NULL` | the signed-in user, indexed for "log out everywhere" and session lists |
 //! | `created_at INTEGER` | orders session lists |
 //! | `expires_at INTEGER` | the record's effective expiry (sliding expiry capped by the absolute one), indexed for purges |
 //! | `version INTEGER` | the optimistic-concurrency version compared by `save` |
-//! | `record BLOB` | the whole record in session-core's versioned format ([`SessionRecord::to_bytes`](session_core::SessionRecord::to_bytes)) |
+//! | `record BLOB` | the whole record in session-core's versioned format ([`SessionRecord::to_bytes`](session_core::store::SessionRecord::to_bytes)) |
 //!
 //! Opening a file with an older schema migrates it; a file with a newer (unknown) schema fails
 //! with [`SqliteOpenError::NewerSchema`] and is left as it is. The store never creates missing
@@ -49,9 +49,9 @@
 //! - WAL journal mode: readers never wait for the writer, and the writer never waits for readers.
 //! - Every write runs in a `BEGIN IMMEDIATE` transaction on a single write connection, so
 //!   `save`'s version check and update are atomic, concurrent saves of one version have exactly
-//!   one winner (the rest get [`StoreError::Conflict`](session_core::StoreError::Conflict)), and
+//!   one winner (the rest get [`StoreError::Conflict`](session_core::store::StoreError::Conflict)), and
 //!   SQLite's "busy" results never leak out as anything but
-//!   [`StoreError::Timeout`](session_core::StoreError::Timeout) after the configured
+//!   [`StoreError::Timeout`](session_core::store::StoreError::Timeout) after the configured
 //!   [busy timeout](SqliteStoreConfig::busy_timeout). Other processes may use the same file.
 //! - All SQLite work runs on tokio's blocking thread pool, never on the async executor.
 //! - `synchronous = NORMAL` by default: a crash of the process loses nothing, but a power failure
@@ -63,12 +63,12 @@
 //! # Background purge
 //!
 //! SQLite has no TTL, so the store deletes expired rows itself: from `open` until it is dropped,
-//! a [`session_core::BackgroundPurge`] thread deletes, every
-//! [`PurgeSchedule::interval`](session_core::PurgeSchedule::interval) (default
-//! [`DEFAULT_PURGE_INTERVAL`](session_core::DEFAULT_PURGE_INTERVAL), 60 s; set with
+//! a [`session_core::store::BackgroundPurge`] thread deletes, every
+//! [`PurgeSchedule::interval`](session_core::store::PurgeSchedule::interval) (default
+//! [`DEFAULT_PURGE_INTERVAL`](session_core::store::DEFAULT_PURGE_INTERVAL), 60 s; set with
 //! [`background_purge`](SqliteStoreConfig::background_purge)), up to
-//! [`PurgeSchedule::batch`](session_core::PurgeSchedule::batch) (default
-//! [`DEFAULT_PURGE_BATCH`](session_core::DEFAULT_PURGE_BATCH), 1000) rows whose expiry has passed by
+//! [`PurgeSchedule::batch`](session_core::store::PurgeSchedule::batch) (default
+//! [`DEFAULT_PURGE_BATCH`](session_core::store::DEFAULT_PURGE_BATCH), 1000) rows whose expiry has passed by
 //! the system clock, and goes on at once while it finds full batches. Each batch is one short
 //! `BEGIN IMMEDIATE` transaction on the write connection (`DELETE ... WHERE key IN (SELECT key ...
 //! WHERE expires_at <= now ORDER BY expires_at LIMIT batch)`), so requests wait for at most one
@@ -80,7 +80,7 @@
 //!
 //! # Errors
 //!
-//! SQLite result codes map to [`StoreError`](session_core::StoreError) kinds: `SQLITE_READONLY` →
+//! SQLite result codes map to [`StoreError`](session_core::store::StoreError) kinds: `SQLITE_READONLY` →
 //! `ReadOnly`, `SQLITE_FULL` (and out of memory) → `Full`, `SQLITE_BUSY`/`SQLITE_LOCKED` →
 //! `Timeout`, `SQLITE_CANTOPEN`/`SQLITE_IOERR` → `Unavailable`, `SQLITE_CORRUPT`/`SQLITE_NOTADB` →
 //! `EngineCorrupt` (the file itself is damaged: the request fails with a 500 and nothing is

@@ -12,8 +12,8 @@ use rusqlite::{
     ffi, params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 use session_core::{
-    BackgroundPurge, SessionKey, SessionRecord, SessionStore, StoreCaps, StoreError, UnixTime,
-    UserId,
+    store::{BackgroundPurge, SessionKey, SessionRecord, StoreCaps, StoreError},
+    SessionStore, UnixTime, UserId,
 };
 use tokio::sync::Semaphore;
 

@@ -43,7 +43,7 @@ pub(crate) struct ClaimRules {
 /// them. A token with our own `ses` and `sub` claims uses those.
 ///
 /// ```
-/// use session_core::ForeignClaims;
+/// use session_core::codec::ForeignClaims;
 /// // `{created: <ms>, authProvider: "github", user: {id, ...}}`
 /// let claims = ForeignClaims::new()
 ///     .created_ms("created")

@@ -109,11 +109,11 @@ impl JwtAlgorithm {
 /// One key of a [`JwtCodec`]'s ring: an algorithm, a key id (`kid`) and the key itself.
 ///
 /// ```
-/// use session_core::{JwtAlgorithm, JwtKey, Secret};
+/// use session_core::{codec::{JwtAlgorithm, JwtKey}, Secret};
 /// let key = JwtKey::hmac(JwtAlgorithm::HS256, &Secret::from_bytes(vec![5u8; 32])?)?;
 /// assert_eq!(key.algorithm(), JwtAlgorithm::HS256);
 /// assert_eq!(key.kid().len(), 12); // a fingerprint of the key
-/// # Ok::<(), session_core::KeyError>(())
+/// # Ok::<(), session_core::config::KeyError>(())
 /// ```
 #[derive(Clone)]
 pub struct JwtKey {
@@ -187,7 +187,7 @@ impl JwtKey {
     /// fingerprint of the key.
     ///
     /// ```
-    /// use session_core::{JwtAlgorithm, JwtKey, KeyError, Secret};
+    /// use session_core::{codec::{JwtAlgorithm, JwtKey}, config::KeyError, Secret};
     /// let secret = Secret::from_bytes(vec![5u8; 32])?;
     /// assert!(JwtKey::hmac(JwtAlgorithm::HS256, &secret).is_ok());
     /// assert_eq!(
@@ -224,7 +224,7 @@ impl JwtKey {
     /// EdDSA: PKCS#8 Ed25519). The `kid` is a fingerprint of the public key.
     ///
     /// ```
-    /// use session_core::{JwtAlgorithm, JwtKey, KeyError};
+    /// use session_core::{codec::{JwtAlgorithm, JwtKey}, config::KeyError};
     /// assert!(matches!(
     ///     JwtKey::from_pem(JwtAlgorithm::ES256, b"not a key", b"not a key"),
     ///     Err(KeyError::InvalidKey { .. })
@@ -257,7 +257,7 @@ impl JwtKey {
     /// service).
     ///
     /// ```
-    /// use session_core::{JwtAlgorithm, JwtKey, KeyError};
+    /// use session_core::{codec::{JwtAlgorithm, JwtKey}, config::KeyError};
     /// assert!(matches!(
     ///     JwtKey::verify_only_pem(JwtAlgorithm::HS256, b"-----BEGIN PUBLIC KEY-----"),
     ///     Err(KeyError::InvalidKey { what: "verifying", .. })
@@ -293,7 +293,7 @@ impl JwtKey {
     /// ASCII). Anything else is [`KeyError::InvalidKid`], never truncated or altered.
     ///
     /// ```
-    /// use session_core::{JwtAlgorithm, JwtKey, KeyError, Secret};
+    /// use session_core::{codec::{JwtAlgorithm, JwtKey}, config::KeyError, Secret};
     /// let key = JwtKey::hmac(JwtAlgorithm::HS256, &Secret::from_bytes(vec![5u8; 32])?)?;
     /// assert_eq!(key.clone().with_kid("2025-06")?.kid(), "2025-06");
     /// assert!(matches!(key.clone().with_kid("clé"), Err(KeyError::InvalidKid { .. })));
@@ -310,10 +310,10 @@ impl JwtKey {
     /// The key id written in the token header.
     ///
     /// ```
-    /// use session_core::{JwtAlgorithm, JwtKey, Secret};
+    /// use session_core::{codec::{JwtAlgorithm, JwtKey}, Secret};
     /// let key = JwtKey::hmac(JwtAlgorithm::HS256, &Secret::from_bytes(vec![5u8; 32])?)?;
     /// assert!(key.kid().bytes().all(|b| b.is_ascii_graphic()));
-    /// # Ok::<(), session_core::KeyError>(())
+    /// # Ok::<(), session_core::config::KeyError>(())
     /// ```
     pub fn kid(&self) -> &str {
         &self.kid
@@ -322,10 +322,10 @@ impl JwtKey {
     /// The key's algorithm.
     ///
     /// ```
-    /// use session_core::{JwtAlgorithm, JwtKey, Secret};
+    /// use session_core::{codec::{JwtAlgorithm, JwtKey}, Secret};
     /// let key = JwtKey::hmac(JwtAlgorithm::HS512, &Secret::from_bytes(vec![5u8; 64])?)?;
     /// assert_eq!(key.algorithm(), JwtAlgorithm::HS512);
-    /// # Ok::<(), session_core::KeyError>(())
+    /// # Ok::<(), session_core::config::KeyError>(())
     /// ```
     pub fn algorithm(&self) -> JwtAlgorithm {
         self.alg
@@ -509,7 +509,7 @@ fn encode_header(alg: JwtAlgorithm, typ: Option<&str>, kid: &str) -> String {
 /// key and `typ`, so its tokens are never sessions.
 ///
 /// ```
-/// use session_core::{JwtCodec, Secret, SessionCodec, SessionId, SessionRecord, UnixTime};
+/// use session_core::{codec::SessionCodec, store::{SessionId, SessionRecord}, JwtCodec, Secret, UnixTime};
 /// use std::time::Duration;
 /// let codec = JwtCodec::hs256(&Secret::from_bytes(b"a very long secret of at least 32 bytes".to_vec())?)?;
 /// let now = UnixTime::now();
@@ -701,8 +701,9 @@ impl SessionCodec for JwtCodec {
 ///
 /// - the key is derived from the master secret with HKDF for this purpose only (info
 ///   `app token\0<purpose>`), so it is neither the session key ([`JwtCodec::hs256`] signs with
-///   the secret as it is, for `jose` interop), nor [`KeyPurpose::Jwt`](crate::KeyPurpose::Jwt),
-///   nor the [`SignedIdCodec`](crate::SignedIdCodec) key, nor another purpose's key;
+///   the secret as it is, for `jose` interop), nor
+///   [`KeyPurpose::Jwt`](crate::config::KeyPurpose::Jwt), nor the
+///   [`SignedIdCodec`](crate::codec::SignedIdCodec) key, nor another purpose's key;
 /// - the `typ` header is `<purpose>+jwt`, required on decode, and a [`JwtCodec`] requires
 ///   `session+jwt` (or, configured for `jose` cookies, `JWT` or none), so each decoder refuses
 ///   the others' tokens with [`RejectReason::WrongType`] before any signature check.
@@ -713,7 +714,7 @@ impl SessionCodec for JwtCodec {
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
-/// use session_core::{JwtCodec, RejectReason, Secret, SessionCodec, TokenCodec, UnixTime};
+/// use session_core::{codec::{RejectReason, SessionCodec, TokenCodec}, JwtCodec, Secret, UnixTime};
 /// use std::time::Duration;
 ///
 /// #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -761,7 +762,7 @@ impl TokenCodec {
     /// digit. `session` is refused: its `typ` would be the session token's.
     ///
     /// ```
-    /// use session_core::{KeyError, Secret, TokenCodec};
+    /// use session_core::{codec::TokenCodec, config::KeyError, Secret};
     /// let secret = Secret::from_bytes(vec![8u8; 32])?;
     /// assert_eq!(TokenCodec::new(&secret, "invite")?.token_type(), "invite+jwt");
     /// for bad in ["", "session", "Password Reset", "-x", "a+jwt"] {
@@ -787,7 +788,7 @@ impl TokenCodec {
     /// invalidating tokens already sent out ([S-10]).
     ///
     /// ```
-    /// use session_core::{Secret, TokenCodec, UnixTime};
+    /// use session_core::{codec::TokenCodec, Secret, UnixTime};
     /// use std::time::Duration;
     /// let old = Secret::from_bytes(vec![1u8; 32])?;
     /// let new = Secret::from_bytes(vec![2u8; 32])?;
@@ -810,11 +811,11 @@ impl TokenCodec {
     /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 15 s).
     ///
     /// ```
-    /// use session_core::{Secret, TokenCodec};
+    /// use session_core::{codec::TokenCodec, Secret};
     /// use std::time::Duration;
     /// let codec = TokenCodec::new(&Secret::from_bytes(vec![8u8; 32])?, "invite")?
     ///     .leeway(Duration::from_secs(5));
-    /// # Ok::<(), session_core::KeyError>(())
+    /// # Ok::<(), session_core::config::KeyError>(())
     /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.jwt.rules.leeway = leeway.as_secs();
@@ -824,10 +825,10 @@ impl TokenCodec {
     /// The purpose name given to [`TokenCodec::new`].
     ///
     /// ```
-    /// use session_core::{Secret, TokenCodec};
+    /// use session_core::{codec::TokenCodec, Secret};
     /// let codec = TokenCodec::new(&Secret::from_bytes(vec![8u8; 32])?, "email-verify")?;
     /// assert_eq!(codec.purpose(), "email-verify");
-    /// # Ok::<(), session_core::KeyError>(())
+    /// # Ok::<(), session_core::config::KeyError>(())
     /// ```
     pub fn purpose(&self) -> &str {
         &self.purpose
@@ -836,10 +837,10 @@ impl TokenCodec {
     /// The `typ` header these tokens carry and decoding requires: `<purpose>+jwt`.
     ///
     /// ```
-    /// use session_core::{Secret, TokenCodec};
+    /// use session_core::{codec::TokenCodec, Secret};
     /// let codec = TokenCodec::new(&Secret::from_bytes(vec![8u8; 32])?, "email-verify")?;
     /// assert_eq!(codec.token_type(), "email-verify+jwt");
-    /// # Ok::<(), session_core::KeyError>(())
+    /// # Ok::<(), session_core::config::KeyError>(())
     /// ```
     pub fn token_type(&self) -> &str {
         // Invariant: `new` always configures a `typ`.
@@ -855,7 +856,7 @@ impl TokenCodec {
     /// [`EncodeError::Serialize`].
     ///
     /// ```
-    /// use session_core::{EncodeError, Secret, TokenCodec, UnixTime};
+    /// use session_core::{codec::{EncodeError, TokenCodec}, Secret, UnixTime};
     /// use std::time::Duration;
     /// let codec = TokenCodec::new(&Secret::from_bytes(vec![8u8; 32])?, "invite")?;
     /// let now = UnixTime::now();
@@ -899,7 +900,7 @@ impl TokenCodec {
     /// session id or another purpose's token is rejected, never read.
     ///
     /// ```
-    /// use session_core::{RejectReason, Secret, TokenCodec, UnixTime};
+    /// use session_core::{codec::{RejectReason, TokenCodec}, Secret, UnixTime};
     /// use std::time::Duration;
     /// let codec = TokenCodec::new(&Secret::from_bytes(vec![8u8; 32])?, "invite")?;
     /// let now = UnixTime::now();

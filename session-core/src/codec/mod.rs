@@ -1,4 +1,8 @@
-//! The [`SessionCodec`] trait (**API boundary**) and why a cookie was rejected ([`RejectReason`]).
+//! For codec authors and for choosing what travels in the cookie: the [`SessionCodec`] trait
+//! (**API boundary**), why a cookie was rejected ([`RejectReason`]), the codecs
+//! ([`JwtCodec`] signs the whole session, [`JweCodec`] encrypts it, [`SignedIdCodec`] carries a
+//! stateful session's id, [`TokenCodec`] signs application tokens), and the [`Sealer`] for
+//! values kept at rest.
 //!
 //! Codecs are pure and synchronous: they turn what travels in the cookie into a payload and back,
 //! and never do I/O.
@@ -19,6 +23,9 @@ pub use jwt::{
     RESERVED_CLAIMS,
 };
 pub use reject::RejectReason;
+
+// Sealing values at rest uses the same AEAD as the encrypted cookies.
+pub use crate::seal::{SealError, Sealer};
 pub use signed_id::{SignedIdCodec, Tag};
 
 use crate::time::UnixTime;

@@ -26,7 +26,7 @@ const TAG_CONTEXT: &[u8] = b"session-core signed id v1\0";
 /// `==`:
 ///
 /// ```compile_fail
-/// use session_core::Tag;
+/// use session_core::codec::Tag;
 /// fn leaks(a: &Tag, b: &[u8; 32]) -> bool { a == b }
 /// ```
 ///
@@ -51,7 +51,7 @@ impl fmt::Debug for Tag {
 /// verifies, so keys rotate without logging anyone out ([C11], [S-10]).
 ///
 /// ```
-/// use session_core::{Secret, SessionCodec, SessionId, SignedIdCodec, UnixTime};
+/// use session_core::{codec::{SessionCodec, SignedIdCodec}, store::SessionId, Secret, UnixTime};
 /// let codec = SignedIdCodec::new(&Secret::from_bytes(vec![3u8; 32])?);
 /// let id = SessionId::generate();
 /// let now = UnixTime::now();

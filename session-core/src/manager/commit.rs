@@ -177,7 +177,7 @@ impl SessionManager {
     /// [`commit`](Self::commit) after a response with HTTP `status`: a server error (5xx)
     /// discards the request's session changes, so a sign-in that failed half-way leaves no
     /// session behind, unless the policy's
-    /// [`commit_on_server_error`](crate::SessionPolicy::commit_on_server_error) says otherwise
+    /// [`commit_on_server_error`](crate::config::SessionPolicy::commit_on_server_error) says otherwise
     /// ([C18]). Adapters call this one.
     ///
     /// # Examples

@@ -123,7 +123,7 @@ impl SessionManagerBuilder {
     /// # Examples
     ///
     /// ```
-    /// use session_core::{MemoryStore, Policy, Secret, SessionManager, SessionPolicy};
+    /// use session_core::{config::SessionPolicy, MemoryStore, Policy, Secret, SessionManager};
     /// use std::time::Duration;
     /// let week = Duration::from_secs(7 * 24 * 3600);
     /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new())
@@ -201,7 +201,7 @@ impl SessionManagerBuilder {
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// use std::sync::Arc;
-    /// use session_core::{CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager, SignedIdCodec};
+    /// use session_core::{codec::SignedIdCodec, CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager};
     /// let store = Arc::new(MemoryStore::new());
     /// let old = Secret::from_bytes(vec![1u8; 32])?;
     /// let before = SessionManager::stateful(&old, store.clone()).build();
@@ -233,7 +233,7 @@ impl SessionManagerBuilder {
     /// # Examples
     ///
     /// ```
-    /// use session_core::{AccessGuard, MemoryStore, Secret, SessionManager};
+    /// use session_core::{adapter::AccessGuard, MemoryStore, Secret, SessionManager};
     /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new())
     ///     .guard(AccessGuard::new("/signin").api_prefix("/v1/"))
     ///     .build();
@@ -246,7 +246,7 @@ impl SessionManagerBuilder {
     }
 
     /// The manager. Building checks nothing: the policy was checked when it was built
-    /// ([`PolicyBuilder::build`](crate::PolicyBuilder::build)), the secret when it was made.
+    /// ([`PolicyBuilder::build`](crate::config::PolicyBuilder::build)), the secret when it was made.
     ///
     /// # Examples
     ///
@@ -331,7 +331,7 @@ impl SessionManager {
     /// # Examples
     ///
     /// ```
-    /// use session_core::{MemoryStore, Secret, SessionManager, SessionPolicy, DEFAULT_MAX_AGE};
+    /// use session_core::{config::{DEFAULT_MAX_AGE, SessionPolicy}, MemoryStore, Secret, SessionManager};
     /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
     /// assert_eq!(manager.policy().max_age(), DEFAULT_MAX_AGE);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -345,7 +345,7 @@ impl SessionManager {
     /// # Examples
     ///
     /// ```
-    /// use session_core::{Denial, MemoryStore, Secret, SessionManager};
+    /// use session_core::{adapter::Denial, MemoryStore, Secret, SessionManager};
     /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
     /// assert_eq!(manager.guard().deny("/account", None), Denial::Redirect("/login".into()));
     /// # Ok::<(), Box<dyn std::error::Error>>(())

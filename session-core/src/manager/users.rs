@@ -71,7 +71,7 @@ impl SessionManager {
     /// - [`SessionError::Store`] when the store (stateful) or the revocation store (stateless)
     ///   fails.
     /// - [`SessionError::NoRevocationStore`] in stateless mode without a
-    ///   [`revocation_store`](crate::SessionManagerBuilder::revocation_store).
+    ///   [`revocation_store`](crate::adapter::SessionManagerBuilder::revocation_store).
     /// - [`SessionError::Conflict`] when writing the stateless "not before" marker kept losing
     ///   races to other writers of the same marker.
     ///

@@ -70,5 +70,5 @@
 //! `LastWriteWins` (no error); 32 concurrent requests in the refresh window (all succeed); and
 //! renew racing delete, "log out everywhere" and save, with only serial outcomes allowed.
 //!
-//! [`ConflictPolicy::Reject`]: crate::ConflictPolicy::Reject
-//! [`ConflictPolicy::LastWriteWins`]: crate::ConflictPolicy::LastWriteWins
+//! [`ConflictPolicy::Reject`]: crate::config::ConflictPolicy::Reject
+//! [`ConflictPolicy::LastWriteWins`]: crate::config::ConflictPolicy::LastWriteWins

@@ -43,7 +43,7 @@
 //! revoked, unknown to the store, or whose payload fails its schema (including typed data that
 //! fails its [`Validate`](crate::Validate) check) gives an empty session, never an error. The
 //! response clears the cookie, and one `tracing` event at INFO records the reason
-//! ([`RejectReason`](crate::RejectReason)), never the value.
+//! ([`RejectReason`](crate::codec::RejectReason)), never the value.
 //!
 //! - `session-core/tests/contracts.rs`: `c2_invalid_cookies_give_no_session_and_are_cleared`
 //!   (both modes: garbage, a tampered cookie, another secret's cookie, an expired one; exactly one
@@ -79,7 +79,7 @@
 //! After a response with a 5xx status, the request's session changes are discarded: a sign-in
 //! that failed half-way leaves no session behind, and a change to an existing session is not
 //! saved. Other statuses commit as usual. A policy can opt out
-//! ([`commit_on_server_error`](crate::SessionPolicy::commit_on_server_error)).
+//! ([`commit_on_server_error`](crate::config::SessionPolicy::commit_on_server_error)).
 //!
 //! - `session-core/tests/lifecycle.rs`: `a_server_error_commits_nothing_by_default`,
 //!   `a_server_error_commits_when_the_policy_says_so`.
@@ -158,7 +158,7 @@
 //! <a id="s-23"></a>
 //! ### S-23: clock discipline
 //!
-//! Every time comes from the manager's [`Clock`](crate::Clock), in whole Unix seconds, with
+//! Every time comes from the manager's [`Clock`](crate::config::Clock), in whole Unix seconds, with
 //! saturating arithmetic: a clock that goes backwards never panics and never reports more than
 //! one lifetime left; stores check expiry at `load` whatever their engine's TTL did.
 //!
@@ -348,8 +348,8 @@
 //! <a id="s-25"></a>
 //! ### S-25: cookie rules are checked when the policy is built
 //!
-//! [`PolicyBuilder::build`](crate::PolicyBuilder::build) refuses, with a typed
-//! [`ConfigError`](crate::ConfigError), a cookie the browser would silently drop: a `__Host-`
+//! [`PolicyBuilder::build`](crate::config::PolicyBuilder::build) refuses, with a typed
+//! [`ConfigError`](crate::config::ConfigError), a cookie the browser would silently drop: a `__Host-`
 //! cookie with a `Domain`, a path other than `/` or without `Secure`; a `__Secure-` cookie
 //! without `Secure`; `SameSite=None` without `Secure`; an invalid name. The mistake shows at
 //! start-up instead of as an endless logout loop.
@@ -360,7 +360,7 @@
 //! ### S-26: a cookie over 4096 bytes is an error
 //!
 //! A `name=value` over 4096 bytes is
-//! [`CookieTooLarge { size, limit }`](crate::CookieTooLarge) when the cookie is made, and the
+//! [`CookieTooLarge { size, limit }`](crate::config::CookieTooLarge) when the cookie is made, and the
 //! commit fails with [`SessionError::CookieTooLarge`](crate::SessionError::CookieTooLarge)
 //! (500): never a response without the cookie.
 //!
@@ -412,11 +412,11 @@
 //! <a id="s-05"></a>
 //! ### S-05: secrets are compared in constant time
 //!
-//! The tags of signed-id cookies are a [`Tag`](crate::Tag), whose equality is constant time and
+//! The tags of signed-id cookies are a [`Tag`](crate::codec::Tag), whose equality is constant time and
 //! which cannot be compared with raw bytes; JWT HMAC signatures are verified by the `hmac` crate
 //! in constant time. No codec compares tag or signature bytes with `==`.
 //!
-//! - `session-core/src/codec/signed_id.rs`: the `compile_fail` doctest on [`Tag`](crate::Tag).
+//! - `session-core/src/codec/signed_id.rs`: the `compile_fail` doctest on [`Tag`](crate::codec::Tag).
 //! - `xtask/src/tidy.rs`: `the_tree_is_tidy` (no `==` on raw bytes in codec modules),
 //!   `the_checks_catch_what_they_claim_to`.
 //!
@@ -561,5 +561,5 @@
 //! - `session-core/src/events.rs`: `a_failed_load_and_a_failed_commit_each_log_one_warning` (the
 //!   failure events hold no part of the cookie).
 //!
-//! [`ConflictPolicy::Reject`]: crate::ConflictPolicy::Reject
-//! [`ConflictPolicy::LastWriteWins`]: crate::ConflictPolicy::LastWriteWins
+//! [`ConflictPolicy::Reject`]: crate::config::ConflictPolicy::Reject
+//! [`ConflictPolicy::LastWriteWins`]: crate::config::ConflictPolicy::LastWriteWins

@@ -19,7 +19,7 @@
 //! | keys | at least 32 bytes | RFC 7518 §3.2; shorter keys are a typed error, never a panic |
 //!
 //! ```
-//! use session_core::{Policy, SessionPolicy};
+//! use session_core::{config::SessionPolicy, Policy};
 //! let p = Policy::default();
 //! assert_eq!(p.max_age().as_secs(), 24 * 3600);
 //! assert_eq!(p.refresh_threshold().as_secs(), 30 * 60);

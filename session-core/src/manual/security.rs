@@ -9,7 +9,7 @@
 //! `schema`, `unknown_id`, `corrupt_record`, `idle_timeout`, `revoked`), never the value.
 //!
 //! **Stateful cookies** carry `<id>.<tag>`: the tag is an HMAC-SHA256 under a key derived with
-//! HKDF for that purpose only, compared in constant time through [`Tag`](crate::Tag). A forged id
+//! HKDF for that purpose only, compared in constant time through [`Tag`](crate::codec::Tag). A forged id
 //! never reaches the store; a validly signed but unknown id is never adopted (the next write issues
 //! a fresh one). Stores see only the SHA-256 of the id.
 //!
@@ -31,7 +31,7 @@
 //! cookie, instead of leaving the pre-login id valid ([S-06]).
 //!
 //! **Failures.** A store that is down, slow, read-only or full is a transient
-//! [`StoreError`](crate::StoreError): adapters answer 503 and leave the user's cookie alone, so an
+//! [`StoreError`](crate::store::StoreError): adapters answer 503 and leave the user's cookie alone, so an
 //! outage does not log everyone out. A conflict is 409.
 //!
 //! **Secrets in logs.** `Debug` of ids, keys, secrets, codecs and records shows no secret bytes

@@ -114,7 +114,7 @@ impl<S: SessionStore> From<S> for Fixture {
 /// A clock that only moves when told to.
 ///
 /// ```
-/// use session_core::{Clock, testing::MockClock};
+/// use session_core::{config::Clock, testing::MockClock};
 /// use std::time::Duration;
 /// let clock = MockClock::at(1_000);
 /// clock.advance(Duration::from_secs(5));
@@ -251,7 +251,7 @@ macro_rules! store_conformance {
 
 /// The threads of this process whose name starts with `prefix`, from Linux's
 /// `/proc/self/task` (0 where that does not exist): lets a test see that a store's background
-/// thread ([`BackgroundPurge`](crate::BackgroundPurge) names it `<store>-purge`) has ended.
+/// thread ([`BackgroundPurge`](crate::store::BackgroundPurge) names it `<store>-purge`) has ended.
 pub fn threads_named(prefix: &str) -> usize {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return 0;

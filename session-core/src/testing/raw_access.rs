@@ -35,7 +35,7 @@ use crate::store::BoxError;
 /// use std::sync::{Arc, Mutex};
 ///
 /// use session_core::testing::RawAccess;
-/// use session_core::{BoxError, SessionKey};
+/// use session_core::store::{BoxError, SessionKey};
 ///
 /// /// The engine, shared by the store and the hook.
 /// type Engine = Arc<Mutex<BTreeMap<Vec<u8>, Vec<u8>>>>;
@@ -78,7 +78,7 @@ pub trait RawAccess: Send + Sync + fmt::Debug + 'static {
     async fn stored_bytes(&self) -> Result<Vec<Vec<u8>>, BoxError>;
 
     /// Replaces the serialised record stored under `key` with `bytes`, exactly as given, where
-    /// the store keeps the output of [`SessionRecord::to_bytes`](crate::SessionRecord::to_bytes);
+    /// the store keeps the output of [`SessionRecord::to_bytes`](crate::store::SessionRecord::to_bytes);
     /// everything else (user and expiry indexes, version columns, TTLs) stays as it is, as if
     /// the disk or another program had damaged that one value.
     ///

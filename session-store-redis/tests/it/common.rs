@@ -13,7 +13,10 @@ use async_trait::async_trait;
 use redis::aio::MultiplexedConnection;
 use session_core::testing::conformance::record;
 use session_core::testing::RawAccess;
-use session_core::{BoxError, SessionId, SessionKey, SessionRecord, StoreError, UnixTime, UserId};
+use session_core::{
+    store::{BoxError, SessionId, SessionKey, SessionRecord, StoreError},
+    UnixTime, UserId,
+};
 use session_store_redis::{RedisStore, RedisStoreConfig};
 
 /// The shared server's URL: `REDIS_URL`, or the local default.

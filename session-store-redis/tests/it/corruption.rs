@@ -6,7 +6,10 @@
 use redis::aio::MultiplexedConnection;
 use session_core::testing::conformance::record_for;
 use session_core::testing::RawAccess;
-use session_core::{SessionRecord, SessionStore, StoreError, UnixTime, UserId};
+use session_core::{
+    store::{SessionRecord, StoreError},
+    SessionStore, UnixTime, UserId,
+};
 use session_store_redis::RedisStore;
 
 use crate::common::{self, RedisRaw};

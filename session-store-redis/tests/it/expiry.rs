@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use session_core::{SessionRecord, SessionStore, UnixTime, UserId};
+use session_core::{store::SessionRecord, SessionStore, UnixTime, UserId};
 
 use crate::common;
 

@@ -3,7 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use session_core::{SessionId, SessionRecord, SessionStore, StoreError, UnixTime, UserId};
+use session_core::{
+    store::{SessionId, SessionRecord, StoreError},
+    SessionStore, UnixTime, UserId,
+};
 use session_store_redis::{RedisStore, RedisStoreConfig};
 
 use crate::common;

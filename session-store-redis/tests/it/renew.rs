@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use session_core::testing::conformance::renewed;
-use session_core::{SessionId, SessionRecord, SessionStore, StoreError, UnixTime, UserId};
+use session_core::{
+    store::{SessionId, SessionRecord, StoreError},
+    SessionStore, UnixTime, UserId,
+};
 
 use crate::common;
 

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use session_core::testing::conformance::renewed;
-use session_core::{SessionId, SessionRecord, SessionStore, UnixTime, UserId};
+use session_core::{
+    store::{SessionId, SessionRecord},
+    SessionStore, UnixTime, UserId,
+};
 
 use crate::common;
 use crate::common::PrivateServer;

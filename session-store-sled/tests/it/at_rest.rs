@@ -2,7 +2,7 @@
 //! `conformance.rs`); once the store is closed, sled's files hold no session id either.
 
 use session_core::testing::conformance::{assert_no_session_id, record_for, renewed};
-use session_core::{SessionId, SessionStore, UserId};
+use session_core::{store::SessionId, SessionStore, UserId};
 
 use crate::common::*;
 

@@ -14,7 +14,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use session_core::testing::conformance::{record, record_for};
 use session_core::testing::RawAccess;
-use session_core::{BoxError, SessionKey, SessionRecord, UnixTime, UserId};
+use session_core::{
+    store::{BoxError, SessionKey, SessionRecord},
+    UnixTime, UserId,
+};
 use session_store_sled::{FlushPolicy, SledOpenError, SledStore, SledStoreConfig};
 
 pub(crate) const RECORDS: &str = "sessions.records";

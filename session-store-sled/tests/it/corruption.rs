@@ -6,7 +6,10 @@
 use std::error::Error as _;
 use std::time::Duration;
 
-use session_core::{SessionId, SessionStore, StoreError, UserId};
+use session_core::{
+    store::{SessionId, StoreError},
+    SessionStore, UserId,
+};
 use session_store_sled::{CorruptRecord, SledOpenError, SledStoreConfig};
 
 use crate::common::*;

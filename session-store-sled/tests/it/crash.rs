@@ -10,7 +10,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use session_core::testing::conformance::record_for;
-use session_core::{SessionId, SessionRecord, SessionStore, UserId};
+use session_core::{
+    store::{SessionId, SessionRecord},
+    SessionStore, UserId,
+};
 
 use crate::common::*;
 

@@ -7,7 +7,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::common::*;
-use session_core::{SessionRecord, SessionStore, StoreError};
+use session_core::{
+    store::{SessionRecord, StoreError},
+    SessionStore,
+};
 use session_store_sled::{FlushPolicy, SledOpenError, SledStore, SledStoreConfig};
 
 /// Enough records for several log segments (sled's are 512 KiB), so that most of the log lies

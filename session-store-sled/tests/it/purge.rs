@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use session_core::testing::conformance::{expired_record, record_for};
 use session_core::testing::eventually;
-use session_core::{PurgeSchedule, SessionRecord, SessionStore, UnixTime, UserId};
+use session_core::{
+    store::{PurgeSchedule, SessionRecord},
+    SessionStore, UnixTime, UserId,
+};
 use session_store_sled::{SledStore, SledStoreConfig};
 
 use crate::common::*;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use session_core::testing::conformance::{expired_record, record};
 use session_core::testing::{eventually, threads_named};
-use session_core::{PurgeSchedule, SessionStore, UnixTime};
+use session_core::{store::PurgeSchedule, SessionStore, UnixTime};
 use session_store_sled::{FlushPolicy, SledStoreConfig};
 
 use crate::common::*;
@@ -35,7 +35,7 @@ fn drop_rounds() {
         .flush(FlushPolicy::Background)
         .background_purge(Some(PurgeSchedule::new(
             Duration::from_millis(1),
-            session_core::DEFAULT_PURGE_BATCH,
+            session_core::store::DEFAULT_PURGE_BATCH,
         )));
     let now = UnixTime::now();
     let live = record(now);

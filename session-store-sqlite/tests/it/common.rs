@@ -8,8 +8,8 @@ use std::process::Command;
 
 use async_trait::async_trait;
 use rusqlite::types::ValueRef;
+use session_core::store::{BoxError, SessionKey, SessionRecord};
 use session_core::testing::RawAccess;
-use session_core::{BoxError, SessionKey, SessionRecord};
 use session_store_sqlite::{SqliteStore, SqliteStoreConfig};
 use tempfile::TempDir;
 

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{now, open, raw, record, temp_db};
 use session_core::{
-    CookieUpdate, RequestContext, Secret, SessionError, SessionManager, SessionStore, StoreError,
+    store::StoreError, CookieUpdate, RequestContext, Secret, SessionError, SessionManager,
+    SessionStore,
 };
 
 /// Fills the root page of the `sessions` table of a closed database with garbage, leaving the

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use crate::common::{integrity_check, now, open, raw, record, temp_db};
 use serde_json::json;
-use session_core::{SessionRecord, SessionStore, StoreError, UserId};
+use session_core::{
+    store::{SessionRecord, StoreError},
+    SessionStore, UserId,
+};
 use session_store_sqlite::{SqliteStore, SqliteStoreConfig};
 
 fn assert_kind(res: Result<impl std::fmt::Debug, StoreError>, kind: &str) {

@@ -6,7 +6,10 @@
 use serde_json::json;
 use session_core::testing::conformance::{assert_no_session_id, record_for, renewed};
 use session_core::testing::RawAccess;
-use session_core::{SessionId, SessionStore, StoreError, UserId};
+use session_core::{
+    store::{SessionId, StoreError},
+    SessionStore, UserId,
+};
 
 use crate::common::{error_chain, now, open, record, temp_db, SqliteRaw};
 

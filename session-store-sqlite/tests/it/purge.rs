@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use session_core::testing::conformance::{expired_record, record_for};
 use session_core::testing::eventually;
-use session_core::{PurgeSchedule, SessionRecord, SessionStore, UnixTime, UserId};
+use session_core::{
+    store::{PurgeSchedule, SessionRecord},
+    SessionStore, UnixTime, UserId,
+};
 use session_store_sqlite::{SqliteStore, SqliteStoreConfig};
 
 use crate::common::{raw, temp_db};
@@ -84,7 +87,7 @@ async fn expired_rows_are_purged_in_the_background_and_live_ones_stay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_in_memory_store_purges_in_the_background_too() {
     let store = SqliteStore::open(SqliteStoreConfig::in_memory().background_purge(Some(
-        PurgeSchedule::new(INTERVAL, session_core::DEFAULT_PURGE_BATCH),
+        PurgeSchedule::new(INTERVAL, session_core::store::DEFAULT_PURGE_BATCH),
     )))
     .expect("open");
     let expired = expired_of(None);
@@ -99,7 +102,7 @@ async fn the_in_memory_store_purges_in_the_background_too() {
                 purged = true;
                 break;
             }
-            Err(session_core::StoreError::Collision) => tokio::time::sleep(POLL).await,
+            Err(session_core::store::StoreError::Collision) => tokio::time::sleep(POLL).await,
             Err(other) => panic!("unexpected {other:?}"),
         }
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use session_core::testing::conformance::expired_record;
 use session_core::testing::{eventually, threads_named};
-use session_core::{PurgeSchedule, SessionStore, UnixTime, UserId};
+use session_core::{store::PurgeSchedule, SessionStore, UnixTime, UserId};
 use session_store_sqlite::{SqliteStore, SqliteStoreConfig};
 
 use crate::common::{in_own_process, now, open, raw, record, temp_db, test_path};
@@ -33,7 +33,10 @@ fn drop_rounds() {
     for round in 0..10 {
         // A short interval, so batches are often in flight when the store is dropped.
         let store = SqliteStore::open(SqliteStoreConfig::new(&path).background_purge(Some(
-            PurgeSchedule::new(Duration::from_millis(1), session_core::DEFAULT_PURGE_BATCH),
+            PurgeSchedule::new(
+                Duration::from_millis(1),
+                session_core::store::DEFAULT_PURGE_BATCH,
+            ),
         )))
         .expect("open");
         rt.block_on(store.create(&record())).expect("create");

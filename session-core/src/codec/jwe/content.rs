@@ -25,7 +25,7 @@ impl JweEncryption {
     /// The `enc` header value.
     ///
     /// ```
-    /// use session_core::JweEncryption;
+    /// use session_core::codec::JweEncryption;
     /// assert_eq!(JweEncryption::A256Gcm.name(), "A256GCM");
     /// assert_eq!(JweEncryption::A256CbcHs512.name(), "A256CBC-HS512");
     /// ```

@@ -39,7 +39,7 @@ impl JweAlgorithm {
     /// The `alg` header value.
     ///
     /// ```
-    /// use session_core::JweAlgorithm;
+    /// use session_core::codec::JweAlgorithm;
     /// assert_eq!(JweAlgorithm::EcdhEsA256Kw.name(), "ECDH-ES+A256KW");
     /// ```
     pub fn name(self) -> &'static str {
@@ -92,7 +92,7 @@ impl JweKey {
     /// (derive a key of the right length instead of cutting one).
     ///
     /// ```
-    /// use session_core::{JweEncryption, JweKey, KeyError, Secret};
+    /// use session_core::{codec::{JweEncryption, JweKey}, config::KeyError, Secret};
     /// let secret = Secret::from_bytes(vec![7u8; 32])?;
     /// assert!(JweKey::dir(JweEncryption::A256Gcm, &secret).is_ok());
     /// assert_eq!(
@@ -185,8 +185,8 @@ impl JweKey {
     }
 
     /// Replaces the fingerprint `kid` with one of your choosing: 1 to
-    /// [`MAX_KID_LEN`](crate::MAX_KID_LEN) (128) visible ASCII bytes, as for
-    /// [`JwtKey::with_kid`](crate::JwtKey::with_kid).
+    /// [`MAX_KID_LEN`](crate::codec::MAX_KID_LEN) (128) visible ASCII bytes, as for
+    /// [`JwtKey::with_kid`](crate::codec::JwtKey::with_kid).
     ///
     /// # Errors
     ///

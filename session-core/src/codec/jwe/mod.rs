@@ -228,13 +228,13 @@ impl JweCodec {
     /// A builder for `alg` + `enc`; add keys with [`JweCodecBuilder::key`].
     ///
     /// ```
-    /// use session_core::{JweAlgorithm, JweCodec, JweEncryption, JweKey, Secret};
+    /// use session_core::{codec::{JweAlgorithm, JweEncryption, JweKey}, JweCodec, Secret};
     /// let kek = Secret::from_bytes(vec![3u8; 32])?;
     /// let codec = JweCodec::builder(JweAlgorithm::A256GcmKw, JweEncryption::A256Gcm)
     ///     .key(JweKey::a256gcmkw(&kek)?.with_kid("2026-01")?)
     ///     .build()?;
     /// # let _ = codec;
-    /// # Ok::<(), session_core::KeyError>(())
+    /// # Ok::<(), session_core::config::KeyError>(())
     /// ```
     pub fn builder(alg: JweAlgorithm, enc: JweEncryption) -> JweCodecBuilder {
         JweCodecBuilder {
