@@ -290,3 +290,39 @@ fn futures_lite_block_on<F: std::future::Future>(fut: F) -> F::Output {
         .expect("a current-thread runtime starts");
     runtime.block_on(fut)
 }
+
+/// Runs `body` as the test `test` (its path in this binary, see [`test_path`]) in a process of
+/// its own: the test binary is run again with `test` as an exact filter, and this call asserts
+/// that exactly that one test passed there. For tests that look at the whole process (its
+/// threads), which other tests running in parallel would disturb.
+pub fn in_own_process(test: &str, body: impl FnOnce()) {
+    const ALONE: &str = "SESSION_TEST_ALONE";
+    if std::env::var(ALONE).is_ok_and(|alone| alone == test) {
+        body();
+        return;
+    }
+    let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([test, "--exact", "--test-threads=1", "--nocapture"])
+        .env(ALONE, test)
+        .output()
+        .expect("run the test binary again");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{test} failed in its own process:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("test result: ok. 1 passed"),
+        "the filter {test} did not run exactly one test:\n{stdout}"
+    );
+}
+
+/// The name libtest gives the test `name` of the module `module` (its `module_path!()`): the
+/// module path without the crate's name, then the function.
+pub fn test_path(module: &str, name: &str) -> String {
+    match module.split_once("::") {
+        Some((_crate, path)) => format!("{path}::{name}"),
+        None => name.to_owned(),
+    }
+}

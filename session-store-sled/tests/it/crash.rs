@@ -16,6 +16,7 @@ use session_core::{
 };
 
 use crate::common::*;
+use session_core::testing::test_path;
 
 const CHILD_DIR: &str = "SESSION_STORE_SLED_CRASH_CHILD_DIR";
 const ACKS_BEFORE_KILL: u64 = 40;

@@ -2,7 +2,7 @@
 //! per file): the conformance suite with raw access to the trees, then the engine's own tests.
 //!
 //! Tests that need a process of their own (a crash, counting the process's purge threads)
-//! re-run this binary on themselves: see [`common::in_own_process`] and `crash.rs`.
+//! re-run this binary on themselves: see [`session_core::testing::in_own_process`] and `crash.rs`.
 
 mod at_rest;
 mod blocking;

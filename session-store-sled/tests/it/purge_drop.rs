@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use session_core::testing::conformance::{expired_record, record};
-use session_core::testing::{eventually, threads_named};
+use session_core::testing::{eventually, in_own_process, test_path, threads_named};
 use session_core::{store::PurgeSchedule, SessionStore, UnixTime};
 use session_store_sled::{FlushPolicy, SledStoreConfig};
 

@@ -3,7 +3,7 @@
 //! own tests.
 //!
 //! A test that needs a process of its own (counting the process's purge threads) re-runs this
-//! binary on itself: see [`common::in_own_process`].
+//! binary on itself: see [`session_core::testing::in_own_process`].
 
 mod common;
 mod conformance;

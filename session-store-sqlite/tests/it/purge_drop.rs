@@ -11,7 +11,8 @@ use session_core::testing::{eventually, threads_named};
 use session_core::{store::PurgeSchedule, SessionStore, UnixTime, UserId};
 use session_store_sqlite::{SqliteStore, SqliteStoreConfig};
 
-use crate::common::{in_own_process, now, open, raw, record, temp_db, test_path};
+use crate::common::{now, open, raw, record, temp_db};
+use session_core::testing::{in_own_process, test_path};
 
 #[test]
 fn dropping_the_store_stops_the_purge_and_closes_the_file() {
