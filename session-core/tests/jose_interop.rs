@@ -5,8 +5,7 @@
 //! it; by hand: `npm install --prefix .tools/node jose@6`). A missing piece fails the test with
 //! a message saying so: it is never skipped.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -18,41 +17,15 @@ use session_core::{
 
 const SECRET: &str = "jose-interop secret shared with the Next.js app, 32+ bytes";
 
-fn tools_dir() -> PathBuf {
-    let dir = std::env::var_os("SESSION_NODE_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/node"));
-    assert!(
-        dir.join("node_modules/jose/package.json").exists(),
-        "the jose npm package is missing in {}: run `cargo xtask test` (it installs it) or \
-         `npm install --prefix .tools/node jose@6`",
-        dir.display()
-    );
-    dir
-}
-
-/// Runs an ES module in the tools directory (so `import 'jose'` resolves) and returns stdout.
+/// Runs an ES module with `jose` and the shared secret in `SESSION_SECRET`.
 fn node(script_name: &str, source: &str, args: &[&str]) -> String {
-    let dir = tools_dir();
-    let path = dir.join(script_name);
-    std::fs::write(&path, source).expect("write the node script");
-    let output = Command::new("node")
-        .arg(&path)
-        .args(args)
-        .env("SESSION_SECRET", SECRET)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("node is required for the jose interop test and could not be run: {e}")
-        });
-    assert!(
-        output.status.success(),
-        "node failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_owned()
+    common::run_node(
+        "jose",
+        script_name,
+        source,
+        &[("SESSION_SECRET", SECRET)],
+        args,
+    )
 }
 
 const SIGN_LIKE_NEXTJS: &str = r#"

@@ -4,9 +4,9 @@
 //! The interop tests need `node` and `jose` in `<workspace>/.tools/node`, as `jose_interop.rs`
 //! does (`cargo xtask test` installs them); a missing piece fails with a message saying so.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
+
+mod common;
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -589,38 +589,16 @@ proptest! {
 
 // ---- Interop with `jose` -------------------------------------------------------------------
 
-fn tools_dir() -> PathBuf {
-    let dir = std::env::var_os("SESSION_NODE_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/node"));
-    assert!(
-        dir.join("node_modules/jose/package.json").exists(),
-        "the jose npm package is missing in {}: run `cargo xtask test` (it installs it) or \
-         `npm install --prefix .tools/node jose@6`",
-        dir.display()
-    );
-    dir
-}
-
-/// Runs an ES module in the tools directory with the key (base64url) in `JWE_SECRET`.
+/// Runs an ES module with `jose`, the key (base64url) in `JWE_SECRET` and the P-256 pair in
+/// `EC_PRIVATE` / `EC_PUBLIC`.
 fn node(script_name: &str, source: &str, key: &[u8], args: &[&str]) -> String {
-    let dir = tools_dir();
-    let path = dir.join(script_name);
-    std::fs::write(&path, source).expect("write the node script");
-    let output = Command::new("node")
-        .arg(&path)
-        .args(args)
-        .env("JWE_SECRET", b64(key))
-        .env("EC_PRIVATE", EC_PRIVATE)
-        .env("EC_PUBLIC", EC_PUBLIC)
-        .output()
-        .unwrap_or_else(|e| panic!("node is required for the jose interop test: {e}"));
-    assert!(
-        output.status.success(),
-        "node failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    let key = b64(key);
+    let env = [
+        ("JWE_SECRET", key.as_str()),
+        ("EC_PRIVATE", EC_PRIVATE),
+        ("EC_PUBLIC", EC_PUBLIC),
+    ];
+    common::run_node("jose", script_name, source, &env, args)
 }
 
 /// What the Next.js app does: `EncryptJWT` with `dir`, no `iat`, no `kid`, a one-year expiry.
@@ -790,28 +768,11 @@ const AUTHJS_COOKIE: &str = "authjs.session-token";
 
 /// Runs a script with `@auth/core` (installed next to `jose` by `cargo xtask test`).
 fn node_authjs(script_name: &str, source: &str, args: &[&str]) -> String {
-    let dir = tools_dir();
-    assert!(
-        dir.join("node_modules/@auth/core/package.json").exists(),
-        "the @auth/core npm package is missing in {}: run `cargo xtask test` (it installs it) or \
-         `npm install --prefix .tools/node @auth/core`",
-        dir.display()
-    );
-    let path = dir.join(script_name);
-    std::fs::write(&path, source).expect("write the node script");
-    let output = Command::new("node")
-        .arg(&path)
-        .args(args)
-        .env("AUTH_SECRET", AUTHJS_SECRET)
-        .env("AUTH_COOKIE", AUTHJS_COOKIE)
-        .output()
-        .unwrap_or_else(|e| panic!("node is required for the Auth.js interop test: {e}"));
-    assert!(
-        output.status.success(),
-        "node failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    let env = [
+        ("AUTH_SECRET", AUTHJS_SECRET),
+        ("AUTH_COOKIE", AUTHJS_COOKIE),
+    ];
+    common::run_node("@auth/core", script_name, source, &env, args)
 }
 
 const AUTHJS_ENCODE: &str = r#"
