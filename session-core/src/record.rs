@@ -137,11 +137,22 @@ impl SessionRecord {
         struct Probe {
             fmt: u32,
         }
-        let probe: Probe = serde_json::from_slice(bytes).map_err(RecordFormatError::invalid)?;
-        if probe.fmt != RECORD_FORMAT_VERSION {
-            return Err(RecordFormatError::UnsupportedVersion { found: probe.fmt });
+        // One parse on the happy path; only bytes that are not a record of this format are
+        // parsed again, to tell another version from garbage.
+        let wire: WireOwned = match serde_json::from_slice(bytes) {
+            Ok(wire) => wire,
+            Err(error) => {
+                return Err(match serde_json::from_slice::<Probe>(bytes) {
+                    Ok(probe) if probe.fmt != RECORD_FORMAT_VERSION => {
+                        RecordFormatError::UnsupportedVersion { found: probe.fmt }
+                    }
+                    _ => RecordFormatError::invalid(error),
+                })
+            }
+        };
+        if wire.fmt != RECORD_FORMAT_VERSION {
+            return Err(RecordFormatError::UnsupportedVersion { found: wire.fmt });
         }
-        let wire: WireOwned = serde_json::from_slice(bytes).map_err(RecordFormatError::invalid)?;
         Ok(SessionRecord {
             key: wire.key,
             data: wire.data,
@@ -192,6 +203,7 @@ struct WireRef<'a> {
 
 #[derive(Deserialize)]
 struct WireOwned {
+    fmt: u32,
     key: SessionKey,
     data: SessionData,
     #[serde(default)]

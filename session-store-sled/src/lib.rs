@@ -89,7 +89,7 @@
 //! | one record that does not decode | `StoreError::Corrupt` from `load`/`save` with a [`CorruptRecord`] source; the record is kept, skipped by lists and purges, removed by `delete` | the conformance suite's `a_corrupt_record_is_a_typed_error`, `tests/it/corruption.rs` |
 //! | D5: concurrent writers | one transaction wins, the others get `Conflict` | conformance suite |
 //! | D7: unknown store format | [`SledOpenError::UnsupportedFormat`] | `tests/it/corruption.rs` |
-//! | D8: blocking I/O | every call runs on Tokio's blocking pool | `tests/it/blocking.rs` |
+//! | D8: blocking I/O | flushes and scans (a user's sessions, the purge) run on Tokio's blocking pool | `tests/it/blocking.rs` |
 //!
 //! Faults not induced by the tests: a read-only or full file system (the tests run as root, which
 //! ignores permission bits, and cannot mount a small file system); their error mapping is covered

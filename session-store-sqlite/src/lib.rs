@@ -53,7 +53,9 @@
 //!   SQLite's "busy" results never leak out as anything but
 //!   [`StoreError::Timeout`](session_core::store::StoreError::Timeout) after the configured
 //!   [busy timeout](SqliteStoreConfig::busy_timeout). Other processes may use the same file.
-//! - All SQLite work runs on tokio's blocking thread pool, never on the async executor.
+//! - Writes run on tokio's blocking thread pool, never on the async executor. A read of one
+//!   session runs on the calling task when a read connection is free, with the busy handler off
+//!   so it can never wait for a lock there; if a lock is held it is retried on the blocking pool.
 //! - `synchronous = NORMAL` by default: a crash of the process loses nothing, but a power failure
 //!   or OS crash may lose the last few commits (never corrupt the database). Choose
 //!   [`Synchronous::Full`] if every acknowledged write must survive power loss.

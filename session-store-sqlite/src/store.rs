@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{
@@ -23,11 +24,13 @@ use crate::schema;
 
 /// Sessions in a SQLite database (see the [crate docs](crate) for the schema and durability).
 ///
-/// Every SQLite call runs on tokio's blocking thread pool (`spawn_blocking`), so a slow disk or a
-/// lock held by another process never stalls the async executor. Writes go through one write
-/// connection inside `BEGIN IMMEDIATE` transactions; reads use a pool of read connections that,
-/// thanks to WAL mode, never wait for the writer. Callers wait for a free connection
-/// asynchronously.
+/// Writes run on tokio's blocking thread pool (`spawn_blocking`), so a slow disk, a checkpoint or
+/// a lock held by another process never stalls the async executor; they go through one write
+/// connection inside `BEGIN IMMEDIATE` transactions. Reads use a pool of read connections that,
+/// thanks to WAL mode, never wait for the writer: a read runs on the calling task when a
+/// connection is free, with SQLite's busy handler off so it cannot block there, and moves to the
+/// blocking pool (waiting up to the busy timeout) only when a lock is held or every read
+/// connection is busy. Callers wait for a free connection asynchronously.
 ///
 /// Unless [turned off](SqliteStoreConfig::background_purge), a background thread deletes
 /// expired rows in bounded batches (see [`SqliteStoreConfig::background_purge`]).
@@ -44,6 +47,8 @@ pub struct SqliteStore {
     readers: Option<Arc<Pool>>,
     path: Option<PathBuf>,
     read_only: bool,
+    /// How long a call on the blocking pool waits for another connection's lock.
+    busy_timeout: Duration,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -108,6 +113,7 @@ impl SqliteStore {
             readers: None,
             path: None,
             read_only: config.read_only,
+            busy_timeout: config.busy_timeout,
         })
     }
 
@@ -160,6 +166,7 @@ impl SqliteStore {
             readers: Some(Pool::new(readers)),
             path: Some(path.to_owned()),
             read_only: config.read_only,
+            busy_timeout: config.busy_timeout,
         })
     }
 
@@ -173,18 +180,38 @@ impl SqliteStore {
         self.writer.run(move |conn| immediate(conn, f)).await
     }
 
-    /// Runs `f` on a read connection.
+    /// Runs the read `f` on a read connection: on the calling task when a connection is free
+    /// and the database answers without waiting for a lock (a WAL read of one row takes a few
+    /// microseconds, less than a round trip to the blocking pool), otherwise on the blocking
+    /// pool, where it may wait up to the busy timeout.
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.readers
-            .as_ref()
-            .unwrap_or(&self.writer)
-            .run(move |conn| f(conn))
-            .await
+        let pool = self.readers.as_ref().unwrap_or(&self.writer);
+        if let Some(answer) = pool.try_here(|conn| without_waiting(conn, self.busy_timeout, &f)) {
+            match answer {
+                Err(StoreError::Timeout { .. }) => {} // a lock is held: wait off the executor
+                answer => return answer,
+            }
+        }
+        pool.run(move |conn| f(conn)).await
     }
+}
+
+/// Runs `f` on `conn` with SQLite's busy handler off, so a held lock fails at once with
+/// `SQLITE_BUSY` (a [`StoreError::Timeout`]) instead of blocking the caller; the configured
+/// `busy_timeout` is restored afterwards.
+fn without_waiting<T>(
+    conn: &mut Connection,
+    busy_timeout: Duration,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.busy_timeout(Duration::ZERO).map_err(store_error)?;
+    let answer = f(conn);
+    conn.busy_timeout(busy_timeout).map_err(store_error)?;
+    answer
 }
 
 /// Runs `f` in a `BEGIN IMMEDIATE` transaction on `conn`, committing if it returns `Ok`.
@@ -310,6 +337,15 @@ impl Pool {
         })
         .await
         .map_err(StoreError::backend)?
+    }
+
+    /// Runs `f` with a connection on the calling thread if one is free right now (no waiting);
+    /// `None` when all are busy.
+    fn try_here<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> Option<T> {
+        let _permit = self.permits.try_acquire().ok()?;
+        // Declared after the permit, so dropped (and returned) before the permit is released.
+        let mut lease = Lease::take(self);
+        Some(f(lease.conn()))
     }
 
     /// Runs `f` with a connection on the calling thread, which must not be an async executor's:
@@ -621,5 +657,46 @@ impl SessionStore for SqliteStore {
             Ok(purged as u64)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    /// Two connections to one rollback-journal file, where a held lock keeps readers out (WAL
+    /// readers are not kept out, which is why the store's reads can run on the calling task).
+    fn locked_pair() -> (tempfile::TempDir, Connection, Connection) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("locked.db");
+        let locker = Connection::open(&path).expect("open");
+        locker
+            .execute_batch("CREATE TABLE t (x); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);")
+            .expect("lock");
+        let reader = Connection::open(&path).expect("open");
+        (dir, locker, reader)
+    }
+
+    #[test]
+    fn without_waiting_a_held_lock_is_a_timeout_at_once_and_the_busy_timeout_comes_back() {
+        let (_dir, _locker, mut reader) = locked_pair();
+        let busy_timeout = Duration::from_secs(5);
+        reader.busy_timeout(busy_timeout).expect("busy timeout");
+        let started = Instant::now();
+        let answer = without_waiting(&mut reader, busy_timeout, |conn| {
+            conn.query_row("SELECT count(*) FROM t", [], |row| row.get::<_, i64>(0))
+                .map_err(store_error)
+        });
+        assert!(
+            matches!(answer, Err(StoreError::Timeout { .. })),
+            "{answer:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(1), "it waited");
+        let restored: i64 = reader
+            .query_row("PRAGMA busy_timeout", [], |row| row.get(0))
+            .expect("pragma");
+        assert_eq!(restored, 5000);
     }
 }

@@ -222,7 +222,7 @@ pub(crate) fn record_from_claims(
     now: UnixTime,
 ) -> Result<SessionRecord, RejectReason> {
     let key = match claims.remove("jti") {
-        Some(Value::String(jti)) => match SessionKey::from_hex(&jti) {
+        Some(Value::String(jti)) => match parse_jti(&jti) {
             Some(key) => key,
             None if rules.foreign_jti && !jti.is_empty() && jti.len() <= MAX_FOREIGN_JTI_LEN => {
                 let digest = Sha256::new()
@@ -284,23 +284,34 @@ pub(crate) fn time_claim(
     }
 }
 
-/// Our own session fields, under the `ses` claim.
-#[derive(Serialize, Deserialize)]
+/// Our own session fields, under the `ses` claim, as read.
+#[derive(Deserialize)]
 struct SesClaim {
     /// created_at
     c: UnixTime,
     /// last_seen_at
     l: UnixTime,
     /// absolute_expires_at
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     a: Option<UnixTime>,
     /// metadata
-    #[serde(default, skip_serializing_if = "is_default_metadata")]
+    #[serde(default)]
     m: SessionMetadata,
 }
 
-fn is_default_metadata(m: &SessionMetadata) -> bool {
-    *m == SessionMetadata::default()
+/// The `ses` claim as written, borrowing the record (no copy of its metadata).
+#[derive(Serialize)]
+struct SesClaimRef<'a> {
+    c: UnixTime,
+    l: UnixTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    a: Option<UnixTime>,
+    #[serde(skip_serializing_if = "is_default_metadata")]
+    m: &'a SessionMetadata,
+}
+
+fn is_default_metadata(m: &&SessionMetadata) -> bool {
+    **m == SessionMetadata::default()
 }
 
 struct SessionClaims<'a> {
@@ -313,7 +324,7 @@ impl Serialize for SessionClaims<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let r = self.record;
         let mut map = s.serialize_map(None)?;
-        map.serialize_entry("jti", &r.key.to_hex())?;
+        map.serialize_entry("jti", &JtiClaim(&r.key))?;
         if let Some(user) = &r.user_id {
             map.serialize_entry("sub", user.as_str())?;
         }
@@ -326,11 +337,11 @@ impl Serialize for SessionClaims<'_> {
         map.serialize_entry("iat", &self.now)?;
         map.serialize_entry("nbf", &self.now)?;
         map.serialize_entry("exp", &r.effective_expiry())?;
-        let ses = SesClaim {
+        let ses = SesClaimRef {
             c: r.created_at,
             l: r.last_seen_at,
             a: r.absolute_expires_at,
-            m: r.metadata.clone(),
+            m: &r.metadata,
         };
         map.serialize_entry("ses", &ses)?;
         self.rules.foreign.write(r, &mut map)?;
@@ -338,6 +349,35 @@ impl Serialize for SessionClaims<'_> {
             map.serialize_entry(k, v)?;
         }
         map.end()
+    }
+}
+
+/// Our `jti`: the session key as unpadded base64url (43 characters), written without an
+/// intermediate `String`.
+struct JtiClaim<'a>(&'a SessionKey);
+
+impl Serialize for JtiClaim<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut text = [0u8; 43];
+        let written = base64::engine::Engine::encode_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            self.0.as_bytes(),
+            &mut text,
+        )
+        .map_err(serde::ser::Error::custom)?;
+        // base64url output is ASCII.
+        let text = std::str::from_utf8(&text[..written]).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(text)
+    }
+}
+
+/// A `jti` of ours: the session key as base64url (43 characters), or as 64 hex digits (tokens
+/// issued before the key was written as base64url).
+fn parse_jti(jti: &str) -> Option<SessionKey> {
+    match jti.len() {
+        43 => crate::b64::decode_array::<32>(jti).map(SessionKey::from_bytes),
+        64 => SessionKey::from_hex(jti),
+        _ => None,
     }
 }
 

@@ -152,20 +152,25 @@ impl HmacKey {
         })
     }
 
-    /// Appends the base64url tag of `message` to `out`.
-    fn sign_into(&self, message: &[u8], out: &mut String) {
+    /// Appends `.` and the base64url tag of everything in `token` so far (the signing input).
+    fn sign_appending(&self, token: &mut String) {
+        fn append(tag: &[u8], token: &mut String) {
+            token.push('.');
+            b64::encode_into(tag, token);
+        }
+        let message = token.as_bytes();
         match self {
-            HmacKey::Hs256(k) => b64::encode_into(
+            HmacKey::Hs256(k) => append(
                 &k.clone().chain_update(message).finalize().into_bytes(),
-                out,
+                token,
             ),
-            HmacKey::Hs384(k) => b64::encode_into(
+            HmacKey::Hs384(k) => append(
                 &k.clone().chain_update(message).finalize().into_bytes(),
-                out,
+                token,
             ),
-            HmacKey::Hs512(k) => b64::encode_into(
+            HmacKey::Hs512(k) => append(
                 &k.clone().chain_update(message).finalize().into_bytes(),
-                out,
+                token,
             ),
         }
     }
@@ -576,12 +581,7 @@ impl JwtCodec {
         token.push('.');
         b64::encode_into(claims_json, &mut token);
         match &current.key.material {
-            KeyMaterial::Hmac(key) => {
-                let mut signature = String::with_capacity(86);
-                key.sign_into(token.as_bytes(), &mut signature);
-                token.push('.');
-                token.push_str(&signature);
-            }
+            KeyMaterial::Hmac(key) => key.sign_appending(&mut token),
             KeyMaterial::Asymmetric { signing, .. } => {
                 // Invariant: the builder refuses a ring whose first key cannot sign.
                 let key = signing.as_ref().expect("the first key of the ring signs");

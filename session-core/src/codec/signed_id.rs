@@ -19,8 +19,15 @@ const ID_TEXT_LEN: usize = b64::encoded_len(SESSION_ID_BYTES);
 const TAG_TEXT_LEN: usize = b64::encoded_len(TAG_BYTES);
 /// Length of every value this codec issues: 43 + 1 + 43.
 const VALUE_LEN: usize = ID_TEXT_LEN + 1 + TAG_TEXT_LEN;
-/// Domain separation: a tag for this format can never be a valid MAC of anything else.
-const TAG_CONTEXT: &[u8] = b"session-core signed id v1\0";
+/// Domain separation: a tag for this format can never be a valid MAC of anything else (the key
+/// is derived for this purpose too). Short enough that context + id + SHA-256 padding fit one
+/// 64-byte block: one compression per tag instead of two.
+const TAG_CONTEXT: &[u8] = b"sid v2\0";
+// 64 bytes per SHA-256 block, 9 of them for the padding's 0x80 byte and the length.
+const _: () = assert!(TAG_CONTEXT.len() + SESSION_ID_BYTES + 9 <= 64);
+/// The context of the first format's tags, still verified (as a stale key, so the cookie is
+/// re-issued with a current tag) so an upgrade logs nobody out.
+const TAG_CONTEXT_V1: &[u8] = b"session-core signed id v1\0";
 
 /// An HMAC tag. Equality is constant-time ([S-05]); there is no way to compare raw tag bytes with
 /// `==`:
@@ -91,8 +98,12 @@ impl SignedIdCodec {
     }
 
     fn tag(key: &Hmac<Sha256>, id: &[u8; SESSION_ID_BYTES]) -> Tag {
+        Self::tag_in(TAG_CONTEXT, key, id)
+    }
+
+    fn tag_in(context: &[u8], key: &Hmac<Sha256>, id: &[u8; SESSION_ID_BYTES]) -> Tag {
         let mut mac = key.clone();
-        mac.update(TAG_CONTEXT);
+        mac.update(context);
         mac.update(id);
         Tag(mac.finalize().into_bytes().into())
     }
@@ -136,6 +147,16 @@ impl SessionCodec for SignedIdCodec {
                     stale_key: index > 0,
                 });
             }
+        }
+        if self
+            .keys
+            .iter()
+            .any(|key| Self::tag_in(TAG_CONTEXT_V1, key, id.as_bytes()) == presented)
+        {
+            return Ok(Decoded {
+                payload: id,
+                stale_key: true,
+            });
         }
         Err(RejectReason::BadSignature)
     }
@@ -187,6 +208,20 @@ mod tests {
             SignedIdCodec::new(&new).decode(&issued_before, NOW),
             Err(RejectReason::BadSignature)
         );
+    }
+
+    #[test]
+    fn a_first_format_tag_still_verifies_as_stale_so_it_is_reissued() {
+        let codec = codec();
+        let id = SessionId::generate();
+        let v1 = SignedIdCodec::tag_in(TAG_CONTEXT_V1, &codec.keys[0], id.as_bytes());
+        let issued_before = format!("{}.{}", id.expose(), b64::encode(&v1.0));
+        let decoded = codec.decode(&issued_before, NOW).unwrap();
+        assert_eq!(decoded.payload, id);
+        assert!(decoded.stale_key, "re-issued under the current format");
+        let reissued = codec.encode(&id, NOW).unwrap();
+        assert_ne!(reissued, issued_before);
+        assert!(!codec.decode(&reissued, NOW).unwrap().stale_key);
     }
 
     #[test]
