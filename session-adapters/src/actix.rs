@@ -1,5 +1,5 @@
-//! Actix-web 4 binding: [`SessionMiddleware`] loads the session before the handler and commits it
-//! after. The extractors are the crate's [`Session`], [`SessionData`] and [`SignedIn`]; as
+//! Actix-web 4 binding: [`SessionMiddleware`] gives every request its session, loaded by the
+//! first extractor that asks for it, and commits it after the handler. The extractors are the crate's [`Session`], [`SessionData`] and [`SignedIn`]; as
 //! `Option<..>` they follow Actix-web's own rule: any rejection is `None`.
 //!
 //! ```no_run
@@ -29,19 +29,19 @@
 //! }
 //! ```
 //!
-//! The middleware decodes the `Cookie` header once per request, whatever the number of
-//! extractors, and keeps the [`session_core::Session`] in the request extensions. It holds no
-//! session logic: [`SessionManager`] decides everything.
+//! The middleware keeps a [`LazySession`] in the request extensions: the first extractor decodes
+//! the cookie and loads the session, once per request whatever the number of extractors, and a
+//! handler that takes none costs no decode and no store call. It holds no session logic:
+//! [`SessionManager`] decides everything.
 //!
 //! The client IP recorded in new sessions is the peer address
 //! ([`ServiceRequest::peer_addr`]); behind a reverse proxy that is the proxy's address.
 //!
 //! Failures answer with [`SessionError::status_code`](session_core::SessionError::status_code): a
-//! store that cannot load the session answers 503 without calling the handler, and a commit that
-//! fails (a conflict, 409, or the store, 503) replaces the handler's response. Neither sends a
+//! store that cannot load the session fails the extractor with 503 (the handler does not run),
+//! and a commit that fails (a conflict, 409, or the store, 503) replaces the handler's response. Neither sends a
 //! `Set-Cookie`, so a store outage never logs anyone out.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
@@ -53,13 +53,15 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
+use session_core::adapter::LazySession;
 use session_core::{RequestContext, SessionManager, Validate};
 
 use crate::answer::Answer;
 use crate::extract::{RequestView, SessionRejection};
 use crate::{Session, SessionData, SignedIn};
 
-/// Middleware that loads the session of every request and commits it after the handler.
+/// Middleware that gives every request its session (loaded on first use) and commits it after
+/// the handler.
 ///
 /// ```
 /// use actix_web::App;
@@ -133,28 +135,23 @@ where
         let service = Rc::clone(&self.service);
         let manager = self.manager.clone();
         Box::pin(async move {
-            if req.extensions().contains::<session_core::Session>() {
+            if req.extensions().contains::<LazySession>() {
                 // Wrapped twice (e.g. on the App and a scope): the outer one owns the session.
                 return Ok(service.call(req).await?.map_into_left_body());
             }
+            let headers = req.headers();
             let ctx = RequestContext::new(
                 req.peer_addr().map(|addr| addr.ip().to_string()),
-                header_str(req.headers(), header::USER_AGENT),
+                header_str(headers, header::USER_AGENT),
             );
-            let loaded = manager
-                .load_from_header(cookie_header(req.headers()).as_deref(), ctx)
-                .await;
-            let session = match loaded {
-                Ok(session) => session,
-                Err(e) => {
-                    let response = respond(Answer::session_error(&e));
-                    return Ok(req.into_response(response).map_into_right_body());
-                }
-            };
+            let cookies = headers
+                .get_all(header::COOKIE)
+                .filter_map(|v| v.to_str().ok());
+            let session = manager.lazy_from_headers(cookies, ctx);
             req.extensions_mut().insert(session.clone());
             let mut res = service.call(req).await?;
             let status = res.status().as_u16();
-            let update = match manager.commit_for_status(&session, status).await {
+            let update = match session.commit_for_status(status).await {
                 Ok(update) => update,
                 Err(e) => return Ok(replace(res, respond(Answer::session_error(&e)))),
             };
@@ -169,25 +166,6 @@ where
             }
             Ok(res.map_into_left_body())
         })
-    }
-}
-
-/// The request's `Cookie` header; several headers (as HTTP/2 sends them) are joined.
-fn cookie_header(headers: &HeaderMap) -> Option<Cow<'_, str>> {
-    let mut values = headers
-        .get_all(header::COOKIE)
-        .filter_map(|v| v.to_str().ok());
-    let first = values.next()?;
-    match values.next() {
-        None => Some(Cow::Borrowed(first)),
-        Some(second) => {
-            let mut joined = format!("{first}; {second}");
-            for more in values {
-                joined.push_str("; ");
-                joined.push_str(more);
-            }
-            Some(Cow::Owned(joined))
-        }
     }
 }
 
@@ -217,11 +195,7 @@ fn respond(answer: Answer) -> HttpResponse {
 /// The request as the shared extractors see it.
 fn view(req: &HttpRequest) -> RequestView<'_> {
     RequestView {
-        loaded: req
-            .extensions()
-            .get::<session_core::Session>()
-            .cloned()
-            .ok_or(SessionRejection::MissingMiddleware),
+        lazy: req.extensions().get::<LazySession>().cloned(),
         path: req.path(),
         accept: header_str(req.headers(), header::ACCEPT),
     }
@@ -252,27 +226,30 @@ impl ResponseError for crate::Error {
 
 impl FromRequest for Session {
     type Error = SessionRejection;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(view(req).session())
+        let req = req.clone();
+        Box::pin(async move { view(&req).session().await })
     }
 }
 
 impl FromRequest for SignedIn {
     type Error = SessionRejection;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(view(req).signed_in())
+        let req = req.clone();
+        Box::pin(async move { view(&req).signed_in().await })
     }
 }
 
 impl<T: DeserializeOwned + Validate> FromRequest for SessionData<T> {
     type Error = SessionRejection;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(view(req).data())
+        let req = req.clone();
+        Box::pin(async move { view(&req).data().await })
     }
 }

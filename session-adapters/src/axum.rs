@@ -1,5 +1,5 @@
-//! The Axum 0.8 binding: [`SessionLayer`] loads the session before the handler and commits it
-//! after. The extractors are the crate's [`Session`], [`SessionData`] and [`SignedIn`], also as
+//! The Axum 0.8 binding: [`SessionLayer`] gives every request its session, loaded by the first
+//! extractor that asks for it, and commits it after the handler. The extractors are the crate's [`Session`], [`SessionData`] and [`SignedIn`], also as
 //! `Option<SignedIn>` and `Option<SessionData<T>>`.
 //!
 //! ```
@@ -24,15 +24,19 @@
 //! ```
 //!
 //! The layer holds no session logic. Per request it:
-//! 1. passes the `Cookie` header, the client IP and the `User-Agent` to
-//!    [`SessionManager::load_from_header`] (one decode, shared by every extractor);
+//! 1. passes the `Cookie` headers, the client IP and the `User-Agent` to
+//!    [`SessionManager::lazy_from_headers`], which decodes nothing yet: the first extractor loads
+//!    the session (one decode and at most one store call, shared by every extractor), and a
+//!    handler that takes none costs no decode and no store call;
 //! 2. runs the handler;
-//! 3. calls [`SessionManager::commit_for_status`] (a 5xx commits nothing) and appends its
-//!    `Set-Cookie`, if any.
+//! 3. calls [`LazySession::commit_for_status`] (a 5xx commits nothing; a session nobody loaded
+//!    is not committed) and appends its `Set-Cookie`, if any.
 //!
 //! A failing store answers
 //! [`SessionError::status_code`](session_core::SessionError::status_code) (503 while the store is
-//! down, 409 for a concurrent update) with no `Set-Cookie`, so an outage never logs anyone out.
+//! down, 409 for a concurrent update) with no `Set-Cookie`, so an outage never logs anyone out:
+//! the extractor that cannot load the session rejects the request, and a failing commit replaces
+//! the handler's response.
 //!
 //! The client IP comes from [`ConnectInfo<SocketAddr>`](ConnectInfo), which Axum only provides
 //! when the app is served with
@@ -50,6 +54,7 @@ use http::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE, USER_AGENT};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use serde::de::DeserializeOwned;
+use session_core::adapter::LazySession;
 use session_core::{RequestContext, SessionManager, Validate};
 
 use crate::answer::Answer;
@@ -111,30 +116,26 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let manager = self.manager.clone();
         Box::pin(async move {
-            if request
-                .extensions()
-                .get::<session_core::Session>()
-                .is_some()
-            {
-                // An outer SessionLayer loaded the session and will commit it: one load and one
-                // commit per request, however often the layer is attached.
+            if request.extensions().get::<LazySession>().is_some() {
+                // An outer SessionLayer handed out the session and will commit it: one load and
+                // one commit per request, however often the layer is attached.
                 return Ok(inner.call(request).await?.into_response());
             }
-            let cookie = cookie_header(request.headers());
             let ip = request
                 .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(peer)| peer.ip().to_string());
-            let user_agent = header_str(request.headers(), USER_AGENT);
-            let ctx = RequestContext::new(ip, user_agent);
-            let session = match manager.load_from_header(cookie.as_deref(), ctx).await {
-                Ok(session) => session,
-                Err(error) => return Ok(respond(Answer::session_error(&error))),
-            };
+            let headers = request.headers();
+            let ctx = RequestContext::new(ip, header_str(headers, USER_AGENT));
+            let cookies = headers
+                .get_all(COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok());
+            let session = manager.lazy_from_headers(cookies, ctx);
             request.extensions_mut().insert(session.clone());
             let response = inner.call(request).await?.into_response();
             let status = response.status().as_u16();
-            Ok(match manager.commit_for_status(&session, status).await {
+            Ok(match session.commit_for_status(status).await {
                 Ok(update) => with_set_cookie(response, update.header_value()),
                 Err(error) => respond(Answer::session_error(&error)),
             })
@@ -156,16 +157,6 @@ fn with_set_cookie(mut response: Response, set_cookie: Option<&str>) -> Response
         // than silently drop the cookie.
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
-}
-
-/// The `Cookie` header, with repeated headers (as HTTP/2 sends them) joined by `; `.
-fn cookie_header(headers: &HeaderMap) -> Option<String> {
-    let mut values = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    let first = values.next()?.to_owned();
-    Some(values.fold(first, |joined, v| joined + "; " + v))
 }
 
 fn header_str(headers: &HeaderMap, name: http::HeaderName) -> Option<&str> {
@@ -193,11 +184,7 @@ fn view(parts: &Parts) -> RequestView<'_> {
         None => parts.uri.path(),
     };
     RequestView {
-        loaded: parts
-            .extensions
-            .get::<session_core::Session>()
-            .cloned()
-            .ok_or(SessionRejection::MissingMiddleware),
+        lazy: parts.extensions.get::<LazySession>().cloned(),
         path,
         accept: header_str(&parts.headers, ACCEPT),
     }
@@ -220,7 +207,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        view(parts).session()
+        view(parts).session().await
     }
 }
 
@@ -228,7 +215,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        view(parts).signed_in()
+        view(parts).signed_in().await
     }
 }
 
@@ -239,7 +226,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for SignedIn {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        view(parts).optional_signed_in()
+        view(parts).optional_signed_in().await
     }
 }
 
@@ -247,7 +234,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequestParts<S> for Ses
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        view(parts).data()
+        view(parts).data().await
     }
 }
 
@@ -260,6 +247,6 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> OptionalFromRequestParts<S>
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        view(parts).optional_data()
+        view(parts).optional_data().await
     }
 }

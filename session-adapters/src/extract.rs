@@ -10,12 +10,14 @@ use std::fmt;
 use std::ops::Deref;
 
 use serde::de::DeserializeOwned;
-use session_core::{adapter::Denial, UserId, Validate};
+use session_core::adapter::{Denial, LazySession};
+use session_core::{UserId, Validate};
 
 /// The request's session: read it and write to it; the middleware commits the changes.
 ///
 /// Dereferences to [`session_core::Session`], whose methods do the work. Every `Session` of one
-/// request is the same session, decoded once by the middleware. Without the middleware the
+/// request is the same session, loaded once, by the first extractor that asks for it: a route
+/// that takes no session extractor decodes nothing and calls no store. Without the middleware the
 /// extractor fails with [`SessionRejection::MissingMiddleware`] (500).
 ///
 /// ```
@@ -148,9 +150,8 @@ pub enum SessionRejection {
     /// `SessionMiddleware`, Rocket's `SessionFairing`): a setup error, 500, whose message names
     /// the fix.
     MissingMiddleware,
-    /// The session could not be loaded (503 while the store is down). Only Rocket's guards see
-    /// it: its fairing cannot keep a request from its handler; the other middlewares answer
-    /// before the handler is called.
+    /// The session could not be loaded (503 while the store is down): the first extractor of the
+    /// request loads it, so only routes that use the session fail during a store outage.
     LoadFailed(u16),
     /// No session, no signed-in user, or data that does not fit: the guard's answer (303 to the
     /// login page for pages, 401 for APIs).
@@ -207,14 +208,14 @@ impl fmt::Display for SessionRejection {
 
 impl std::error::Error for SessionRejection {}
 
-/// What an extractor sees of a request, whatever the framework: the session the middleware
-/// loaded (or why there is none), and what the guard decides on.
+/// What an extractor sees of a request, whatever the framework: the request's lazily loaded
+/// session (or `None` without the middleware), and what the guard decides on.
 #[allow(
     dead_code,
     reason = "built by whichever framework features are enabled"
 )]
 pub(crate) struct RequestView<'a> {
-    pub(crate) loaded: Result<session_core::Session, SessionRejection>,
+    pub(crate) lazy: Option<LazySession>,
     /// The path as the client sent it.
     pub(crate) path: &'a str,
     /// The `Accept` header.
@@ -226,31 +227,43 @@ pub(crate) struct RequestView<'a> {
     reason = "called by whichever framework features are enabled"
 )]
 impl RequestView<'_> {
-    pub(crate) fn session(self) -> Result<Session, SessionRejection> {
-        self.loaded.map(Session)
+    /// The session, loaded now if this is the request's first extractor.
+    async fn loaded(&self) -> Result<session_core::Session, SessionRejection> {
+        let lazy = self
+            .lazy
+            .as_ref()
+            .ok_or(SessionRejection::MissingMiddleware)?;
+        lazy.session()
+            .await
+            .map_err(|error| SessionRejection::LoadFailed(error.status_code()))
     }
 
-    pub(crate) fn signed_in(self) -> Result<SignedIn, SessionRejection> {
-        let session = self.loaded?;
+    pub(crate) async fn session(self) -> Result<Session, SessionRejection> {
+        self.loaded().await.map(Session)
+    }
+
+    pub(crate) async fn signed_in(self) -> Result<SignedIn, SessionRejection> {
+        let session = self.loaded().await?;
         session
             .require_user(self.path, self.accept)
             .map(SignedIn)
             .map_err(SessionRejection::Denied)
     }
 
-    /// `None` when nobody is signed in; still an error without the middleware.
-    pub(crate) fn optional_signed_in(self) -> Result<Option<SignedIn>, SessionRejection> {
-        let session = self.loaded?;
+    /// `None` when nobody is signed in; still an error without the middleware or when the
+    /// session cannot be loaded.
+    pub(crate) async fn optional_signed_in(self) -> Result<Option<SignedIn>, SessionRejection> {
+        let session = self.loaded().await?;
         Ok(session
             .require_user(self.path, self.accept)
             .ok()
             .map(SignedIn))
     }
 
-    pub(crate) fn data<T: DeserializeOwned + Validate>(
+    pub(crate) async fn data<T: DeserializeOwned + Validate>(
         self,
     ) -> Result<SessionData<T>, SessionRejection> {
-        let session = self.loaded?;
+        let session = self.loaded().await?;
         session
             .typed_or_deny(self.path, self.accept)
             .map(SessionData)
@@ -258,9 +271,9 @@ impl RequestView<'_> {
     }
 
     /// `None` when there is no session or its data does not fit (the session then ends).
-    pub(crate) fn optional_data<T: DeserializeOwned + Validate>(
+    pub(crate) async fn optional_data<T: DeserializeOwned + Validate>(
         self,
     ) -> Result<Option<SessionData<T>>, SessionRejection> {
-        Ok(self.loaded?.typed_or_invalidate().map(SessionData))
+        Ok(self.loaded().await?.typed_or_invalidate().map(SessionData))
     }
 }

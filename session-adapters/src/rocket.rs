@@ -1,5 +1,5 @@
-//! Rocket 0.5 binding: [`SessionFairing`] loads the session when a request arrives and commits it
-//! when the response leaves. The request guards are the crate's [`Session`], [`SessionData`] and
+//! Rocket 0.5 binding: [`SessionFairing`] gives every request its session, loaded by the first
+//! guard that asks for it, and commits it when the response leaves. The request guards are the crate's [`Session`], [`SessionData`] and
 //! [`SignedIn`]; as `Option<..>` they follow Rocket's own rule: any failure is `None`.
 //!
 //! ```no_run
@@ -27,8 +27,9 @@
 //! }
 //! ```
 //!
-//! The fairing decodes the `Cookie` header once per request, whatever the number of guards, and
-//! keeps the [`session_core::Session`] in the request's local cache. It holds no session logic:
+//! The fairing keeps a [`LazySession`] in the request's local cache: the first guard decodes the
+//! cookie and loads the session, once per request whatever the number of guards, and a handler
+//! that takes none costs no decode and no store call. It holds no session logic:
 //! [`SessionManager`] decides everything.
 //!
 //! The client IP recorded in new sessions is [`Request::client_ip`]: the `X-Real-IP` header when
@@ -40,16 +41,12 @@
 //! Errors answer with [`SessionError::status_code`](session_core::SessionError::status_code)
 //! and never send a `Set-Cookie`, so a store outage never logs anyone out.
 //!
-//! - **The session cannot be loaded** (the store is down: 503). A fairing cannot stop Rocket from
-//!   routing the request, so the handler is still *selected*: session guards fail with the load
-//!   error's status (the handler does not run), and handlers without a session guard run as
-//!   usual. Either way the fairing then replaces the whole response with the error status, so
-//!   the client sees the same answer as from the Axum and Actix-web adapters. Keep handlers that
-//!   have side effects behind a session guard if they must not run during an outage.
-//! - **The commit fails** (a conflict, 409, or the store, 503): the response is replaced.
-//!
-//! A replaced response is a fresh plain-text response: headers set by the handler or by fairings
-//! that ran before this one (such as Rocket's `Shield`) are not carried over.
+//! - **The session cannot be loaded** (the store is down: 503): the guard that loads it fails with
+//!   that status, so the handler does not run and Rocket's catcher answers. Handlers without a
+//!   session guard never load the session and run as usual.
+//! - **The commit fails** (a conflict, 409, or the store, 503): the response is replaced by a
+//!   fresh plain-text response; headers set by the handler or by fairings that ran before this one
+//!   (such as Rocket's `Shield`) are not carried over.
 //!
 //! # Redirects
 //!
@@ -69,13 +66,15 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use rocket::Data;
 use serde::de::DeserializeOwned;
-use session_core::{adapter::Denial, RequestContext, SessionManager, Validate};
+use session_core::adapter::{Denial, LazySession};
+use session_core::{RequestContext, SessionManager, Validate};
 
 use crate::answer::Answer;
 use crate::extract::{RequestView, SessionRejection};
 use crate::{Error, Session, SessionData, SignedIn};
 
-/// The fairing that loads the session of every request and commits it with the response.
+/// The fairing that gives every request its session (loaded on first use) and commits it with
+/// the response.
 ///
 /// ```
 /// use session_adapters::rocket::SessionFairing;
@@ -98,33 +97,15 @@ impl SessionFairing {
     }
 }
 
-/// What the fairing left in the request's local cache.
-enum Loaded {
-    Ready(session_core::Session),
-    Failed(u16),
-    /// Only ever cached by a guard that ran without the fairing.
-    Missing,
-}
-
-/// The local-cache slot for the loaded session.
-struct LoadSlot(Loaded);
+/// The local-cache slot for the request's lazily loaded session; `None` when the fairing did not
+/// run (a guard without the fairing).
+struct LoadSlot(Option<LazySession>);
 
 /// The local-cache slot for a guard's redirect, which the fairing applies to the catcher's 303.
 struct RedirectSlot(Option<String>);
 
-fn loaded<'r>(req: &'r Request<'_>) -> &'r Loaded {
-    &req.local_cache(|| LoadSlot(Loaded::Missing)).0
-}
-
-/// The request's `Cookie` headers, joined as one header value.
-fn cookie_header(req: &Request<'_>) -> Option<String> {
-    let mut values = req.headers().get("Cookie");
-    let first = values.next()?;
-    Some(values.fold(first.to_owned(), |mut joined, more| {
-        joined.push_str("; ");
-        joined.push_str(more);
-        joined
-    }))
+fn lazy<'r>(req: &'r Request<'_>) -> Option<&'r LazySession> {
+    req.local_cache(|| LoadSlot(None)).0.as_ref()
 }
 
 #[rocket::async_trait]
@@ -142,30 +123,21 @@ impl Fairing for SessionFairing {
             req.client_ip().map(|ip| ip.to_string()),
             req.headers().get_one("User-Agent"),
         );
-        let result = match cookie_header(req) {
-            Some(header) => self.manager.load_from_header(Some(&header), ctx).await,
-            None => {
-                // Local test clients can carry cookies in the jar rather than as a header.
-                let name = self.manager.policy().cookie().name();
-                let value = req.cookies().get(name).map(|c| c.value().to_owned());
-                self.manager.load(value.as_deref(), ctx).await
-            }
+        let session = if req.headers().contains("Cookie") {
+            self.manager
+                .lazy_from_headers(req.headers().get("Cookie"), ctx)
+        } else {
+            // Local test clients can carry cookies in the jar rather than as a header.
+            let name = self.manager.policy().cookie().name();
+            let value = req.cookies().get(name).map(|c| c.value().to_owned());
+            self.manager.lazy(value.as_deref(), ctx)
         };
-        let loaded = match result {
-            Ok(session) => Loaded::Ready(session),
-            Err(e) => Loaded::Failed(e.status_code()),
-        };
-        req.local_cache(|| LoadSlot(loaded));
+        req.local_cache(|| LoadSlot(Some(session)));
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        let session = match loaded(req) {
-            Loaded::Ready(session) => session,
-            Loaded::Failed(status) => {
-                *res = respond(Answer::status(*status));
-                return;
-            }
-            Loaded::Missing => return,
+        let Some(session) = lazy(req) else {
+            return;
         };
         // A guard that denied a page request failed with 303 and left its location here; the
         // catcher's 303 has none. A handler's own answers (a 401 after an `Option` guard, a
@@ -179,11 +151,7 @@ impl Fairing for SessionFairing {
                 res.set_sized_body(0, Cursor::new(""));
             }
         }
-        match self
-            .manager
-            .commit_for_status(session, res.status().code)
-            .await
-        {
+        match session.commit_for_status(res.status().code).await {
             Ok(update) => {
                 if let Some(value) = update.header_value() {
                     res.adjoin_header(Header::new("Set-Cookie", value.to_owned()));
@@ -214,11 +182,7 @@ fn respond(answer: Answer) -> Response<'static> {
 /// The request as the shared extractors see it.
 fn view<'a>(req: &'a Request<'_>) -> RequestView<'a> {
     RequestView {
-        loaded: match loaded(req) {
-            Loaded::Ready(session) => Ok(session.clone()),
-            Loaded::Failed(status) => Err(SessionRejection::LoadFailed(*status)),
-            Loaded::Missing => Err(SessionRejection::MissingMiddleware),
-        },
+        lazy: lazy(req).cloned(),
         path: req.uri().path().as_str(),
         accept: req.headers().get_one("Accept"),
     }
@@ -266,7 +230,7 @@ impl<'r> FromRequest<'r> for Session {
     type Error = SessionRejection;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        outcome(req, view(req).session())
+        outcome(req, view(req).session().await)
     }
 }
 
@@ -275,7 +239,7 @@ impl<'r> FromRequest<'r> for SignedIn {
     type Error = SessionRejection;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        outcome(req, view(req).signed_in())
+        outcome(req, view(req).signed_in().await)
     }
 }
 
@@ -284,6 +248,6 @@ impl<'r, T: DeserializeOwned + Validate + Send> FromRequest<'r> for SessionData<
     type Error = SessionRejection;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        outcome(req, view(req).data())
+        outcome(req, view(req).data().await)
     }
 }

@@ -553,8 +553,8 @@ fn substeps(
     ))
 }
 
-/// One request's session work in process (no HTTP): `load_from_header`, a counter read and
-/// write, `commit`. The HTTP part's ratios are best read next to these.
+/// One request's session work in process (no HTTP): `lazy_from_headers`, the first extractor's
+/// load, a counter read and write, `commit_for_status`. The HTTP part's ratios are best read next to these.
 fn request_work(secret: &Secret, iters: u64, reps: usize) -> Result<Section, BoxError> {
     let rt = runtime()?;
     let policy = bench_policy()?;
@@ -588,8 +588,9 @@ fn request_work(secret: &Secret, iters: u64, reps: usize) -> Result<Section, Box
     Ok(Section {
         title: "One request's session work, in process".into(),
         intro: vec![
-            "`SessionManager::load_from_header` + `get::<u64>(\"n\")` + `insert(\"n\", n + 1)` + \
-             `commit`, as an adapter drives it, without HTTP. Existing session: the typical record \
+            "`SessionManager::lazy_from_headers` + `LazySession::session` + `get::<u64>(\"n\")` + \
+             `insert(\"n\", n + 1)` + `LazySession::commit_for_status`, as an adapter drives it, \
+             without HTTP. Existing session: the typical record \
              (cookie replayed, so every request writes and re-issues or saves); new session: no \
              cookie, a fresh session holding only the counter."
                 .into(),
@@ -681,10 +682,9 @@ async fn counter_request(
     manager: &SessionManager,
     cookie: Option<&str>,
 ) -> Result<CookieUpdate, BoxError> {
-    let session = manager
-        .load_from_header(cookie, RequestContext::default())
-        .await?;
+    let lazy = manager.lazy_from_headers(cookie, RequestContext::default());
+    let session = lazy.session().await?;
     let n: u64 = session.get("n")?.unwrap_or(0);
     session.insert("n", n + 1)?;
-    Ok(manager.commit(&session).await?)
+    Ok(lazy.commit_for_status(200).await?)
 }

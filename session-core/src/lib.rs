@@ -85,7 +85,7 @@ pub mod handler {
 pub mod adapter {
     pub use crate::error::SessionError;
     pub use crate::guard::{AccessGuard, Denial};
-    pub use crate::manager::{CookieUpdate, SessionManager, SessionManagerBuilder};
+    pub use crate::manager::{CookieUpdate, LazySession, SessionManager, SessionManagerBuilder};
     pub use crate::session::RequestContext;
 }
 

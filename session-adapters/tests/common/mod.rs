@@ -416,6 +416,7 @@ macro_rules! behaviour_suite {
             the_middleware_attached_twice_behaves_like_once,
             guard_redirects_pages_and_401s_apis,
             decoded_once_per_request,
+            a_handler_that_never_asks_for_the_session_costs_nothing,
             $($stateful,)*
         );
     };

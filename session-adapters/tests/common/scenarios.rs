@@ -558,6 +558,41 @@ pub async fn decoded_once_per_request<D: Driver>(backend: Backend) {
     assert_eq!(fx.calls.get(StoreOp::Load), 1, "{fx}: store loads");
 }
 
+/// Lazy loading: a request whose handler takes no session extractor decodes nothing and calls no
+/// store, whatever cookie it carries, and still answers while the store is down.
+pub async fn a_handler_that_never_asks_for_the_session_costs_nothing<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let alice = fx.login("alice").await;
+    let invalid = format!("session={}", tamper(alice.trim_start_matches("session=")));
+    fx.calls.reset();
+    for (case, cookie) in [("signed in", alice.as_str()), ("invalid", invalid.as_str())] {
+        let response = fx.get("/", Some(cookie)).await;
+        assert_eq!(
+            (response.status, response.body.as_str()),
+            (200, "ok"),
+            "{fx}: {case}"
+        );
+        assert!(
+            response.set_cookies().is_empty(),
+            "{fx}: {case}: nothing decoded, so nothing to clear: {response:?}"
+        );
+    }
+    fx.faults.fail_all();
+    let response = fx.get("/", Some(&alice)).await;
+    assert_eq!(response.status, 200, "{fx}: store down: {response:?}");
+    fx.faults.heal();
+    assert_eq!(
+        fx.calls.get(StoreOp::Load),
+        0,
+        "{fx}: store (or revocation) loads"
+    );
+    assert_eq!(fx.calls.writes(), 0, "{fx}: store writes");
+
+    // The same cookie on a route that asks: loaded once.
+    assert_eq!(fx.get("/api/me", Some(&alice)).await.body, "alice", "{fx}");
+    assert_eq!(fx.calls.get(StoreOp::Load), 1, "{fx}: one load when asked");
+}
+
 /// Sessions record the client's IP and User-Agent, shown in the user's session list.
 pub async fn metadata_records_ip_and_user_agent<D: Driver>(backend: Backend) {
     let fx = fixture::<D>(backend).await;

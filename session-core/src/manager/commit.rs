@@ -396,6 +396,7 @@ impl SessionManager {
             }
             Mode::Stateful { codec, store } => (codec, store),
         };
+        let _turn = self.0.commit_locks.turn(&old_key).await;
         let mut expected = write.loaded_version;
         for _ in 0..MAX_MERGE_ATTEMPTS {
             match store.renew(&old_key, expected, &record).await {
@@ -442,6 +443,7 @@ impl SessionManager {
         mut record: SessionRecord,
         write: &Write<'_>,
     ) -> Result<Option<SessionRecord>, SessionError> {
+        let _turn = self.0.commit_locks.turn(&record.key).await;
         let mut expected = write.loaded_version;
         for _ in 0..MAX_MERGE_ATTEMPTS {
             record.version = expected + 1;

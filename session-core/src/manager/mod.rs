@@ -1,12 +1,16 @@
-//! [`SessionManager`]: the framework-agnostic engine. Adapters call [`SessionManager::load`] with
-//! the request's `Cookie` header and [`SessionManager::commit_for_status`] with the handle after
-//! the handler, and write the returned [`CookieUpdate`]. Everything else is decided here.
+//! [`SessionManager`]: the framework-agnostic engine. Adapters hand each request a
+//! [`LazySession`] made from its `Cookie` headers ([`SessionManager::lazy_from_headers`]), which
+//! loads on first use, and call [`LazySession::commit_for_status`] after the handler, writing the
+//! returned [`CookieUpdate`]. Everything else is decided here.
 //!
-//! By concern: `load.rs` (cookie to session), `commit.rs` (session to store and `Set-Cookie`,
-//! with the conflict model), `users.rs` (a user's sessions: listing, "log out everywhere" and the
-//! stateless revocation markers).
+//! By concern: `lazy.rs` (the request's session, loaded on first use), `load.rs` (cookie to
+//! session), `commit.rs` (session to store and `Set-Cookie`, with the conflict model),
+//! `commit_locks.rs` (one session's commits take turns), `users.rs`
+//! (a user's sessions: listing, "log out everywhere" and the stateless revocation markers).
 
 mod commit;
+mod commit_locks;
+mod lazy;
 mod load;
 mod users;
 
@@ -24,15 +28,17 @@ use crate::secret::Secret;
 use crate::session::RequestContext;
 use crate::store::SessionStore;
 use crate::time::{Clock, SystemClock, UnixTime};
+use commit_locks::CommitLocks;
 
 pub use commit::CookieUpdate;
+pub use lazy::LazySession;
 
 /// How many times a create is retried on an id collision (astronomically unlikely with 256-bit
 /// ids), or a revocation marker on a race, before giving up.
 const MAX_ATTEMPTS: usize = 3;
-/// How many times a save or renew that lost a race reloads, merges and tries again ([C8]). Every
-/// lost race means another request's save won, so with N concurrent writers of one session a
-/// request retries at most N - 1 times; the bound only stops a pathological hot spot.
+/// How many times a save or renew that lost a race reloads, merges and tries again ([C8]). The
+/// commits of one session in this process take turns (`commit_locks.rs`), so a race is only ever
+/// lost to a writer in another process; the bound only stops a pathological hot spot.
 ///
 /// [C8]: crate::manual::contracts#c8
 const MAX_MERGE_ATTEMPTS: usize = 256;
@@ -53,6 +59,8 @@ struct Inner {
     policy: Arc<dyn SessionPolicy>,
     clock: Arc<dyn Clock>,
     guard: AccessGuard,
+    /// Stateful commits of one session take turns (see `commit_locks.rs`).
+    commit_locks: CommitLocks,
 }
 
 /// Loads and commits sessions; one per application, cheap to clone.
@@ -263,6 +271,7 @@ impl SessionManagerBuilder {
             policy: self.policy,
             clock: self.clock,
             guard: self.guard,
+            commit_locks: CommitLocks::new(),
         }))
     }
 }
@@ -389,6 +398,10 @@ impl SessionManager {
     }
 
     /// A new, empty record for a request at `now`, with its id.
+    ///
+    /// A stored session records the client's IP and `User-Agent`, shown when the user lists
+    /// their sessions. A stateless one does not: its sessions cannot be listed, and the cookie
+    /// would carry them back and forth on every request for nothing.
     pub(crate) fn new_record(
         &self,
         now: UnixTime,
@@ -399,8 +412,10 @@ impl SessionManager {
         let mut record = SessionRecord::new(id.key(), now, now);
         record.absolute_expires_at = policy.absolute_lifetime().map(|cap| now + cap);
         record.expires_at = policy.expiry_from(&record, now);
-        record.metadata.ip = ctx.ip.clone();
-        record.metadata.user_agent = ctx.user_agent.clone();
+        if let Mode::Stateful { .. } = self.0.mode {
+            record.metadata.ip = ctx.ip.clone();
+            record.metadata.user_agent = ctx.user_agent.clone();
+        }
         (id, record)
     }
 }

@@ -1,0 +1,238 @@
+//! [`LazySession`]: a request's session, loaded the first time the request asks for it, so a
+//! request whose handler never touches the session decodes nothing and calls no store.
+
+use std::fmt;
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use crate::error::SessionError;
+use crate::session::{RequestContext, Session};
+
+use super::{CookieUpdate, SessionManager};
+
+/// A request's session, not loaded yet: what an adapter's middleware hands to the request.
+///
+/// The middleware makes one per request with [`SessionManager::lazy_from_headers`] (which only
+/// finds the cookie's value, nothing more); the first extractor that wants the session awaits
+/// [`session`](Self::session), which loads it (decode, store call) once; every later call of the
+/// same request gets the same [`Session`]. After the handler the middleware calls
+/// [`commit_for_status`](Self::commit_for_status), which commits only a session that was loaded:
+/// a request that never asked for its session makes no store call and sends no `Set-Cookie`.
+///
+/// Cheap to clone (one `Arc`); the clones share the one load.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use session_core::{CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager};
+/// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+///
+/// // A request whose handler never asks: nothing is decoded, nothing is committed.
+/// let untouched = manager.lazy_from_headers(["session=whatever"], RequestContext::default());
+/// assert_eq!(untouched.commit_for_status(200).await?, CookieUpdate::Unchanged);
+///
+/// // A request whose handler writes: loaded on first use, committed after.
+/// let lazy = manager.lazy_from_headers([], RequestContext::default());
+/// lazy.session().await?.insert("visits", 1)?;
+/// assert!(matches!(lazy.commit_for_status(200).await?, CookieUpdate::Set(_)));
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct LazySession(Arc<Pending>);
+
+struct Pending {
+    manager: SessionManager,
+    /// The session cookie's value, if the request sent one.
+    cookie: Option<String>,
+    ctx: RequestContext,
+    loaded: OnceCell<Session>,
+}
+
+impl SessionManager {
+    /// The session of a request with these `Cookie` headers (HTTP/2 may send several; the first
+    /// cookie with the policy's name wins), to be loaded on first use.
+    ///
+    /// Nothing is decoded here: see [`LazySession`].
+    pub fn lazy_from_headers<'h>(
+        &self,
+        cookie_headers: impl IntoIterator<Item = &'h str>,
+        ctx: RequestContext,
+    ) -> LazySession {
+        let cookie = self.0.policy.cookie();
+        let value = cookie_headers
+            .into_iter()
+            .find_map(|header| cookie.find_in_header(header));
+        self.lazy(value, ctx)
+    }
+
+    /// The session of a request whose session cookie value is `cookie` (`None` if absent), to be
+    /// loaded on first use, as [`load`](Self::load) would.
+    pub fn lazy(&self, cookie: Option<&str>, ctx: RequestContext) -> LazySession {
+        LazySession(Arc::new(Pending {
+            manager: self.clone(),
+            cookie: cookie.map(str::to_owned),
+            ctx,
+            loaded: OnceCell::new(),
+        }))
+    }
+}
+
+impl LazySession {
+    /// The request's session, loaded by the first call ([`SessionManager::load`]); later calls
+    /// return the same session without loading again.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionManager::load`] (a store that cannot load the session: 503 while it is
+    /// down), which also logs the failure. A failed load is not remembered: the next call tries
+    /// again.
+    pub async fn session(&self) -> Result<Session, SessionError> {
+        let pending = &*self.0;
+        pending
+            .loaded
+            .get_or_try_init(|| {
+                pending
+                    .manager
+                    .load(pending.cookie.as_deref(), pending.ctx.clone())
+            })
+            .await
+            .cloned()
+    }
+
+    /// The session, if something already loaded it.
+    pub fn loaded(&self) -> Option<&Session> {
+        self.0.loaded.get()
+    }
+
+    /// Commits the session after a response with HTTP `status`, as
+    /// [`SessionManager::commit_for_status`] does, if it was loaded; a session nobody asked for
+    /// is [`CookieUpdate::Unchanged`] without a store call.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionManager::commit_for_status`].
+    pub async fn commit_for_status(&self, status: u16) -> Result<CookieUpdate, SessionError> {
+        match self.loaded() {
+            Some(session) => self.0.manager.commit_for_status(session, status).await,
+            None => Ok(CookieUpdate::Unchanged),
+        }
+    }
+}
+
+/// Never shows the cookie's value.
+impl fmt::Debug for LazySession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LazySession")
+            .field("has_cookie", &self.0.cookie.is_some())
+            .field("loaded", &self.loaded().is_some())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{FaultyStore, SpyStore, StoreOp};
+    use crate::{MemoryStore, Secret};
+
+    fn secret() -> Secret {
+        Secret::from_bytes(vec![7u8; 32]).expect("32 bytes")
+    }
+
+    /// A session cookie pair stored in `manager`'s store.
+    async fn stored_cookie(manager: &SessionManager) -> String {
+        let session = manager
+            .load(None, RequestContext::default())
+            .await
+            .expect("load");
+        session.insert("n", 1).expect("insert");
+        let CookieUpdate::Set(set_cookie) = manager.commit(&session).await.expect("commit") else {
+            panic!("a new session sets a cookie");
+        };
+        set_cookie.split(';').next().expect("pair").to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_session_nobody_asks_for_is_neither_loaded_nor_committed() {
+        let store = SpyStore::new(MemoryStore::new());
+        let calls = store.counts();
+        let manager = SessionManager::stateful(&secret(), store).build();
+        let cookie = stored_cookie(&manager).await;
+        calls.reset();
+
+        let lazy = manager.lazy_from_headers(["theme=dark", &cookie], RequestContext::default());
+        assert!(lazy.loaded().is_none());
+        assert_eq!(
+            lazy.commit_for_status(200).await.expect("commit"),
+            CookieUpdate::Unchanged
+        );
+        assert_eq!(calls.get(StoreOp::Load), 0, "no load");
+        assert_eq!(calls.writes(), 0, "no write");
+    }
+
+    #[tokio::test]
+    async fn the_first_call_loads_and_later_calls_share_the_session() {
+        let store = SpyStore::new(MemoryStore::new());
+        let calls = store.counts();
+        let manager = SessionManager::stateful(&secret(), store).build();
+        let cookie = stored_cookie(&manager).await;
+        calls.reset();
+
+        let lazy = manager.lazy_from_headers([cookie.as_str()], RequestContext::default());
+        let first = lazy.session().await.expect("load");
+        let second = lazy.clone().session().await.expect("load");
+        assert_eq!(first.get::<u64>("n").expect("n"), Some(1));
+        second.insert("n", 2).expect("insert");
+        assert_eq!(first.get::<u64>("n").expect("n"), Some(2), "one session");
+        assert_eq!(calls.get(StoreOp::Load), 1, "one load");
+        assert_eq!(
+            lazy.commit_for_status(200).await.expect("commit"),
+            CookieUpdate::Unchanged,
+            "a stored session keeps its cookie"
+        );
+        assert_eq!(calls.writes(), 1, "the change is saved");
+    }
+
+    #[tokio::test]
+    async fn the_first_cookie_of_the_name_wins_across_headers() {
+        let manager = SessionManager::stateful(&secret(), MemoryStore::new()).build();
+        let cookie = stored_cookie(&manager).await;
+        let lazy = manager.lazy_from_headers(
+            ["a=1", &format!("b=2; {cookie}"), "session=forged"],
+            RequestContext::default(),
+        );
+        let session = lazy.session().await.expect("load");
+        assert_eq!(session.get::<u64>("n").expect("n"), Some(1));
+    }
+
+    #[tokio::test]
+    async fn a_failed_load_is_an_error_and_the_next_call_tries_again() {
+        let store = FaultyStore::new(MemoryStore::new());
+        let switch = store.switch();
+        let manager = SessionManager::stateful(&secret(), store).build();
+        let cookie = stored_cookie(&manager).await;
+        let lazy = manager.lazy_from_headers([cookie.as_str()], RequestContext::default());
+
+        switch.fail(StoreOp::Load);
+        let error = lazy.session().await.expect_err("the store is down");
+        assert_eq!(error.status_code(), 503);
+        assert_eq!(
+            lazy.commit_for_status(200)
+                .await
+                .expect("nothing to commit"),
+            CookieUpdate::Unchanged
+        );
+        switch.heal();
+        let session = lazy.session().await.expect("the store is back");
+        assert_eq!(session.get::<u64>("n").expect("n"), Some(1));
+    }
+
+    #[test]
+    fn debug_never_shows_the_cookie() {
+        let manager = SessionManager::stateful(&secret(), MemoryStore::new()).build();
+        let lazy = manager.lazy(Some("secret-cookie-value"), RequestContext::default());
+        let shown = format!("{lazy:?}");
+        assert!(!shown.contains("secret-cookie-value"), "{shown}");
+        assert!(shown.contains("has_cookie: true"), "{shown}");
+    }
+}
