@@ -14,8 +14,9 @@
 //! Commands that can fail on a damaged key (`ZADD` on a user index of another type) run before
 //! the record is written, so a failing script leaves no record without its index entry.
 //!
-//! Expiry arguments are Unix seconds for `EXPIREAT`. Every script that writes a user index ends
-//! with `tidy`: it drops the entries whose record Redis has already expired (score before the
+//! Expiry arguments are Unix seconds for `EXPIREAT`. Every script that adds an entry to a user
+//! index ends with `tidy` (a save that only moves an existing entry's score lengthens the index's
+//! lifetime with `EXPIREAT ... GT` instead): it drops the entries whose record Redis has already expired (score before the
 //! current second of Redis' own clock, the clock that expires the records) and sets the index's
 //! `EXPIREAT` to its latest entry's score, so the index holds the user's live sessions only,
 //! however rarely `list_for_user` runs, and disappears with the last of them.
@@ -57,9 +58,10 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 if KEYS[2] then
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-  redis.call('HSET', KEYS[1], 'u', ARGV[5])
+  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'r', ARGV[2], 'u', ARGV[5])
+else
+  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'r', ARGV[2])
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'r', ARGV[2])
 redis.call('EXPIREAT', KEYS[1], ARGV[3])
 if KEYS[2] then
   tidy(KEYS[2])
@@ -73,33 +75,46 @@ return 1
 /// expire-at, key hex, user-index key prefix, [new user id].
 /// Returns 1 when saved, 0 on a version conflict, -1 when the record does not exist (it is not
 /// re-created).
+///
+/// The common save (the same user, a later expiry) is `HMGET`, `ZADD`, `HSET`, `EXPIREAT` and
+/// the index's `EXPIREAT ... GT`: `tidy` runs only when the entry is new to the index (a sign-in
+/// or a switch of user), since an existing entry's new score can only need a longer index
+/// lifetime, which `GT` gives without reading the index.
 pub(crate) static SAVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(with_tidy!(
         r"
-if redis.call('EXISTS', KEYS[1]) == 0 then
+local current = redis.call('HMGET', KEYS[1], 'v', 'u')
+if not current[1] then
   return -1
 end
-if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then
+if current[1] ~= ARGV[1] then
   return 0
 end
+local added = 0
 if KEYS[2] then
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+  added = redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
 end
-local old_user = redis.call('HGET', KEYS[1], 'u')
+local old_user = current[2]
 if old_user and old_user ~= ARGV[7] then
   local old_index = ARGV[6] .. old_user
   redis.call('ZREM', old_index, ARGV[5])
   tidy(old_index)
 end
 if KEYS[2] then
-  redis.call('HSET', KEYS[1], 'u', ARGV[7])
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'r', ARGV[3], 'u', ARGV[7])
 else
-  redis.call('HDEL', KEYS[1], 'u')
+  if old_user then
+    redis.call('HDEL', KEYS[1], 'u')
+  end
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'r', ARGV[3])
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'r', ARGV[3])
 redis.call('EXPIREAT', KEYS[1], ARGV[4])
 if KEYS[2] then
-  tidy(KEYS[2])
+  if added == 1 then
+    tidy(KEYS[2])
+  else
+    redis.call('EXPIREAT', KEYS[2], ARGV[4], 'GT')
+  end
 end
 return 1
 "

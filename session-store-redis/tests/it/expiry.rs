@@ -109,6 +109,19 @@ async fn a_user_index_lasts_as_long_as_its_longest_record() {
         store.list_for_user(&user, now).await.expect("list").len(),
         3
     );
+
+    // A save that moves the longest record's expiry later lengthens the index with it; one that
+    // moves it earlier never shortens it below a live record's.
+    let mut later = long.clone();
+    later.version = 2;
+    later.expires_at = now + Duration::from_secs(2000);
+    store.save(&later, 1).await.expect("save");
+    assert_eq!(common::expire_time(&mut raw, &index_key).await, at(2000));
+    let mut earlier = later.clone();
+    earlier.version = 3;
+    earlier.expires_at = now + Duration::from_secs(500);
+    store.save(&earlier, 2).await.expect("save");
+    assert_eq!(common::expire_time(&mut raw, &index_key).await, at(2000));
 }
 
 #[tokio::test]
