@@ -435,6 +435,27 @@ fn s17_signed_payloads_of_the_wrong_shape_are_schema_errors() {
         .is_err());
 }
 
+/// A payload that names a registered claim twice (`{"exp": <past>, "exp": <future>}`) is
+/// refused: parsers disagree on which one counts, so no value of it is trusted.
+#[test]
+fn a_repeated_registered_claim_is_malformed() {
+    let t = NOW.as_secs();
+    let payload = format!(
+        r#"{{"iat":{t},"nbf":{t},"exp":{},"exp":{}}}"#,
+        t - 10,
+        t + 3600
+    );
+    let signing_input = format!(
+        "{}.{}",
+        b64(&serde_json::to_vec(&session_header()).unwrap()),
+        b64(payload.as_bytes())
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET).unwrap();
+    mac.update(signing_input.as_bytes());
+    let token = format!("{signing_input}.{}", b64(&mac.finalize().into_bytes()));
+    assert_eq!(reject(&token), RejectReason::Malformed);
+}
+
 #[test]
 fn s31_oversized_tokens_are_rejected_before_decoding() {
     let huge = "a".repeat(1 << 20);

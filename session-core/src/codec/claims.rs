@@ -154,11 +154,7 @@ impl Default for ClaimRules {
 impl ClaimRules {
     /// Checks the registered claims at `now`: `exp` required and numeric, `nbf` and `iat` numeric
     /// and not in the future (beyond the leeway), `iss` and `aud` as configured.
-    pub(crate) fn check(
-        &self,
-        claims: &Map<String, Value>,
-        now: UnixTime,
-    ) -> Result<(), RejectReason> {
+    pub(crate) fn check(&self, claims: &Claims, now: UnixTime) -> Result<(), RejectReason> {
         let now = now.as_secs();
         let exp = time_claim(claims, "exp")?.ok_or(RejectReason::Schema)?;
         if now >= exp.saturating_add(self.leeway) {
@@ -218,10 +214,10 @@ impl ClaimRules {
 /// its creation time.
 pub(crate) fn record_from_claims(
     rules: &ClaimRules,
-    mut claims: Map<String, Value>,
+    mut claims: Claims,
     now: UnixTime,
 ) -> Result<SessionRecord, RejectReason> {
-    let key = match claims.remove("jti") {
+    let key = match claims.take("jti") {
         Some(Value::String(jti)) => match parse_jti(&jti) {
             Some(key) => key,
             None if rules.foreign_jti && !jti.is_empty() && jti.len() <= MAX_FOREIGN_JTI_LEN => {
@@ -236,15 +232,16 @@ pub(crate) fn record_from_claims(
         None => SessionId::generate().key(),
         Some(_) => return Err(RejectReason::Schema),
     };
-    let user_id = match claims.remove("sub") {
+    let user_id = match claims.take("sub") {
         None => None,
         Some(Value::String(sub)) => Some(UserId::new(sub)),
         Some(_) => return Err(RejectReason::Schema),
     };
     let exp = time_claim(&claims, "exp")?.ok_or(RejectReason::Schema)?;
     let issued = time_claim(&claims, "iat")?.map_or(now, UnixTime::from_secs);
-    let had_ses = claims.contains_key("ses");
-    let ses = match claims.remove("ses") {
+    let ses = claims.take("ses");
+    let had_ses = ses.is_some();
+    let ses = match ses {
         Some(value) => serde_json::from_value(value).map_err(|_| RejectReason::Schema)?,
         None => SesClaim {
             c: issued,
@@ -253,12 +250,9 @@ pub(crate) fn record_from_claims(
             m: SessionMetadata::default(),
         },
     };
-    for name in RESERVED_CLAIMS {
-        claims.remove(*name);
-    }
     let mut record = SessionRecord {
         key,
-        data: claims,
+        data: claims.data,
         user_id,
         created_at: ses.c,
         last_seen_at: ses.l,
@@ -273,10 +267,7 @@ pub(crate) fn record_from_claims(
 
 /// A NumericDate claim: absent, or a non-negative integer. Any other type (string, float, huge
 /// number) is a schema error, never "absent" (CVE-2026-25537).
-pub(crate) fn time_claim(
-    claims: &Map<String, Value>,
-    name: &str,
-) -> Result<Option<u64>, RejectReason> {
+pub(crate) fn time_claim(claims: &Claims, name: &str) -> Result<Option<u64>, RejectReason> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => n.as_u64().map(Some).ok_or(RejectReason::Schema),
@@ -378,6 +369,115 @@ fn parse_jti(jti: &str) -> Option<SessionKey> {
         43 => crate::b64::decode_array::<32>(jti).map(SessionKey::from_bytes),
         64 => SessionKey::from_hex(jti),
         _ => None,
+    }
+}
+
+/// A token's claims as parsed: the registered claims and our `ses` kept apart (indexed as in
+/// [`RESERVED_CLAIMS`]), everything else (the session data) in a map. Parsing straight into this
+/// shape spares building, then removing, the map entries of the claims every token carries, and
+/// refuses a token that repeats a registered claim (which value would count is ambiguous).
+#[derive(Debug, Default)]
+pub(crate) struct Claims {
+    registered: [Option<Value>; RESERVED_CLAIMS.len()],
+    /// The other claims: the session data.
+    pub(crate) data: Map<String, Value>,
+}
+
+impl Claims {
+    /// The claim `name`, registered or not.
+    pub(crate) fn get(&self, name: &str) -> Option<&Value> {
+        match reserved_index(name) {
+            Some(i) => self.registered[i].as_ref(),
+            None => self.data.get(name),
+        }
+    }
+
+    /// Takes the registered claim `name` out.
+    fn take(&mut self, name: &str) -> Option<Value> {
+        reserved_index(name).and_then(|i| self.registered[i].take())
+    }
+
+    /// Every claim in one map, as the token carried them.
+    pub(crate) fn into_map(self) -> Map<String, Value> {
+        let mut map = self.data;
+        for (name, value) in RESERVED_CLAIMS.iter().zip(self.registered) {
+            if let Some(value) = value {
+                map.insert((*name).to_owned(), value);
+            }
+        }
+        map
+    }
+}
+
+fn reserved_index(name: &str) -> Option<usize> {
+    RESERVED_CLAIMS.iter().position(|r| *r == name)
+}
+
+impl<'de> Deserialize<'de> for Claims {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ClaimsVisitor)
+    }
+}
+
+struct ClaimsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ClaimsVisitor {
+    type Value = Claims;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+        let mut claims = Claims::default();
+        while let Some(key) = map.next_key::<ClaimName>()? {
+            match key {
+                ClaimName::Reserved(i) => {
+                    if claims.registered[i].is_some() {
+                        return Err(serde::de::Error::custom("a registered claim is repeated"));
+                    }
+                    claims.registered[i] = Some(map.next_value()?);
+                }
+                ClaimName::Other(name) => {
+                    claims.data.insert(name, map.next_value()?);
+                }
+            }
+        }
+        Ok(claims)
+    }
+}
+
+/// A claim's name: one of [`RESERVED_CLAIMS`] (by index, nothing allocated) or another.
+enum ClaimName {
+    Reserved(usize),
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for ClaimName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl serde::de::Visitor<'_> for NameVisitor {
+            type Value = ClaimName;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a claim name")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<ClaimName, E> {
+                Ok(match reserved_index(name) {
+                    Some(i) => ClaimName::Reserved(i),
+                    None => ClaimName::Other(name.to_owned()),
+                })
+            }
+
+            fn visit_string<E: serde::de::Error>(self, name: String) -> Result<ClaimName, E> {
+                Ok(match reserved_index(&name) {
+                    Some(i) => ClaimName::Reserved(i),
+                    None => ClaimName::Other(name),
+                })
+            }
+        }
+        deserializer.deserialize_str(NameVisitor)
     }
 }
 

@@ -27,7 +27,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use super::claims::{record_from_claims, ClaimRules};
+use super::claims::{record_from_claims, ClaimRules, Claims};
 use super::{Decoded, EncodeError, RejectReason, SessionCodec, MAX_COOKIE_VALUE_LEN};
 use crate::b64;
 use crate::record::SessionRecord;
@@ -620,7 +620,7 @@ impl JwtCodec {
             .find(|&index| self.ring[index].key.verifies(self.alg, message, &signature))
             .ok_or(RejectReason::BadSignature)?;
         let claims_bytes = b64::decode(payload).ok_or(RejectReason::Malformed)?;
-        let claims: Map<String, Value> =
+        let claims: Claims =
             serde_json::from_slice(&claims_bytes).map_err(|_| RejectReason::Malformed)?;
         self.rules.check(&claims, now)?;
         Ok(Verified {
@@ -673,7 +673,7 @@ impl JwtCodec {
 }
 
 struct Verified {
-    claims: Map<String, Value>,
+    claims: Claims,
     stale_key: bool,
 }
 
@@ -915,7 +915,7 @@ impl TokenCodec {
         now: UnixTime,
     ) -> Result<Decoded<T>, RejectReason> {
         let verified = self.jwt.verify(token, now)?;
-        let payload = serde_json::from_value(Value::Object(verified.claims))
+        let payload = serde_json::from_value(Value::Object(verified.claims.into_map()))
             .map_err(|_| RejectReason::Schema)?;
         Ok(Decoded {
             payload,

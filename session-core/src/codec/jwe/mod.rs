@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 pub use content::JweEncryption;
 pub use keys::{JweAlgorithm, JweKey};
 
-use super::claims::{record_from_claims, ClaimRules, ForeignClaims};
+use super::claims::{record_from_claims, ClaimRules, Claims, ForeignClaims};
 use super::jwt::{typ_matches, SESSION_TOKEN_TYPE};
 use super::{Decoded, EncodeError, RejectReason, SessionCodec, MAX_COOKIE_VALUE_LEN, MAX_KID_LEN};
 use crate::b64;
@@ -332,11 +332,7 @@ impl JweCodec {
     }
 
     /// The checked claims of `token`, and whether an older key of the ring encrypted it.
-    fn decrypt(
-        &self,
-        token: &str,
-        now: UnixTime,
-    ) -> Result<(Map<String, Value>, bool), RejectReason> {
+    fn decrypt(&self, token: &str, now: UnixTime) -> Result<(Claims, bool), RejectReason> {
         if token.len() > MAX_COOKIE_VALUE_LEN {
             return Err(RejectReason::TooLarge);
         }
@@ -383,7 +379,7 @@ impl JweCodec {
             outcome = Err(RejectReason::BadSignature);
         }
         let (index, plaintext) = outcome?;
-        let claims: Map<String, Value> =
+        let claims: Claims =
             serde_json::from_slice(&plaintext).map_err(|_| RejectReason::Malformed)?;
         self.rules.check(&claims, now)?;
         Ok((claims, index > 0))
