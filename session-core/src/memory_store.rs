@@ -2,6 +2,7 @@
 //! applications.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -12,13 +13,19 @@ use crate::record::SessionRecord;
 use crate::store::{SessionStore, StoreCaps, StoreError};
 use crate::time::UnixTime;
 
-const SHARDS: usize = 16;
+/// Record shards and user-index shards. Many small maps, so a shard's lock is held briefly, a
+/// sweep scans a 64th of the records, and a map that grows rehashes a 64th of them: with a
+/// million sessions, 16 shards and one user index made a create wait hundreds of milliseconds
+/// now and then.
+const SHARDS: usize = 64;
 /// Every this many creates, one shard is swept for expired records, so an application that never
 /// calls `purge_expired` still does not grow without bound, and no single call pays for a full scan.
-const SWEEP_EVERY: u64 = 256;
+const SWEEP_EVERY: u64 = 64;
 
-/// Sessions in memory: 16 independently locked shards keyed by the first byte of the session key,
-/// plus a per-user index. Lost when the process exits.
+type Index = HashMap<UserId, HashSet<SessionKey>>;
+
+/// Sessions in memory: 64 independently locked shards keyed by the first byte of the session key,
+/// plus a per-user index in 64 shards of its own. Lost when the process exits.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -30,17 +37,24 @@ const SWEEP_EVERY: u64 = 256;
 /// assert_eq!(store.load(&record.key, now).await?, Some(record));
 /// # Ok::<(), session_core::store::StoreError>(()) }).unwrap();
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     shards: [RwLock<HashMap<SessionKey, SessionRecord>>; SHARDS],
-    by_user: Mutex<HashMap<UserId, HashSet<SessionKey>>>,
+    by_user: [Mutex<Index>; SHARDS],
+    /// Picks a user's index shard.
+    user_hasher: RandomState,
     creates: AtomicU64,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
-        Self::default()
+        MemoryStore {
+            shards: std::array::from_fn(|_| RwLock::default()),
+            by_user: std::array::from_fn(|_| Mutex::default()),
+            user_hasher: RandomState::new(),
+            creates: AtomicU64::new(0),
+        }
     }
 
     /// How many records are held, expired or not (for tests and metrics).
@@ -61,20 +75,25 @@ impl MemoryStore {
         &self.shards[self.shard_index(key)]
     }
 
-    fn index(&self) -> MutexGuard<'_, HashMap<UserId, HashSet<SessionKey>>> {
+    /// The index shard holding `user`'s keys.
+    fn index(&self, user: &UserId) -> MutexGuard<'_, Index> {
+        let shard = (self.user_hasher.hash_one(user) % SHARDS as u64) as usize;
         // A panic while holding the lock cannot leave the index half-updated in a way that matters
         // (every entry is re-checked against the shards), so a poisoned lock is still usable.
-        self.by_user.lock().unwrap_or_else(|e| e.into_inner())
+        self.by_user[shard]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn add_to_index(&self, user: &UserId, key: SessionKey) {
+        self.index(user)
+            .entry(user.clone())
+            .or_default()
+            .insert(key);
     }
 
     fn unindex(&self, user: &UserId, key: &SessionKey) {
-        let mut index = self.index();
-        if let Some(keys) = index.get_mut(user) {
-            keys.remove(key);
-            if keys.is_empty() {
-                index.remove(user);
-            }
-        }
+        remove_from(&mut self.index(user), user, key);
     }
 
     fn sweep_shard(&self, shard: usize, now: UnixTime) -> u64 {
@@ -96,7 +115,23 @@ impl MemoryStore {
     }
 }
 
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 type Shard = HashMap<SessionKey, SessionRecord>;
+
+/// Removes `key` from `user`'s entry of a locked index shard, and the entry once it is empty.
+fn remove_from(index: &mut Index, user: &UserId, key: &SessionKey) {
+    if let Some(keys) = index.get_mut(user) {
+        keys.remove(key);
+        if keys.is_empty() {
+            index.remove(user);
+        }
+    }
+}
 
 /// The check-and-move of [`SessionStore::renew`] on locked shards (`new_shard` is `None` when
 /// both keys live in `old_shard`). Returns the user the old record belonged to.
@@ -160,10 +195,7 @@ impl SessionStore for MemoryStore {
             }
             map.insert(record.key, record.clone());
             if let Some(user) = &record.user_id {
-                self.index()
-                    .entry(user.clone())
-                    .or_default()
-                    .insert(record.key);
+                self.add_to_index(user, record.key);
             }
         }
         let n = self.creates.fetch_add(1, Ordering::Relaxed);
@@ -181,17 +213,11 @@ impl SessionStore for MemoryStore {
             return Err(StoreError::Conflict);
         }
         if stored.user_id != record.user_id {
-            let mut index = self.index();
             if let Some(old) = &stored.user_id {
-                if let Some(keys) = index.get_mut(old) {
-                    keys.remove(&record.key);
-                    if keys.is_empty() {
-                        index.remove(old);
-                    }
-                }
+                self.unindex(old, &record.key);
             }
             if let Some(new) = &record.user_id {
-                index.entry(new.clone()).or_default().insert(record.key);
+                self.add_to_index(new, record.key);
             }
         }
         *stored = record.clone();
@@ -217,17 +243,21 @@ impl SessionStore for MemoryStore {
             }
             Some(high) => move_record(high, Some(&mut low), old, expected_version, record)?,
         };
-        // One index update for both keys: between two, a `delete_for_user` would find the user
-        // without sessions and end nothing while the renewed record is about to be indexed.
-        let mut index = self.index();
-        if let Some(user) = &record.user_id {
-            index.entry(user.clone()).or_default().insert(record.key);
-        }
-        if let Some(user) = &previous_user {
-            if let Some(keys) = index.get_mut(user) {
-                keys.remove(old);
-                if keys.is_empty() {
-                    index.remove(user);
+        match (&previous_user, &record.user_id) {
+            // One index update for both keys of the same user: between two, a
+            // `delete_for_user` would find the user without sessions and end nothing while the
+            // renewed record is about to be indexed.
+            (Some(before), Some(after)) if before == after => {
+                let mut index = self.index(after);
+                index.entry(after.clone()).or_default().insert(record.key);
+                remove_from(&mut index, before, old);
+            }
+            (before, after) => {
+                if let Some(user) = after {
+                    self.add_to_index(user, record.key);
+                }
+                if let Some(user) = before {
+                    self.unindex(user, old);
                 }
             }
         }
@@ -249,7 +279,7 @@ impl SessionStore for MemoryStore {
         // lock is released before any shard is locked: `renew` takes them the other way round,
         // and holding both here (as a `while let` scrutinee's guard would) deadlocks with it.
         loop {
-            let Some(keys) = self.index().remove(user) else {
+            let Some(keys) = self.index(user).remove(user) else {
                 break;
             };
             for key in keys {
@@ -272,7 +302,7 @@ impl SessionStore for MemoryStore {
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let keys: Vec<SessionKey> = self
-            .index()
+            .index(user)
             .get(user)
             .map(|keys| keys.iter().copied().collect())
             .unwrap_or_default();

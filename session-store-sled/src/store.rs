@@ -7,9 +7,11 @@
 //! Blocking I/O (D8): the work that touches the disk or grows with the data runs on Tokio's
 //! blocking pool: flushes (with [`FlushPolicy::EveryWrite`] a write returns only after sled's
 //! `flush` has written and synced it), a user's sessions, the purge. A single record's load and
-//! transaction run on the calling task: sled serves them from its page cache and its in-memory
-//! log (a few microseconds, measured by `cargo xtask bench`), cheaper than the round trip to the
-//! blocking pool they used to pay.
+//! transaction run on the calling task, cheaper than the round trip to the blocking pool they
+//! used to pay: sled serves them from its page cache and its in-memory log in a few
+//! microseconds. A load that misses the cache reads a page from disk on the calling task; the
+//! growth benchmark in `BENCHMARKS.md` shows what that costs once the sessions outgrow the cache
+//! (raise [`cache_capacity`](crate::SledStoreConfig::cache_capacity) to keep them in memory).
 
 use std::fmt;
 use std::sync::{Arc, Weak};

@@ -206,3 +206,47 @@ pub(crate) fn ensure_wrk() -> Result<(), Failure> {
     }
     apt_install(&["wrk"])
 }
+
+/// The 1-minute load average per core below which a full benchmark run writes its figures (the
+/// threshold `session-bench` checks at its start).
+const QUIET_LOAD_PER_CORE: f64 = 0.5;
+/// How long to wait for the load a build left behind to fall below it.
+const QUIET_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Waits (up to five minutes) until the 1-minute load average is below half the cores, saying
+/// what it waits for. The benchmark itself decides whether its figures are written; this only
+/// keeps the release build that preceded it from being mistaken for another job.
+pub(crate) fn wait_for_quiet_machine() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threshold = cores as f64 * QUIET_LOAD_PER_CORE;
+    let started = std::time::Instant::now();
+    loop {
+        let Some(load) = one_minute_load() else {
+            return;
+        };
+        if load < threshold {
+            return;
+        }
+        if started.elapsed() >= QUIET_WAIT {
+            eprintln!(
+                "xtask: the 1-minute load average is still {load:.2} (threshold {threshold:.2}): \
+                 another job is running; the benchmark will print its figures but not write them"
+            );
+            return;
+        }
+        eprintln!(
+            "xtask: waiting for the machine to settle: 1-minute load average {load:.2}, \
+             threshold {threshold:.2} ({cores} cores)"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(15));
+    }
+}
+
+fn one_minute_load() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}

@@ -17,7 +17,7 @@ commands:
                        tests
   lint                 cargo fmt --check, clippy (-D warnings) per feature and all features,
                        rustdoc with warnings denied, dependency-tree and tidy checks
-  bench [codec|stores|http] [--quick]
+  bench [codec|stores|http|growth] [--quick]
                        benchmarks in release mode; writes the table to BENCHMARKS.md
                        (--quick: tiny iteration counts, a smoke run that writes nothing)
   demo [--store jwt|jwe|memory|sled|sqlite|redis] [--port N]
@@ -145,12 +145,18 @@ fn bench(args: &[String]) -> Result<(), Failure> {
     let wants = |part: &str| parts.is_empty() || parts.contains(&part);
     let mut command = cargo(&["run", "--release", "-p", "session-bench", "--"]);
     command.args(args);
-    if wants("stores") || wants("http") {
+    if wants("stores") || wants("http") || wants("growth") {
         command.env("REDIS_URL", env::ensure_redis()?);
     }
     // The quick smoke run uses wrk when it is there and a small built-in client otherwise.
     if wants("http") && !quick {
         env::ensure_wrk()?;
+    }
+    if parts.is_empty() && !quick {
+        // A full run writes BENCHMARKS.md only on a quiet machine; the release build it needs
+        // leaves the load average up for a while, so build first and let it settle.
+        run(&mut cargo(&["build", "--release", "-p", "session-bench"]))?;
+        env::wait_for_quiet_machine();
     }
     run(&mut command)
 }

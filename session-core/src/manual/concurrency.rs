@@ -43,8 +43,17 @@
 //!   of the other's record and it never answers 409: in the example above both answer 200 and
 //!   `n` is 2 (one increment lost, by choice); a key only the first request wrote is kept.
 //!
-//! A merge that loses the race again retries; each lost race means another request's save won,
-//! so N concurrent writers retry at most N - 1 times.
+//! ## One session's commits take turns
+//!
+//! Within one process, the commits of one session take turns: a fair, first-come first-served
+//! lock per session (spread over 64 locks) is held from the first save attempt to the last. So a
+//! hot session (one cookie on many connections) costs each request at most one lost race and
+//! one more save, instead of every request racing every other one round after round, which under
+//! sustained load could go on until the retry bound answered 409 even under `LastWriteWins`.
+//! Writers in other processes (another server on the same store) still meet the version check,
+//! and a merge that loses to one of them retries, up to a bound that only a pathological hot spot
+//! reaches. `a_hot_session_costs_each_request_at_most_two_saves` counts it: 64 requests
+//! committing one session at once make at most 128 save attempts (2012 without the turns).
 //!
 //! ## Renew, logout and "log out everywhere"
 //!
