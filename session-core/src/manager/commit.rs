@@ -443,16 +443,25 @@ impl SessionManager {
         mut record: SessionRecord,
         write: &Write<'_>,
     ) -> Result<Option<SessionRecord>, SessionError> {
-        let _turn = self.0.commit_locks.turn(&record.key).await;
+        let mut last_saved = self.0.commit_locks.turn(&record.key).await;
         let mut expected = write.loaded_version;
+        // This process saved a later version since the request loaded it: that save would only
+        // fail, so start from the reload.
+        let mut doomed = last_saved.is_some_and(|(key, v)| key == record.key && v > expected);
         for _ in 0..MAX_MERGE_ATTEMPTS {
-            record.version = expected + 1;
-            match store.save(&record, expected).await {
-                Ok(()) => return Ok(Some(record)),
-                Err(StoreError::NotFound) => return Ok(None),
-                Err(StoreError::Conflict) => {}
-                Err(e) => return Err(e.into()),
+            if !doomed {
+                record.version = expected + 1;
+                match store.save(&record, expected).await {
+                    Ok(()) => {
+                        *last_saved = Some((record.key, record.version));
+                        return Ok(Some(record));
+                    }
+                    Err(StoreError::NotFound) => return Ok(None),
+                    Err(StoreError::Conflict) => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
+            doomed = false;
             let Some(current) = store.load(&record.key, write.now).await? else {
                 return Ok(None);
             };

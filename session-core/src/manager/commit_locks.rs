@@ -11,20 +11,26 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::id::SessionKey;
 
+/// What a stripe remembers: the last session this process saved under it, and the version it
+/// saved. A commit that loaded an older version of that session knows its save would fail and
+/// reloads straight away, saving a round trip per request on a hot session.
+pub(super) type LastSaved = Option<(SessionKey, u64)>;
+
 /// How many locks sessions are spread over. Two sessions that share one only take turns
 /// needlessly; with 64 that is rare, and a commit holds its lock for one store round trip.
 const STRIPES: usize = 64;
 
 /// One fair lock per stripe of session keys.
-pub(super) struct CommitLocks([Mutex<()>; STRIPES]);
+pub(super) struct CommitLocks([Mutex<LastSaved>; STRIPES]);
 
 impl CommitLocks {
     pub(super) fn new() -> Self {
-        CommitLocks(std::array::from_fn(|_| Mutex::new(())))
+        CommitLocks(std::array::from_fn(|_| Mutex::new(None)))
     }
 
-    /// Waits for this session's turn to commit; the turn ends when the guard drops.
-    pub(super) async fn turn(&self, key: &SessionKey) -> MutexGuard<'_, ()> {
+    /// Waits for this session's turn to commit; the turn ends when the guard drops. The guard
+    /// holds the stripe's [`LastSaved`], for the commit to read and update.
+    pub(super) async fn turn(&self, key: &SessionKey) -> MutexGuard<'_, LastSaved> {
         // Keys are SHA-256 outputs, so any byte spreads them evenly.
         let stripe = usize::from(key.as_bytes()[0]) % STRIPES;
         self.0[stripe].lock().await
