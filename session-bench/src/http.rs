@@ -1,17 +1,22 @@
 //! Part 3, `http`: each framework's plain handler against the same handler with a session read
-//! and written, for the stateless JWT mode and every store, on two paths (an existing session
-//! whose cookies the load generator replays, and a new session per request). Two more cases per
-//! framework split the stateless overhead: the plain handler with JWT-sized cookie headers in
-//! and out (no session code), and the plain handler behind the session binding.
+//! and written, for the stateless modes and every store, and against the established session
+//! crates of each framework (the anchors, [`crate::anchors`]) in the same run, under three load
+//! shapes: a new session per request, an existing session per connection (every connection its
+//! own seeded session), and one hot session (one seeded cookie replayed by every connection).
+//! Two reference cases per framework split the stateless overhead: the plain handler with
+//! JWT-sized cookie headers in and out (no session code), and the plain handler behind the
+//! session binding.
 //!
 //! Servers are child processes (`session-bench serve ...`) pinned to CPU 0 with `taskset`; `wrk`
-//! loads them from CPU 1 over 127.0.0.1, through a generated Lua script that rotates the cookies
-//! and counts statuses. Server CPU time per request comes from the child's `utime + stime` in
-//! `/proc/<pid>/stat` before and after each run. Each case runs `reps` times, interleaved with
-//! its framework's plain case, so every ratio compares runs made minutes apart at most. Without
-//! wrk, `--quick` falls back to a small built-in client. Finally, a few concurrency checks report
-//! what happens under contention (one session written by every connection; sled's default
-//! flush policy).
+//! loads them from CPU 1 over 127.0.0.1 (all connections on one thread, or one connection per
+//! thread for the per-connection shape and its references), through a generated Lua script
+//! whose `setup(thread)` hands each thread its cookie and which counts statuses. Server
+//! CPU time per request comes from the child's `utime + stime` in `/proc/<pid>/stat` before and
+//! after each run, and for Redis-backed cases the Redis server's the same way (its pid from
+//! `INFO server`). Each case runs `reps` times, interleaved with every other case of its
+//! framework, so every ratio compares runs made minutes apart at most. Without wrk, `--quick`
+//! falls back to a small built-in client. The own Redis store works under a random key prefix
+//! (removed afterwards); the Redis anchors in a database of their own, emptied afterwards.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -20,42 +25,96 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use session_core::config::ConflictPolicy;
+
+use crate::anchors::{anchor_redis_url, Anchor, ANCHOR_REDIS_DB};
 use crate::codec;
-use crate::servers::{Backend, Framework, DIR_ENV, PREFIX_ENV};
+use crate::servers::{policy_name, Backend, Framework, Subject, DIR_ENV, PREFIX_ENV};
 use crate::stores::{cleanup_prefix, random_prefix, redis_url};
 use crate::timing::{percentile_sorted, Spread};
 use crate::{context, fail, BoxError, Options, Report, Section, Table, Target};
 
 /// The stateless-JWT target: CPU per request at most this many times the plain handler's.
 const TARGET_JWT_RATIO: f64 = 1.20;
-/// wrk's connections (and the built-in client's threads are fewer: see [`StdClient`]).
+/// The memory-store target: CPU per request at most this many times tower-sessions'.
+const TARGET_MEMORY_X_ANCHOR: f64 = 0.80;
+/// The memory-store target: new-session p99 below this many milliseconds.
+const TARGET_MEMORY_NEW_P99_MS: f64 = 1.0;
+/// The Redis-store target: server CPU per request at most this many times the Redis anchor's.
+const TARGET_REDIS_CPU_X_ANCHOR: f64 = 0.70;
+/// The Redis-store target: requests per second at least this many times the Redis anchor's.
+const TARGET_REDIS_RPS_X_ANCHOR: f64 = 1.5;
+/// wrk's connections, one per wrk thread (the built-in client has fewer: see [`StdClient`]).
 const CONNECTIONS: u32 = 32;
 
-/// Which request a case sends.
+/// Which request a case sends, and with which cookies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
-    /// `GET /plain` on the server without a session binding: the reference.
+    /// `GET /plain` on the server without a session binding: the reference of the shapes loaded
+    /// from one wrk thread (new and hot session).
     Plain,
+    /// The same, one connection per wrk thread: the reference of the per-connection shapes.
+    PlainPerThread,
     /// `GET /echo-cookie` on the server without a session binding, sending the stateless JWT
     /// cookies and answering a Set-Cookie of the same size: what the header bytes alone cost.
     PlainWithHeaders,
     /// `GET /plain` without a cookie on the stateless JWT server: what the binding costs when the
     /// handler never touches the session.
     PlainInBinding,
-    /// `GET /counter` replaying seeded sessions' cookies.
-    Existing,
     /// `GET /counter` without a cookie: a new session every request.
     New,
+    /// `GET /counter`, every connection replaying its own seeded session's cookie.
+    PerConnection,
+    /// `GET /counter`, every connection replaying the same seeded session's cookie.
+    Hot,
 }
 
 impl Route {
+    /// The shapes measured for every session backend and anchor.
+    const SESSION_SHAPES: [Route; 3] = [Route::New, Route::PerConnection, Route::Hot];
+
+    /// The name in the report.
     fn label(self) -> &'static str {
         match self {
             Route::Plain => "GET /plain",
+            Route::PlainPerThread => "GET /plain, a thread per connection",
             Route::PlainWithHeaders => "GET /plain + JWT-sized cookie headers",
             Route::PlainInBinding => "GET /plain behind the binding",
-            Route::Existing => "existing session",
             Route::New => "new session",
+            Route::PerConnection => "existing, per connection",
+            Route::Hot => "hot session (one cookie)",
+        }
+    }
+
+    /// The request path.
+    fn path(self) -> &'static str {
+        match self {
+            Route::Plain | Route::PlainPerThread | Route::PlainInBinding => "/plain",
+            Route::PlainWithHeaders => "/echo-cookie",
+            Route::New | Route::PerConnection | Route::Hot => "/counter",
+        }
+    }
+
+    /// Whether wrk runs the route with one connection per thread (`-t32 -c32`: the only way
+    /// wrk's Lua gives each connection its own cookie) rather than all connections on one
+    /// thread (`-t1 -c32`). The split references measure the header and binding costs of the
+    /// per-connection shape, so they run the same way.
+    fn thread_per_connection(self) -> bool {
+        matches!(
+            self,
+            Route::PlainPerThread
+                | Route::PlainWithHeaders
+                | Route::PlainInBinding
+                | Route::PerConnection
+        )
+    }
+
+    /// The `GET /plain` reference measured under the same client shape.
+    fn reference(self) -> Route {
+        if self.thread_per_connection() {
+            Route::PlainPerThread
+        } else {
+            Route::Plain
         }
     }
 }
@@ -78,6 +137,7 @@ pub(crate) fn preflight(options: Options) -> Result<(), BoxError> {
     }
 }
 
+/// The error when wrk is needed and missing.
 fn no_wrk() -> BoxError {
     fail(
         "wrk not found on PATH: the HTTP part needs it for a full run (`apt-get install wrk`; \
@@ -85,6 +145,7 @@ fn no_wrk() -> BoxError {
     )
 }
 
+/// wrk when it is there (or the built-in client when asked for, or in `--quick` without wrk).
 fn choose_client(options: Options) -> Result<Client, BoxError> {
     if options.std_client {
         return Ok(Client::Std);
@@ -102,6 +163,7 @@ fn choose_client(options: Options) -> Result<Client, BoxError> {
     Err(no_wrk())
 }
 
+/// `program` on `PATH`, if it is there.
 fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -117,6 +179,7 @@ fn can_pin() -> bool {
             .unwrap_or(false)
 }
 
+/// The kernel clock ticks per second of `/proc/<pid>/stat` times.
 fn clock_ticks_per_sec() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
@@ -133,20 +196,29 @@ struct Server {
     child: Child,
     port: u16,
     framework: Framework,
-    backend: Backend,
+    subject: Subject,
+    /// The conflict policy of an own backend (anchors have their own behaviour).
+    policy: ConflictPolicy,
 }
 
 impl Server {
+    /// Starts `subject` on `framework` (pinned to CPU 0 when `pin`) and waits until it listens.
     fn start(
         framework: Framework,
-        backend: Backend,
+        subject: Subject,
+        policy: ConflictPolicy,
         pin: bool,
         dir: &Path,
         redis_prefix: &str,
     ) -> Result<Server, BoxError> {
         let port = free_port()?;
         let exe = std::env::current_exe().map_err(context("locate the bench binary"))?;
-        let data = dir.join(format!("{}-{}", framework.name(), backend.name()));
+        let data = dir.join(format!(
+            "{}-{}-{}",
+            framework.name(),
+            subject.name(),
+            policy_name(policy)
+        ));
         std::fs::create_dir_all(&data).map_err(context("create the server's data dir"))?;
         let mut command = if pin {
             let mut c = Command::new("taskset");
@@ -155,8 +227,11 @@ impl Server {
         } else {
             Command::new(exe)
         };
+        command.args(["serve", framework.name(), subject.name(), &port.to_string()]);
+        if let Subject::Own(_) = subject {
+            command.arg(policy_name(policy));
+        }
         command
-            .args(["serve", framework.name(), backend.name(), &port.to_string()])
             .env(DIR_ENV, &data)
             .env(PREFIX_ENV, redis_prefix)
             .env("REDIS_URL", redis_url())
@@ -170,20 +245,27 @@ impl Server {
             child,
             port,
             framework,
-            backend,
+            subject,
+            policy,
         };
         server.wait_ready()?;
         Ok(server)
     }
 
+    /// "Axum server with redis (last-write-wins)", for messages.
     fn name(&self) -> String {
-        format!(
-            "{} server with {}",
-            self.framework.label(),
-            self.backend.name()
-        )
+        match self.subject {
+            Subject::Own(backend) if backend.is_stateful() => format!(
+                "{} server with {} ({})",
+                self.framework.label(),
+                backend.name(),
+                policy_name(self.policy)
+            ),
+            subject => format!("{} server with {}", self.framework.label(), subject.name()),
+        }
     }
 
+    /// Waits up to 30 s for the server to accept connections.
     fn wait_ready(&mut self) -> Result<(), BoxError> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
@@ -209,36 +291,130 @@ impl Server {
 
     /// The child's user + system CPU time in clock ticks, all threads included.
     fn cpu_ticks(&self) -> Result<u64, BoxError> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .map_err(context(format!("read /proc stat of the {}", self.name())))?;
-        // The command name (field 2) is in parentheses and may contain spaces: skip past it.
-        let rest = stat
-            .rsplit_once(')')
-            .map(|(_, r)| r)
-            .ok_or_else(|| fail("malformed /proc/<pid>/stat"))?;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // After the name: field 3 (state) is index 0, so utime (14) is 11 and stime (15) is 12.
-        let tick = |i: usize| -> Result<u64, BoxError> {
-            fields
-                .get(i)
-                .and_then(|f| f.parse().ok())
-                .ok_or_else(|| fail("malformed /proc/<pid>/stat"))
-        };
-        Ok(tick(11)? + tick(12)?)
+        process_cpu_ticks(self.child.id())
+            .map_err(context(format!("read /proc stat of the {}", self.name())))
     }
 }
 
 impl Drop for Server {
+    /// Kills the child and reaps it.
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
+/// A process's user + system CPU time in clock ticks, all threads included, from
+/// `/proc/<pid>/stat`.
+fn process_cpu_ticks(pid: u32) -> Result<u64, BoxError> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    parse_stat_ticks(&stat).ok_or_else(|| fail("malformed /proc/<pid>/stat"))
+}
+
+/// `utime + stime` from the text of `/proc/<pid>/stat`.
+fn parse_stat_ticks(stat: &str) -> Option<u64> {
+    // The command name (field 2) is in parentheses and may contain spaces: skip past it.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: field 3 (state) is index 0, so utime (14) is 11 and stime (15) is 12.
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    Some(tick(11)? + tick(12)?)
+}
+
+/// A port nobody listens on right now.
 fn free_port() -> Result<u16, BoxError> {
     let listener =
         TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(context("find a free port"))?;
     Ok(listener.local_addr()?.port())
+}
+
+/// The Redis server's process, whose CPU time the Redis-backed cases add: found from
+/// `INFO server`'s `process_id` when the server is on this machine and `/proc/<pid>` is
+/// readable; otherwise why not.
+#[derive(Debug, Clone)]
+enum RedisProcess {
+    Found(u32),
+    Unavailable(String),
+}
+
+impl RedisProcess {
+    /// Asks the Redis server of `REDIS_URL` for its pid and checks that it is readable here.
+    fn find() -> RedisProcess {
+        match redis_pid() {
+            Ok(pid) => match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+                Ok(comm) if comm.contains("redis") && process_cpu_ticks(pid).is_ok() => {
+                    RedisProcess::Found(pid)
+                }
+                Ok(comm) => RedisProcess::Unavailable(format!(
+                    "/proc/{pid} is {:?}, not the Redis server (is Redis on another machine?)",
+                    comm.trim()
+                )),
+                Err(e) => RedisProcess::Unavailable(format!("/proc/{pid} is not readable: {e}")),
+            },
+            Err(e) => RedisProcess::Unavailable(format!("no pid from INFO server: {e}")),
+        }
+    }
+
+    /// The Redis server's CPU ticks now, if they can be read.
+    fn cpu_ticks(&self) -> Option<u64> {
+        match self {
+            RedisProcess::Found(pid) => process_cpu_ticks(*pid).ok(),
+            RedisProcess::Unavailable(_) => None,
+        }
+    }
+}
+
+/// `process_id` from `INFO server`, when `REDIS_URL` names this machine.
+fn redis_pid() -> Result<u32, BoxError> {
+    let url = redis_url();
+    let host = url
+        .split_once("://")
+        .map_or(url.as_str(), |(_, rest)| rest)
+        .split(['/', '?'])
+        .next()
+        .unwrap_or("")
+        .rsplit('@')
+        .next()
+        .unwrap_or("");
+    let local = ["127.", "localhost", "[::1]"]
+        .iter()
+        .any(|l| host.starts_with(l));
+    if !local {
+        return Err(fail(format!("{host} is not this machine")));
+    }
+    let info: String = block_on_redis(&url, |mut conn| async move {
+        Ok(redis::cmd("INFO")
+            .arg("server")
+            .query_async::<String>(&mut conn)
+            .await?)
+    })?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|pid| pid.trim().parse().ok())
+        .ok_or_else(|| fail("INFO server has no process_id"))
+}
+
+/// How long the set-up and clean-up commands may take: a full run leaves about a million keys
+/// behind, which the client's default 500 ms is too short to scan or flush.
+const REDIS_MAINTENANCE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `f` on a connection to `url` (with [`REDIS_MAINTENANCE_TIMEOUT`] per command) on a
+/// throwaway runtime.
+fn block_on_redis<T, F, Fut>(url: &str, f: F) -> Result<T, BoxError>
+where
+    F: FnOnce(redis::aio::MultiplexedConnection) -> Fut,
+    Fut: std::future::Future<Output = Result<T, BoxError>>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(context("tokio runtime"))?;
+    rt.block_on(async {
+        let client = redis::Client::open(url)?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        conn.set_response_timeout(REDIS_MAINTENANCE_TIMEOUT);
+        f(conn).await
+    })
 }
 
 /// One measured run of one case.
@@ -250,23 +426,60 @@ struct Run {
     p99_us: f64,
     /// Responses by status code (wrk: from the Lua script; the built-in client: counted).
     statuses: BTreeMap<u16, u64>,
-    /// Non-2xx/3xx responses plus socket errors.
-    errors: u64,
+    /// Socket errors (connect, read, write, timeout).
+    socket_errors: u64,
     cpu_us_per_req: f64,
+    /// The Redis server's CPU per request, for Redis-backed cases when it can be read.
+    redis_cpu_us_per_req: Option<f64>,
 }
 
-/// What the load generator sends: one path, and the cookies to rotate through (none: no cookie).
+impl Run {
+    /// Responses whose status is not 2xx.
+    fn non_2xx(&self) -> u64 {
+        self.statuses
+            .iter()
+            .filter(|(status, _)| !(200..300).contains(*status))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// The cookies a load sends.
+#[derive(Debug, Clone)]
+enum Cookies {
+    /// No cookie: every request starts a new session.
+    None,
+    /// One cookie per connection (wrk: per thread), each a session of its own.
+    PerConnection(Vec<String>),
+    /// The same cookie on every connection.
+    Shared(String),
+}
+
+impl Cookies {
+    /// The cookies handed out to connections in turn (none: no cookie).
+    fn list(&self) -> Vec<&str> {
+        match self {
+            Cookies::None => Vec::new(),
+            Cookies::PerConnection(cookies) => cookies.iter().map(String::as_str).collect(),
+            Cookies::Shared(cookie) => vec![cookie.as_str()],
+        }
+    }
+}
+
+/// What the load generator sends: one path, and the cookies.
 #[derive(Debug, Clone)]
 struct Load {
     path: &'static str,
-    cookies: Vec<String>,
+    cookies: Cookies,
+    /// wrk threads: 1, or one per connection ([`Route::thread_per_connection`]).
+    threads: u32,
 }
 
 /// A case of the main table and its runs.
 #[derive(Debug)]
 struct Case {
     framework: Framework,
-    backend: Backend,
+    subject: Subject,
     route: Route,
     server: usize,
     load: Load,
@@ -274,11 +487,39 @@ struct Case {
 }
 
 impl Case {
+    /// `f` of every run, as a median and spread.
     fn spread(&self, f: impl Fn(&Run) -> f64) -> Spread {
         Spread::of(&self.runs.iter().map(f).collect::<Vec<_>>())
     }
+
+    /// Non-2xx responses over all runs.
+    fn non_2xx(&self) -> u64 {
+        self.runs.iter().map(Run::non_2xx).sum()
+    }
+
+    /// Requests over all runs.
+    fn requests(&self) -> u64 {
+        self.runs.iter().map(|r| r.requests).sum()
+    }
+
+    /// Whether `(framework, backend, route)` names this case.
+    fn is(&self, framework: Framework, subject: Subject, route: Route) -> bool {
+        self.framework == framework && self.subject == subject && self.route == route
+    }
 }
 
+/// `f(case run, other run)` repetition by repetition, as a median and spread.
+fn per_rep(case: &Case, other: &Case, f: impl Fn(&Run, &Run) -> f64) -> Spread {
+    let values: Vec<f64> = case
+        .runs
+        .iter()
+        .zip(&other.runs)
+        .map(|(a, b)| f(a, b))
+        .collect();
+    Spread::of(&values)
+}
+
+/// How the HTTP part runs.
 struct Settings {
     client: Client,
     pin: bool,
@@ -286,50 +527,58 @@ struct Settings {
     reps: usize,
     warmup: bool,
     ticks: f64,
+    redis: RedisProcess,
     /// Where the wrk scripts go.
     scripts: PathBuf,
 }
 
-/// Sessions seeded per server for the existing-session path: more than the connections, so two
-/// requests in flight at once practically never carry the same session.
-const SEEDED_SESSIONS: usize = 64;
-
+/// Runs the HTTP part: every framework's cases, then the report.
 pub(crate) fn run(options: Options) -> Result<Report, BoxError> {
     let scripts = tempfile::tempdir().map_err(context("temp dir"))?;
     let settings = Settings {
         client: choose_client(options)?,
         pin: can_pin(),
         secs: if options.quick { 1 } else { 3 },
-        reps: if options.quick { 1 } else { 5 },
+        reps: if options.quick { 1 } else { 3 },
         warmup: !options.quick,
         ticks: clock_ticks_per_sec(),
+        redis: RedisProcess::find(),
         scripts: scripts.path().to_owned(),
     };
     if !settings.pin {
         println!("note: taskset or a second CPU is missing; servers and client run unpinned");
     }
-    let mut cases = Vec::new();
-    for framework in Framework::ALL {
-        let started = Instant::now();
-        let outcome = with_redis_prefix(|prefix| {
-            let dir = tempfile::tempdir().map_err(context("temp dir"))?;
-            run_framework(framework, &settings, dir.path(), prefix)
-        });
-        cases.extend(outcome?);
-        println!(
-            "  {} done in {:.0} s",
-            framework.label(),
-            started.elapsed().as_secs_f64()
-        );
+    if let RedisProcess::Unavailable(why) = &settings.redis {
+        println!("note: the Redis server's CPU is not measured: {why}");
     }
-    let checks = with_redis_prefix(|prefix| {
-        let dir = tempfile::tempdir().map_err(context("temp dir"))?;
-        concurrency_checks(&settings, dir.path(), prefix)
+    let runs = with_anchor_database(|| {
+        let mut runs = Vec::new();
+        for framework in Framework::ALL {
+            let started = Instant::now();
+            runs.push(with_redis_prefix(|prefix| {
+                let dir = tempfile::tempdir().map_err(context("temp dir"))?;
+                run_framework(framework, &settings, dir.path(), prefix)
+            })?);
+            println!(
+                "  {} done in {:.0} s",
+                framework.label(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(runs)
     })?;
     let (jwt_existing_ns, jwt_new_ns) = codec::jwt_request_work_ns(options.quick)?;
-    let mut report = report(&cases, &settings, jwt_existing_ns, jwt_new_ns);
-    report.sections.push(checks);
-    Ok(report)
+    let mut cases = Vec::new();
+    let mut stalled = Vec::new();
+    for run in runs {
+        cases.extend(run.cases);
+        stalled.extend(run.stalled);
+    }
+    let figures = Figures {
+        cases: &cases,
+        settings: &settings,
+    };
+    Ok(report(&figures, &stalled, jwt_existing_ns, jwt_new_ns))
 }
 
 /// Runs `f` with a fresh Redis key prefix and removes every key under it afterwards, whatever
@@ -337,22 +586,98 @@ pub(crate) fn run(options: Options) -> Result<Report, BoxError> {
 fn with_redis_prefix<T>(f: impl FnOnce(&str) -> Result<T, BoxError>) -> Result<T, BoxError> {
     let prefix = random_prefix();
     let outcome = f(&prefix);
-    let cleaned = cleanup_redis(&prefix);
+    let cleaned = block_on_redis(&redis_url(), |mut conn| async move {
+        cleanup_prefix(&mut conn, &prefix).await
+    });
     let value = outcome?;
     cleaned.map_err(context("cleaning up the bench's Redis keys"))?;
     Ok(value)
 }
 
-fn cleanup_redis(prefix: &str) -> Result<u64, BoxError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(context("tokio runtime"))?;
-    rt.block_on(async {
-        let client = redis::Client::open(redis_url())?;
-        let mut conn = client.get_multiplexed_async_connection().await?;
-        cleanup_prefix(&mut conn, prefix).await
-    })
+/// Runs `f`, then empties the Redis anchors' database ([`ANCHOR_REDIS_DB`]) whatever `f`
+/// returned, so the anchors leave nothing behind.
+fn with_anchor_database<T>(f: impl FnOnce() -> Result<T, BoxError>) -> Result<T, BoxError> {
+    let outcome = f();
+    let flushed = block_on_redis(&anchor_redis_url(), |mut conn| async move {
+        // ASYNC: the keys are gone at once, their memory is freed in the background, and
+        // Redis does not stall for the other users of the server.
+        Ok(redis::cmd("FLUSHDB")
+            .arg("ASYNC")
+            .query_async::<()>(&mut conn)
+            .await?)
+    });
+    let value = outcome?;
+    flushed.map_err(context(format!(
+        "emptying Redis database {ANCHOR_REDIS_DB} of the anchors"
+    )))?;
+    Ok(value)
+}
+
+/// One server to start, and the cases measured on it.
+#[derive(Debug)]
+struct Plan {
+    subject: Subject,
+    policy: ConflictPolicy,
+    routes: Vec<Route>,
+}
+
+/// The servers of `framework` and their cases, in the report's order: the plain server, every
+/// own backend (a stateful one twice: under `Reject` for the new-session and per-connection
+/// shapes, under `LastWriteWins` for the hot session), then the anchors.
+fn plans(framework: Framework) -> Vec<Plan> {
+    let plan = |subject, policy, routes: &[Route]| Plan {
+        subject,
+        policy,
+        routes: routes.to_vec(),
+    };
+    let mut plans = vec![plan(
+        Subject::Own(Backend::Plain),
+        ConflictPolicy::Reject,
+        &[Route::Plain, Route::PlainPerThread, Route::PlainWithHeaders],
+    )];
+    for backend in Backend::MEASURED {
+        let own = Subject::Own(backend);
+        if backend == Backend::Plain {
+            continue;
+        }
+        let mut routes = vec![Route::New, Route::PerConnection];
+        if backend == Backend::Jwt {
+            routes.insert(0, Route::PlainInBinding);
+        }
+        if backend.is_stateful() {
+            plans.push(plan(own, ConflictPolicy::Reject, &routes));
+            plans.push(plan(own, ConflictPolicy::LastWriteWins, &[Route::Hot]));
+        } else {
+            // Stateless cookies share no state: the conflict policy has nothing to decide.
+            routes.push(Route::Hot);
+            plans.push(plan(own, ConflictPolicy::Reject, &routes));
+        }
+    }
+    for anchor in Anchor::of(framework) {
+        plans.push(plan(
+            Subject::Anchor(anchor),
+            ConflictPolicy::Reject,
+            &Route::SESSION_SHAPES,
+        ));
+    }
+    plans
+}
+
+/// The cookies seeded on one server before the runs.
+#[derive(Debug, Default)]
+struct Seeded {
+    /// One session per connection.
+    per_connection: Vec<String>,
+    /// The one session of the hot shape.
+    hot: Option<String>,
+    /// The session the start-up check and the after-load check use.
+    check: Option<String>,
+}
+
+/// One framework's measured cases, and the servers that no longer answered after the load.
+struct FrameworkRun {
+    cases: Vec<Case>,
+    stalled: Vec<String>,
 }
 
 /// Starts the framework's servers, checks them, and measures its cases.
@@ -361,75 +686,25 @@ fn run_framework(
     settings: &Settings,
     dir: &Path,
     prefix: &str,
-) -> Result<Vec<Case>, BoxError> {
+) -> Result<FrameworkRun, BoxError> {
+    let plans = plans(framework);
     let mut servers = Vec::new();
-    for backend in Backend::MEASURED {
+    for plan in &plans {
         servers.push(Server::start(
             framework,
-            backend,
+            plan.subject,
+            plan.policy,
             settings.pin,
             dir,
             prefix,
         )?);
     }
-    // Seed every session server and check that sessions work before measuring anything.
-    let mut seeded = Vec::new();
-    for server in &servers {
-        if server.backend == Backend::Plain {
-            expect_body(server, "/plain", None, "ok")?;
-            seeded.push(Vec::new());
-            continue;
-        }
-        let cookies = (0..SEEDED_SESSIONS)
-            .map(|_| seed(server))
-            .collect::<Result<Vec<_>, _>>()?;
-        expect_body(server, "/counter", Some(&cookies[0]), "1")?;
-        expect_body(server, "/counter", None, "1")?;
-        seeded.push(cookies);
-    }
-    let index_of = |backend: Backend| {
-        servers
-            .iter()
-            .position(|s| s.backend == backend)
-            .ok_or_else(|| fail(format!("no {} server", backend.name())))
-    };
-    let (plain, jwt) = (index_of(Backend::Plain)?, index_of(Backend::Jwt)?);
-    let case = |backend, route, server, path, cookies: &Vec<String>| Case {
-        framework,
-        backend,
-        route,
-        server,
-        load: Load {
-            path,
-            cookies: cookies.clone(),
-        },
-        runs: Vec::new(),
-    };
-    let none = Vec::new();
-    let mut cases = vec![
-        case(Backend::Plain, Route::Plain, plain, "/plain", &none),
-        case(
-            Backend::Plain,
-            Route::PlainWithHeaders,
-            plain,
-            "/echo-cookie",
-            &seeded[jwt],
-        ),
-        case(Backend::Jwt, Route::PlainInBinding, jwt, "/plain", &none),
-    ];
-    for (index, server) in servers.iter().enumerate() {
-        if server.backend == Backend::Plain {
-            continue;
-        }
-        cases.push(case(
-            server.backend,
-            Route::Existing,
-            index,
-            "/counter",
-            &seeded[index],
-        ));
-        cases.push(case(server.backend, Route::New, index, "/counter", &none));
-    }
+    let seeded = plans
+        .iter()
+        .zip(&servers)
+        .map(|(plan, server)| prepare(server, &plan.routes))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut cases = cases_of(framework, &plans, &seeded)?;
     if settings.warmup {
         for case in &cases {
             load(settings, &servers[case.server], &case.load, 1)?;
@@ -437,46 +712,171 @@ fn run_framework(
     }
     for rep in 0..settings.reps {
         for case in &mut cases {
-            let server = &servers[case.server];
-            let run = measure(settings, server, &case.load, settings.secs)?;
-            println!(
-                "  {:<9} {:<29} {:<16} rep {}: {:>6.0} req/s, p50 {:>6.2} ms, p99 {:>6.2} ms, \
-                 {:>6.1} us CPU/req{}",
-                framework.label(),
-                case.backend.label(),
-                case.route.label(),
-                rep + 1,
-                run.rps,
-                run.p50_us / 1_000.0,
-                run.p99_us / 1_000.0,
-                run.cpu_us_per_req,
-                if run.errors > 0 {
-                    format!(", {} errors ({})", run.errors, show_statuses(&run.statuses))
-                } else {
-                    String::new()
-                }
-            );
+            let run = measure(settings, &servers[case.server], &case.load, settings.secs)?;
+            print_run(case, rep, &run);
             case.runs.push(run);
+        }
+    }
+    let stalled = servers
+        .iter()
+        .zip(&seeded)
+        .filter(|(server, seeded)| !answers_after_load(server, seeded))
+        .map(|(server, _)| server.name())
+        .collect();
+    Ok(FrameworkRun { cases, stalled })
+}
+
+/// The cases of `plans`, with the cookies `seeded` on their servers.
+fn cases_of(
+    framework: Framework,
+    plans: &[Plan],
+    seeded: &[Seeded],
+) -> Result<Vec<Case>, BoxError> {
+    let jwt = plans
+        .iter()
+        .position(|p| p.subject == Subject::Own(Backend::Jwt))
+        .ok_or_else(|| fail("no stateless JWT server"))?;
+    let mut cases = Vec::new();
+    for (server, plan) in plans.iter().enumerate() {
+        for &route in &plan.routes {
+            let cookies = match route {
+                Route::Plain | Route::PlainPerThread | Route::PlainInBinding | Route::New => {
+                    Cookies::None
+                }
+                Route::PlainWithHeaders => {
+                    Cookies::PerConnection(seeded[jwt].per_connection.clone())
+                }
+                Route::PerConnection => {
+                    Cookies::PerConnection(seeded[server].per_connection.clone())
+                }
+                Route::Hot => Cookies::Shared(
+                    seeded[server]
+                        .hot
+                        .clone()
+                        .ok_or_else(|| fail("no hot session seeded"))?,
+                ),
+            };
+            cases.push(Case {
+                framework,
+                subject: plan.subject,
+                route,
+                server,
+                load: Load {
+                    path: route.path(),
+                    cookies,
+                    threads: if route.thread_per_connection() {
+                        CONNECTIONS
+                    } else {
+                        1
+                    },
+                },
+                runs: Vec::new(),
+            });
         }
     }
     Ok(cases)
 }
 
-/// One load run with the server's CPU time read before and after.
+/// Checks that `server` answers, and seeds the sessions its `routes` need.
+fn prepare(server: &Server, routes: &[Route]) -> Result<Seeded, BoxError> {
+    if server.subject == Subject::Own(Backend::Plain) {
+        expect_body(server, "/plain", None, "ok")?;
+        return Ok(Seeded::default());
+    }
+    let check = seed(server)?;
+    expect_body(server, "/counter", Some(&check), "1")?;
+    expect_body(server, "/counter", None, "1")?;
+    // The JWT server's cookies also go out on the plain server's header-cost case.
+    let per_connection =
+        if routes.contains(&Route::PerConnection) || server.subject == Subject::Own(Backend::Jwt) {
+            (0..CONNECTIONS)
+                .map(|_| seed(server))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            Vec::new()
+        };
+    let hot = if routes.contains(&Route::Hot) {
+        Some(seed(server)?)
+    } else {
+        None
+    };
+    Ok(Seeded {
+        per_connection,
+        hot,
+        check: Some(check),
+    })
+}
+
+/// Whether `server` still answers one more request within 5 s once the load stopped (a store
+/// that deadlocked under load does not).
+fn answers_after_load(server: &Server, seeded: &Seeded) -> bool {
+    let path = match server.subject {
+        Subject::Own(Backend::Plain) => "/plain",
+        _ => "/counter",
+    };
+    get_once(
+        server.port,
+        path,
+        seeded.check.as_deref(),
+        Duration::from_secs(5),
+    )
+    .is_ok()
+}
+
+/// The progress line of one run.
+fn print_run(case: &Case, rep: usize, run: &Run) {
+    let redis = run
+        .redis_cpu_us_per_req
+        .map(|us| format!(" + {us:.1} us Redis"))
+        .unwrap_or_default();
+    let non_2xx = match run.non_2xx() + run.socket_errors {
+        0 => String::new(),
+        _ => format!(
+            ", {} non-2xx, {} socket errors ({})",
+            run.non_2xx(),
+            run.socket_errors,
+            show_statuses(&run.statuses)
+        ),
+    };
+    println!(
+        "  {:<9} {:<46} {:<37} rep {}: {:>6.0} req/s, p50 {:>6.2} ms, p99 {:>6.2} ms, \
+         {:>6.1} us CPU/req{redis}{non_2xx}",
+        case.framework.label(),
+        case.subject.label(),
+        case.route.label(),
+        rep + 1,
+        run.rps,
+        run.p50_us / 1_000.0,
+        run.p99_us / 1_000.0,
+        run.cpu_us_per_req,
+    );
+}
+
+/// One load run with the server's (and for Redis-backed servers, the Redis server's) CPU time
+/// read before and after.
 fn measure(settings: &Settings, server: &Server, spec: &Load, secs: u64) -> Result<Run, BoxError> {
+    let redis = server.subject.uses_redis();
+    let redis_before = redis.then(|| settings.redis.cpu_ticks()).flatten();
     let before = server.cpu_ticks()?;
     let mut run = load(settings, server, spec, secs)?;
     let after = server.cpu_ticks()?;
-    let cpu_secs = after.saturating_sub(before) as f64 / settings.ticks;
-    run.cpu_us_per_req = if run.requests > 0 {
-        cpu_secs * 1e6 / run.requests as f64
-    } else {
-        f64::NAN
+    let redis_after = redis.then(|| settings.redis.cpu_ticks()).flatten();
+    let requests = run.requests;
+    let per_request = |ticks: u64| {
+        if requests > 0 {
+            ticks as f64 / settings.ticks * 1e6 / requests as f64
+        } else {
+            f64::NAN
+        }
     };
+    run.cpu_us_per_req = per_request(after.saturating_sub(before));
+    run.redis_cpu_us_per_req = redis_before
+        .zip(redis_after)
+        .map(|(before, after)| per_request(after.saturating_sub(before)));
     Ok(run)
 }
 
-/// `200 x 2668, 409 x 4486`.
+/// `200 x2668, 409 x4486`.
 fn show_statuses(statuses: &BTreeMap<u16, u64>) -> String {
     if statuses.is_empty() {
         return "no responses".into();
@@ -488,123 +888,7 @@ fn show_statuses(statuses: &BTreeMap<u16, u64>) -> String {
         .join(", ")
 }
 
-/// Correctness under concurrency, on Axum (the decisions are the core's, so every adapter
-/// behaves the same): one session written by every connection at once under
-/// `ConflictPolicy::LastWriteWins`, and many new sessions at once on the sled store's default
-/// flush-every-write policy (which deadlocked in sled's `flush_async` before the store
-/// serialised its flushes).
-fn concurrency_checks(settings: &Settings, dir: &Path, prefix: &str) -> Result<Section, BoxError> {
-    let secs = settings.secs.min(2);
-    let framework = Framework::Axum;
-    let mut table = Table::new(&[
-        "check",
-        "session",
-        "requests",
-        "responses",
-        "server CPU us/req",
-        "afterwards",
-    ]);
-    let mut conflicts = Vec::new();
-    let mut stalled = Vec::new();
-    let checks = [
-        (Backend::Memory, true),
-        (Backend::Sled, true),
-        (Backend::Sqlite, true),
-        (Backend::Redis, true),
-        (Backend::Sled, false),
-    ];
-    for (backend, one_cookie) in checks {
-        let server = Server::start(framework, backend, settings.pin, dir, prefix)?;
-        let cookies = if one_cookie {
-            vec![seed(&server)?]
-        } else {
-            Vec::new()
-        };
-        let spec = Load {
-            path: "/counter",
-            cookies,
-        };
-        let run = measure(settings, &server, &spec, secs)?;
-        let after = get_once(
-            server.port,
-            "/counter",
-            spec.cookies.first().map(String::as_str),
-            Duration::from_secs(5),
-        );
-        let lost = run.statuses.get(&409).copied().unwrap_or(0);
-        if lost > 0 {
-            conflicts.push(format!(
-                "{} {:.1}%",
-                backend.label(),
-                100.0 * lost as f64 / run.requests.max(1) as f64
-            ));
-        }
-        if after.is_err() {
-            stalled.push(backend.label());
-        }
-        table.row(vec![
-            if one_cookie {
-                "one cookie replayed on every connection (LastWriteWins)".into()
-            } else {
-                "a new session per request on every connection".into()
-            },
-            backend.label().into(),
-            run.requests.to_string(),
-            show_statuses(&run.statuses),
-            format!("{:.1}", run.cpu_us_per_req),
-            describe_after(&after),
-        ]);
-    }
-    let connections = match settings.client {
-        Client::Wrk => CONNECTIONS as usize,
-        Client::Std => StdClient::THREADS,
-    };
-    let conflict_note = if conflicts.is_empty() {
-        "One replayed cookie: no request answered 409; `ConflictPolicy::LastWriteWins` reloaded \
-         and retried every save that lost a race until it landed. Those retries are why CPU per \
-         request is higher here than in the main table, which rotates through seeded sessions so \
-         that it measures a request's own work rather than contention."
-            .to_owned()
-    } else {
-        format!(
-            "One replayed cookie: `ConflictPolicy::LastWriteWins` reloads and retries a save that \
-             lost a race, but only a bounded number of times before `SessionManager` answers 409 \
-             (409 share: {}). The main table rotates through {SEEDED_SESSIONS} seeded sessions, \
-             so it measures a request's own work rather than contention.",
-            conflicts.join(", ")
-        )
-    };
-    let stall_note = if stalled.is_empty() {
-        "Every server still answered after the load: no store stalled.".to_owned()
-    } else {
-        format!(
-            "Stalled after the load (no answer within 5 s): {}. SledStore's flush-every-write \
-             policy used to await sled 0.34's `flush_async` concurrently, which deadlocks \
-             (spacejam/sled#1308).",
-            stalled.join(", ")
-        )
-    };
-    Ok(Section {
-        title: "Concurrency checks (Axum)".into(),
-        intro: vec![format!(
-            "{connections} connections for {secs} s against one server each, stores in their \
-             default configuration; \"afterwards\" is one more `GET /counter` with a 5 s timeout \
-             once the load stopped. The adapters only carry cookies, so the outcome is the core's \
-             and the store's, whatever the framework."
-        )],
-        table,
-        notes: vec![conflict_note, stall_note],
-    })
-}
-
-fn describe_after(response: &Result<Response, BoxError>) -> String {
-    match response {
-        Ok(r) => format!("answers {}", r.status),
-        Err(_) => "no answer within 5 s: stalled".into(),
-    }
-}
-
-/// `GET /seed` and the cookie it sets (`session=...`).
+/// `GET /seed` and the cookie it sets (`name=value`).
 fn seed(server: &Server) -> Result<String, BoxError> {
     let response = get_once(server.port, "/seed", None, Duration::from_secs(10))
         .map_err(context(format!("GET /seed on the {}", server.name())))?;
@@ -621,6 +905,7 @@ fn seed(server: &Server) -> Result<String, BoxError> {
         .ok_or_else(|| fail(format!("GET /seed on the {} set no cookie", server.name())))
 }
 
+/// Fails unless `GET path` (with `cookie`) answers 200 with `body`.
 fn expect_body(
     server: &Server,
     path: &str,
@@ -653,26 +938,37 @@ fn load(settings: &Settings, server: &Server, spec: &Load, secs: u64) -> Result<
     )))
 }
 
-/// The wrk script: rotates through the cookies (one per request) and counts statuses.
+/// The wrk script: `setup(thread)` hands the cookies to the threads in turn (one connection
+/// each), every request of a thread carries its cookie, and statuses are counted.
 fn wrk_script(spec: &Load) -> String {
-    let cookies: Vec<String> = spec.cookies.iter().map(|c| format!("{c:?}")).collect();
+    let cookies: Vec<String> = spec
+        .cookies
+        .list()
+        .iter()
+        .map(|c| format!("{c:?}"))
+        .collect();
     format!(
         r#"-- Generated by session-bench.
 local cookies = {{ {cookies} }}
-local plain = nil
 local threads = {{}}
-local i = 0
-function setup(thread) table.insert(threads, thread) end
--- wrk sets the Host header only once the thread starts: format requests from init() on.
+local handed = 0
+function setup(thread)
+  table.insert(threads, thread)
+  if #cookies > 0 then
+    handed = handed % #cookies + 1
+    thread:set("cookie", cookies[handed])
+  end
+end
+-- wrk sets the Host header only once the thread starts: format the request from init() on.
 function init(args)
   statuses = {{}}
-  plain = wrk.format("GET", "{path}")
+  if cookie then
+    req = wrk.format("GET", "{path}", {{ ["Cookie"] = cookie }})
+  else
+    req = wrk.format("GET", "{path}")
+  end
 end
-function request()
-  if #cookies == 0 then return plain end
-  i = i + 1
-  return wrk.format("GET", "{path}", {{ ["Cookie"] = cookies[(i % #cookies) + 1] }})
-end
+function request() return req end
 function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
 function done(summary, latency, requests)
   for _, t in ipairs(threads) do
@@ -685,6 +981,8 @@ end
     )
 }
 
+/// One wrk run with the load's threads and [`CONNECTIONS`] connections, pinned to CPU 1 when
+/// possible.
 fn wrk(settings: &Settings, port: u16, spec: &Load, secs: u64) -> Result<Run, BoxError> {
     let script = settings.scripts.join("load.lua");
     std::fs::write(&script, wrk_script(spec)).map_err(context("write the wrk script"))?;
@@ -696,7 +994,7 @@ fn wrk(settings: &Settings, port: u16, spec: &Load, secs: u64) -> Result<Run, Bo
         Command::new("wrk")
     };
     command
-        .arg("-t1")
+        .arg(format!("-t{}", spec.threads))
         .arg(format!("-c{CONNECTIONS}"))
         .arg(format!("-d{secs}s"))
         .args(["--latency", "--timeout", "5s", "-s"])
@@ -732,14 +1030,13 @@ fn wrk(settings: &Settings, port: u16, spec: &Load, secs: u64) -> Result<Run, Bo
     parse_wrk(&stdout).ok_or_else(|| fail(format!("could not parse wrk's output:\n{stdout}")))
 }
 
-/// Reads requests, req/s, p50/p99, statuses and errors from wrk's `--latency` output plus the
-/// script's `status <code> <count>` lines.
+/// Reads requests, req/s, p50/p99, statuses and socket errors from wrk's `--latency` output
+/// plus the script's `status <code> <count>` lines.
 fn parse_wrk(text: &str) -> Option<Run> {
     let mut requests = None;
     let mut rps = None;
     let mut p50 = None;
     let mut p99 = None;
-    let mut non_2xx = 0;
     let mut socket_errors = 0;
     let mut statuses = BTreeMap::new();
     for line in text.lines().map(str::trim) {
@@ -749,7 +1046,6 @@ fn parse_wrk(text: &str) -> Option<Run> {
             ["99%", v] => p99 = parse_duration_us(v),
             [n, "requests", "in", ..] => requests = n.parse::<u64>().ok(),
             ["Requests/sec:", v] => rps = v.parse::<f64>().ok(),
-            ["Non-2xx", "or", "3xx", "responses:", n] => non_2xx = n.parse::<u64>().ok()?,
             ["Socket", "errors:", rest @ ..] => {
                 // "connect 0, read 0, write 0, timeout 0"
                 socket_errors = rest
@@ -763,14 +1059,20 @@ fn parse_wrk(text: &str) -> Option<Run> {
             _ => {}
         }
     }
+    let requests = requests?;
+    if requests > 0 && statuses.is_empty() {
+        // The script's status lines are the only status counts: without them nothing is known.
+        return None;
+    }
     Some(Run {
-        requests: requests?,
+        requests,
         rps: rps?,
         p50_us: p50?,
         p99_us: p99?,
         statuses,
-        errors: non_2xx + socket_errors,
+        socket_errors,
         cpu_us_per_req: f64::NAN,
+        redis_cpu_us_per_req: None,
     })
 }
 
@@ -813,6 +1115,7 @@ fn get_once(
     read_response(&mut reader)
 }
 
+/// Writes `GET path` (with `cookie`) on `stream`.
 fn send(stream: &mut TcpStream, path: &str, cookie: Option<&str>) -> Result<(), BoxError> {
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
     if let Some(cookie) = cookie {
@@ -825,6 +1128,7 @@ fn send(stream: &mut TcpStream, path: &str, cookie: Option<&str>) -> Result<(), 
     Ok(())
 }
 
+/// Reads one response: status, `Set-Cookie`, body (by length, chunked or to close).
 fn read_response(reader: &mut BufReader<TcpStream>) -> Result<Response, BoxError> {
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
@@ -889,22 +1193,24 @@ fn read_response(reader: &mut BufReader<TcpStream>) -> Result<Response, BoxError
     })
 }
 
-/// The fallback load generator: a few threads, each with one keep-alive connection, sending
-/// requests back to back. Only used when wrk is missing (or `--std-client`).
+/// The fallback load generator: a few threads, each with one keep-alive connection and its own
+/// cookie (per connection: its own session; hot: the shared one), sending requests back to
+/// back. Only used when wrk is missing (or `--std-client`).
 struct StdClient;
 
 impl StdClient {
     const THREADS: usize = 4;
 
+    /// Loads `port` for `secs` seconds from [`Self::THREADS`] threads.
     fn run(port: u16, spec: &Load, secs: u64) -> Result<Run, BoxError> {
         let deadline = Instant::now() + Duration::from_secs(secs);
         let started = Instant::now();
+        let cookies = spec.cookies.list();
         let results: Vec<Result<Worker, BoxError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..Self::THREADS)
                 .map(|t| {
-                    // Thread t keeps to one of the cookies (if any): its own session.
-                    let cookie = (!spec.cookies.is_empty())
-                        .then(|| spec.cookies[t % spec.cookies.len()].as_str());
+                    // Thread t keeps to one of the cookies (if any), as a wrk thread does.
+                    let cookie = (!cookies.is_empty()).then(|| cookies[t % cookies.len()]);
                     let path = spec.path;
                     scope.spawn(move || Self::worker(port, path, cookie, deadline))
                 })
@@ -920,33 +1226,30 @@ impl StdClient {
         let elapsed = started.elapsed().as_secs_f64();
         let mut latencies = Vec::new();
         let mut statuses = BTreeMap::new();
-        let mut io_errors = 0;
+        let mut socket_errors = 0;
         for result in results {
             let worker = result?;
             latencies.extend(worker.latencies);
             for (status, n) in worker.statuses {
                 *statuses.entry(status).or_insert(0) += n;
             }
-            io_errors += worker.io_errors;
+            socket_errors += worker.io_errors;
         }
         latencies.sort_by(f64::total_cmp);
         let requests = latencies.len() as u64;
-        let bad: u64 = statuses
-            .iter()
-            .filter(|(status, _)| !(200..400).contains(*status))
-            .map(|(_, n)| n)
-            .sum();
         Ok(Run {
             requests,
             rps: requests as f64 / elapsed,
             p50_us: percentile_sorted(&latencies, 50.0) / 1_000.0,
             p99_us: percentile_sorted(&latencies, 99.0) / 1_000.0,
             statuses,
-            errors: bad + io_errors,
+            socket_errors,
             cpu_us_per_req: f64::NAN,
+            redis_cpu_us_per_req: None,
         })
     }
 
+    /// One thread's loop until `deadline`: `GET path` with `cookie`, reconnecting after errors.
     fn worker(
         port: u16,
         path: &str,
@@ -998,71 +1301,111 @@ struct Worker {
     io_errors: u64,
 }
 
-fn report(cases: &[Case], settings: &Settings, jwt_existing_ns: f64, jwt_new_ns: f64) -> Report {
-    let plain_of = |framework: Framework| {
-        cases
-            .iter()
-            .find(|c| c.framework == framework && c.route == Route::Plain)
-    };
-    // Per-repetition ratio to the plain case of the same repetition.
-    let ratio = |case: &Case| -> Spread {
-        let Some(plain) = plain_of(case.framework) else {
-            return Spread::of(&[]);
-        };
-        let ratios: Vec<f64> = case
+/// The measured cases, and how they were measured.
+struct Figures<'a> {
+    cases: &'a [Case],
+    settings: &'a Settings,
+}
+
+impl Figures<'_> {
+    /// The case of `subject` on `framework` under `route`, if it ran.
+    fn find(&self, framework: Framework, subject: Subject, route: Route) -> Option<&Case> {
+        self.cases.iter().find(|c| c.is(framework, subject, route))
+    }
+
+    /// The case of this framework's own `backend` under `route`, if it ran.
+    fn own(&self, framework: Framework, backend: Backend, route: Route) -> Option<&Case> {
+        self.find(framework, Subject::Own(backend), route)
+    }
+
+    /// The anchor an own case is compared with, if it has one.
+    fn anchor_for(case: &Case) -> Option<Anchor> {
+        match case.subject {
+            Subject::Own(backend) if case.route != Route::PlainInBinding => {
+                Anchor::matching(case.framework, backend)
+            }
+            _ => None,
+        }
+    }
+
+    /// The matching anchor's case of the same shape, if the anchor has one and it ran.
+    fn anchor_case(&self, case: &Case) -> Option<&Case> {
+        let anchor = Self::anchor_for(case)?;
+        self.find(case.framework, Subject::Anchor(anchor), case.route)
+    }
+
+    /// Per-repetition CPU/request against the same framework's `GET /plain` under the same
+    /// client shape.
+    fn x_plain(&self, case: &Case) -> Option<Spread> {
+        let plain = self.own(case.framework, Backend::Plain, case.route.reference())?;
+        Some(per_rep(case, plain, |r, p| {
+            r.cpu_us_per_req / p.cpu_us_per_req
+        }))
+    }
+
+    /// Per-repetition CPU/request against the matching anchor's of the same shape.
+    fn x_anchor(&self, case: &Case) -> Option<Spread> {
+        let anchor = self.anchor_case(case)?;
+        Some(per_rep(case, anchor, |r, a| {
+            r.cpu_us_per_req / a.cpu_us_per_req
+        }))
+    }
+
+    /// Per-repetition requests per second against the matching anchor's.
+    fn x_anchor_rps(&self, case: &Case) -> Option<Spread> {
+        let anchor = self.anchor_case(case)?;
+        Some(per_rep(case, anchor, |r, a| r.rps / a.rps))
+    }
+
+    /// Per-repetition Redis CPU/request against the matching anchor's, when every run has both.
+    fn x_anchor_redis(&self, case: &Case) -> Option<Spread> {
+        let anchor = self.anchor_case(case)?;
+        let ratios: Option<Vec<f64>> = case
             .runs
             .iter()
-            .zip(&plain.runs)
-            .map(|(r, p)| r.cpu_us_per_req / p.cpu_us_per_req)
+            .zip(&anchor.runs)
+            .map(|(r, a)| Some(r.redis_cpu_us_per_req? / a.redis_cpu_us_per_req?))
             .collect();
-        Spread::of(&ratios)
-    };
-    let mut table = Table::new(&[
-        "framework",
-        "session",
-        "path",
-        "req/s median (min..max)",
-        "p50 ms",
-        "p99 ms",
-        "server CPU us/req median (min..max)",
-        "x plain CPU/req (min..max)",
-        "errors",
-    ]);
-    let mut errors_seen = Vec::new();
-    for case in cases {
-        let rps = case.spread(|r| r.rps);
-        let cpu = case.spread(|r| r.cpu_us_per_req);
-        let p50 = case.spread(|r| r.p50_us / 1_000.0);
-        let p99 = case.spread(|r| r.p99_us / 1_000.0);
-        let errors: u64 = case.runs.iter().map(|r| r.errors).sum();
-        let requests: u64 = case.runs.iter().map(|r| r.requests).sum();
-        if errors > 0 {
-            errors_seen.push(format!(
-                "{} / {} / {}: {errors} of {requests} requests failed (non-2xx or socket errors)",
-                case.framework.label(),
-                case.backend.label(),
-                case.route.label()
-            ));
-        }
-        table.row(vec![
-            case.framework.label().into(),
-            case.backend.label().into(),
-            case.route.label().into(),
-            rps.show(0),
-            format!("{:.2}", p50.median),
-            format!("{:.2}", p99.median),
-            cpu.show(1),
-            if case.route == Route::Plain {
-                "1.00 (reference)".into()
-            } else {
-                ratio(case).show(2)
-            },
-            errors.to_string(),
-        ]);
+        ratios.filter(|r| !r.is_empty()).map(|r| Spread::of(&r))
     }
+}
+
+/// The Redis CPU/request of a case's runs, when every run has it.
+fn redis_cpu(case: &Case) -> Option<Spread> {
+    let values: Option<Vec<f64>> = case.runs.iter().map(|r| r.redis_cpu_us_per_req).collect();
+    values.filter(|v| !v.is_empty()).map(|v| Spread::of(&v))
+}
+
+/// The HTTP section and its targets.
+fn report(figures: &Figures, stalled: &[String], jwt_existing_ns: f64, jwt_new_ns: f64) -> Report {
+    let section = Section {
+        title: "HTTP: session overhead per framework, against the anchors".into(),
+        intro: vec![intro(figures.settings)],
+        table: main_table(figures),
+        notes: notes(figures, stalled),
+    };
+    Report {
+        sections: vec![section],
+        targets: vec![
+            jwt_plain_target(figures, jwt_existing_ns, jwt_new_ns),
+            jwt_anchor_target(figures),
+            memory_anchor_target(figures),
+            memory_p99_target(figures),
+            redis_cpu_target(figures),
+            redis_redis_cpu_target(figures),
+            redis_rps_target(figures),
+            redis_non_2xx_target(figures),
+            per_connection_target(figures),
+        ],
+    }
+}
+
+/// The section's opening paragraph: how the servers ran and were loaded.
+fn intro(settings: &Settings) -> String {
     let client = match settings.client {
         Client::Wrk => format!(
-            "`wrk -t1 -c{CONNECTIONS} -d{}s --latency`{}",
+            "`wrk -t1 -c{CONNECTIONS} -d{}s --latency` (`-t{CONNECTIONS}`, one connection per \
+             thread, for the per-connection shape and its references){}",
             settings.secs,
             if settings.pin { " pinned to CPU 1" } else { "" }
         ),
@@ -1072,71 +1415,272 @@ fn report(cases: &[Case], settings: &Settings, jwt_existing_ns: f64, jwt_new_ns:
             settings.secs
         ),
     };
+    format!(
+        "Each server is its own process on one worker thread{}, loaded by {client}. Each case \
+         ran {} time(s), interleaved with every other case of its framework; figures are the \
+         median (spread min..max) over repetitions. `x plain` is the median of the \
+         per-repetition ratios of CPU per request to the same framework's `GET /plain` handler \
+         without a session binding under the same client shape (see the notes); `x anchor` the same against the matching anchor's case of \
+         the same shape (stateless JWT and JWE: actix-session's private cookie on Actix-web, \
+         Rocket's private cookie on Rocket, tower-sessions' MemoryStore on Axum, which has no \
+         cookie store; MemoryStore: tower-sessions' MemoryStore; RedisStore: the framework's \
+         Redis anchor; `-`: no anchor).",
+        if settings.pin {
+            ", pinned to CPU 0 with `taskset -c 0`"
+        } else {
+            ""
+        },
+        settings.reps
+    )
+}
+
+/// One row per case.
+fn main_table(figures: &Figures) -> Table {
+    let mut table = Table::new(&[
+        "framework",
+        "session",
+        "path",
+        "req/s median (min..max)",
+        "p50 ms",
+        "p99 ms",
+        "server CPU us/req median (min..max)",
+        "Redis CPU us/req",
+        "x plain CPU/req (min..max)",
+        "x anchor CPU/req (min..max)",
+        "non-2xx",
+        "socket errors",
+    ]);
+    for case in figures.cases {
+        let redis = match (case.subject.uses_redis(), redis_cpu(case)) {
+            (false, _) => "-".to_owned(),
+            (true, Some(spread)) => spread.show(1),
+            (true, None) => "n/a".to_owned(),
+        };
+        let x_plain = match case.route {
+            Route::Plain | Route::PlainPerThread => "1.00 (reference)".to_owned(),
+            _ => figures
+                .x_plain(case)
+                .map_or_else(|| "-".to_owned(), |s| s.show(2)),
+        };
+        let x_anchor = match (case.subject, Figures::anchor_for(case)) {
+            (Subject::Anchor(_), _) => "(anchor)".to_owned(),
+            (_, None) => "-".to_owned(),
+            (_, Some(_)) => figures
+                .x_anchor(case)
+                .map_or_else(|| "n/a".to_owned(), |s| s.show(2)),
+        };
+        table.row(vec![
+            case.framework.label().into(),
+            case.subject.label().into(),
+            case.route.label().into(),
+            case.spread(|r| r.rps).show(0),
+            format!("{:.2}", case.spread(|r| r.p50_us / 1_000.0).median),
+            format!("{:.2}", case.spread(|r| r.p99_us / 1_000.0).median),
+            case.spread(|r| r.cpu_us_per_req).show(1),
+            redis,
+            x_plain,
+            x_anchor,
+            case.non_2xx().to_string(),
+            case.runs
+                .iter()
+                .map(|r| r.socket_errors)
+                .sum::<u64>()
+                .to_string(),
+        ]);
+    }
+    table
+}
+
+/// What the figures mean, what ran how, and what went wrong.
+fn notes(figures: &Figures, stalled: &[String]) -> Vec<String> {
+    let settings = figures.settings;
     let mut notes = vec![
         format!(
             "Server CPU is the server process's utime + stime from /proc/<pid>/stat (all its \
              threads: the runtime worker, Tokio's blocking pool used by the sled and SQLite \
-             stores, sled's threads, Actix's accept thread) over the run, divided by the requests \
-             completed; it excludes the Redis server's own CPU. Clock ticks are 1/{:.0} s, so a \
-             {} s run at full load resolves CPU to about {:.1}%.",
+             stores, sled's threads, Actix's accept thread, fred's and redis' connection tasks) \
+             over the run, divided by the requests completed. Redis CPU is the redis-server \
+             process's utime + stime the same way (its pid from `INFO server`), for the \
+             Redis-backed cases only; Redis is not pinned, and anything else using it during a \
+             run adds to it. Clock ticks are 1/{:.0} s, so a {} s run at full load resolves CPU \
+             to about {:.1}%.",
             settings.ticks,
             settings.secs,
             100.0 / (settings.ticks * settings.secs as f64)
         ),
-        format!(
-            "Existing session: before the runs, {SEEDED_SESSIONS} sessions are created with \
-             `GET /seed` (signed in, holding the typical ~200-byte record); the load generator \
-             replays their cookies in rotation, one per request. Every request reads and \
-             increments `n`, so every request re-signs the JWT or saves to the store. The policy \
-             is `ConflictPolicy::LastWriteWins`, so the rare overlap of two requests of one \
-             session overwrites instead of answering 409. Rotating keeps the figures about a \
-             request's own work: one cookie replayed on all 32 connections measures contention \
-             instead (every save races the others and is retried), which the concurrency checks \
-             below show separately."
-        ),
         "New session: no cookie; each request creates a session holding only `n` (a store \
-         create, or a JWT issue) and gets a Set-Cookie. Stores grow during the run."
+         create, or a cookie issued) and gets a Set-Cookie. Stores grow during the run."
             .into(),
+        format!(
+            "Client shapes: wrk's Lua has no per-connection hook, only `setup(thread)`, so the \
+             per-connection shape runs {CONNECTIONS} wrk threads of one connection each; the \
+             other shapes run all {CONNECTIONS} connections on one wrk thread, as before. One \
+             connection per thread batches nothing (every wake-up of the server and of wrk \
+             carries one request), which raises CPU per request and lowers req/s by itself, so \
+             each shape has its own `GET /plain` reference and `x plain` divides by the one of \
+             the same shape; the header and binding references run one connection per thread \
+             too. The built-in fallback client keeps one cookie per worker the same way."
+        ),
+        format!(
+            "Existing, per connection: before the runs, {CONNECTIONS} sessions are created with \
+             `GET /seed` (signed in, holding the typical ~200-byte record); each connection \
+             replays its own one, so no two requests in flight share a session. Every request \
+             reads and increments `n`, so every request re-issues the cookie or saves to the \
+             store. This framework's stores run under the default `ConflictPolicy::Reject` here \
+             (and for new sessions), so any 409 would show in the non-2xx column."
+        ),
+        "Hot session: one seeded cookie replayed by every connection, so saves of one session \
+         race. This framework's stores run under `ConflictPolicy::LastWriteWins` (a save that \
+         lost a race is merged and retried, a bounded number of times before a 409); the \
+         stateless cookies have no shared state and the anchors do not detect concurrent \
+         updates (the last save overwrites), so they run as they are. Non-2xx answers are \
+         counted, not hidden."
+            .into(),
+        "The load generator replays the seeded cookie and ignores Set-Cookie, like a client \
+         that sends one cookie many times: stateless cookies (JWT, JWE, the private cookies) \
+         then carry the seeded `n` every time, stores keep the session id and advance `n`."
+            .into(),
+        format!(
+            "Anchors run with their crates' defaults on the same handlers: tower-sessions \
+             (`SessionManagerLayer::new(store)`, saving a session only when it changed), \
+             actix-session (`SessionMiddleware::new(store, key)`, private cookies), Rocket's \
+             private cookies (`add_private` with the record as JSON, AES-256-GCM under the \
+             configured secret key). The Redis anchors use Redis database {ANCHOR_REDIS_DB} on \
+             the same server, emptied with FLUSHDB ASYNC after the run; tower-sessions-redis-store \
+             talks to it through one `fred` client, actix-session through one redis \
+             `ConnectionManager`, like RedisStore."
+        ),
         "Stores run in their default configuration: SledStore flushes (fsyncs) every write \
          before it returns, SqliteStore uses WAL with synchronous=NORMAL, RedisStore talks to \
          the local server under a random key prefix (removed afterwards with SCAN MATCH + DEL)."
             .into(),
     ];
-    if errors_seen.is_empty() {
-        notes.push("Every response was 2xx; no socket errors.".into());
-    } else {
-        notes.push(format!(
-            "Errors (their cheap responses lower CPU/request): {}.",
-            errors_seen.join("; ")
-        ));
+    if let RedisProcess::Unavailable(why) = &settings.redis {
+        notes.push(format!("Redis CPU is n/a: {why}."));
     }
-    let section = Section {
-        title: "HTTP: session overhead per framework".into(),
-        intro: vec![format!(
-            "Each server is its own process on one worker thread{}, loaded by {client}. Each case \
-             ran {} time(s), interleaved with the plain case of its framework; figures are the \
-             median (spread min..max) over repetitions, and `x plain` is the median of the \
-             per-repetition ratios of CPU per request to the same framework's `GET /plain` \
-             handler without a session binding.",
-            if settings.pin {
-                ", pinned to CPU 0 with `taskset -c 0`"
-            } else {
-                ""
-            },
-            settings.reps
-        )],
-        table,
-        notes,
-    };
+    notes.push(failures_note(figures.cases));
+    notes.push(if stalled.is_empty() {
+        "Every server still answered one more request within 5 s after the load: none stalled."
+            .to_owned()
+    } else {
+        format!(
+            "Stalled after the load (no answer within 5 s): {}.",
+            stalled.join(", ")
+        )
+    });
+    notes
+}
 
-    // Target: stateless JWT <= 1.20x plain CPU/request, on every framework (both paths).
-    let find = |framework: Framework, backend: Backend, route: Route| {
-        cases
+/// Which cases had non-2xx answers or socket errors, and how many.
+fn failures_note(cases: &[Case]) -> String {
+    let failed: Vec<String> = cases
+        .iter()
+        .filter(|c| c.non_2xx() > 0 || c.runs.iter().any(|r| r.socket_errors > 0))
+        .map(|c| {
+            let mut statuses = BTreeMap::new();
+            for run in &c.runs {
+                for (status, n) in &run.statuses {
+                    *statuses.entry(*status).or_insert(0) += n;
+                }
+            }
+            let socket: u64 = c.runs.iter().map(|r| r.socket_errors).sum();
+            format!(
+                "{} / {} / {}: {} of {} requests non-2xx ({}), {socket} socket errors",
+                c.framework.label(),
+                c.subject.label(),
+                c.route.label(),
+                c.non_2xx(),
+                c.requests(),
+                show_statuses(&statuses)
+            )
+        })
+        .collect();
+    if failed.is_empty() {
+        "Every response was 2xx; no socket errors.".into()
+    } else {
+        format!(
+            "Non-2xx answers or socket errors (cheap error responses lower CPU/request): {}.",
+            failed.join("; ")
+        )
+    }
+}
+
+/// One figure a target judges: a label and its value (`None`: not measured in this run).
+struct Check {
+    label: String,
+    value: Option<Spread>,
+}
+
+/// A target met when every check was measured and its median passes.
+fn judge(
+    name: String,
+    checks: &[Check],
+    pass: impl Fn(f64) -> bool,
+    show: impl Fn(&Spread) -> String,
+    detail: Vec<String>,
+) -> Target {
+    let met = !checks.is_empty()
+        && checks
             .iter()
-            .find(|c| c.framework == framework && c.backend == backend && c.route == route)
-    };
-    let mut met = true;
-    let mut figures = Vec::new();
+            .all(|c| c.value.as_ref().is_some_and(|v| pass(v.median)));
+    let figures: Vec<String> = checks
+        .iter()
+        .map(|c| match &c.value {
+            Some(v) => format!("{} {}", c.label, show(v)),
+            None => format!("{} not measured", c.label),
+        })
+        .collect();
+    Target {
+        name,
+        met,
+        figure: format!(
+            "{} (medians of per-repetition figures, min..max).",
+            figures.join("; ")
+        ),
+        detail,
+    }
+}
+
+/// `0.62x (0.60..0.65)`.
+fn show_ratio(s: &Spread) -> String {
+    format!("{:.2}x ({:.2}..{:.2})", s.median, s.min, s.max)
+}
+
+/// The checks of `f` on `backend`'s cases of `routes` in each of `frameworks`.
+fn checks_of(
+    figures: &Figures,
+    frameworks: &[Framework],
+    backend: Backend,
+    routes: &[Route],
+    f: impl Fn(&Case) -> Option<Spread>,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for &framework in frameworks {
+        for &route in routes {
+            checks.push(Check {
+                label: format!("{} {}", framework.label(), route.label()),
+                value: figures.own(framework, backend, route).and_then(&f),
+            });
+        }
+    }
+    checks
+}
+
+/// The existing-session and new-session shapes the stateless targets judge.
+const STATELESS_SHAPES: [Route; 2] = [Route::PerConnection, Route::New];
+
+/// The frameworks with a Redis anchor.
+const REDIS_ANCHORED: [Framework; 2] = [Framework::Axum, Framework::Actix];
+
+/// Stateless JWT <= 1.20x plain CPU/request on every framework, with where the time goes.
+fn jwt_plain_target(figures: &Figures, jwt_existing_ns: f64, jwt_new_ns: f64) -> Target {
+    let checks = checks_of(
+        figures,
+        &Framework::ALL,
+        Backend::Jwt,
+        &STATELESS_SHAPES,
+        |c| figures.x_plain(c),
+    );
     let mut detail = vec![format!(
         "In process, in a hot loop without HTTP, the stateless session work of one request \
          (load_from_header + get + insert + commit) takes {:.1} us CPU for an existing session \
@@ -1146,74 +1690,261 @@ fn report(cases: &[Case], settings: &Settings, jwt_existing_ns: f64, jwt_new_ns:
         jwt_existing_ns / 1_000.0,
         jwt_new_ns / 1_000.0
     )];
-    for framework in Framework::ALL {
-        let mut parts = Vec::new();
-        for route in [Route::Existing, Route::New] {
-            let Some(case) = find(framework, Backend::Jwt, route) else {
-                continue;
-            };
-            let r = ratio(case);
-            met &= r.median <= TARGET_JWT_RATIO;
-            parts.push(format!("{:.2}x {}", r.median, route.label()));
-        }
-        figures.push(format!("{}: {}", framework.label(), parts.join(", ")));
-        let (Some(plain), Some(headers), Some(binding), Some(existing), Some(new)) = (
-            find(framework, Backend::Plain, Route::Plain),
-            find(framework, Backend::Plain, Route::PlainWithHeaders),
-            find(framework, Backend::Jwt, Route::PlainInBinding),
-            find(framework, Backend::Jwt, Route::Existing),
-            find(framework, Backend::Jwt, Route::New),
-        ) else {
-            continue;
-        };
-        // Per-repetition CPU/request of each case, combined repetition by repetition.
-        let per_rep = |combine: &dyn Fn(&[f64; 5]) -> f64| -> String {
-            let values: Vec<f64> = (0..plain.runs.len())
-                .filter_map(|i| {
-                    let cpu = |c: &Case| c.runs.get(i).map(|r| r.cpu_us_per_req);
-                    Some(combine(&[
-                        cpu(plain)?,
-                        cpu(headers)?,
-                        cpu(binding)?,
-                        cpu(existing)?,
-                        cpu(new)?,
-                    ]))
-                })
-                .collect();
-            let s = Spread::of(&values);
-            format!("{:+.1} us ({:+.1}..{:+.1})", s.median, s.min, s.max)
-        };
-        detail.push(format!(
-            "{}: the plain handler takes {:.1} us CPU/request. An existing session adds {}: the \
-             cookie headers alone (a ~600-byte Cookie in, as large a Set-Cookie out, no session \
-             code) {}, the binding around an untouched session {}, which leaves {} for the session \
-             work itself. A new session adds {} ({} beyond the binding).",
-            framework.label(),
-            plain.spread(|r| r.cpu_us_per_req).median,
-            per_rep(&|c| c[3] - c[0]),
-            per_rep(&|c| c[1] - c[0]),
-            per_rep(&|c| c[2] - c[0]),
-            per_rep(&|c| c[3] - c[1] - c[2] + c[0]),
-            per_rep(&|c| c[4] - c[0]),
-            per_rep(&|c| c[4] - c[2]),
-        ));
-    }
-    let target = Target {
-        name: format!(
+    detail.extend(
+        Framework::ALL
+            .into_iter()
+            .filter_map(|f| jwt_breakdown(figures, f)),
+    );
+    judge(
+        format!(
             "Stateless JWT session <= {TARGET_JWT_RATIO:.2}x the plain handler's CPU/request on \
-             every framework"
+             every framework, existing (per connection) and new session"
         ),
-        met,
-        figure: format!(
-            "{} (medians of per-repetition ratios; both paths must meet it).",
-            figures.join("; ")
-        ),
+        &checks,
+        |x| x <= TARGET_JWT_RATIO,
+        show_ratio,
         detail,
+    )
+}
+
+/// Where a framework's stateless JWT CPU goes: header bytes, binding, session work.
+fn jwt_breakdown(figures: &Figures, framework: Framework) -> Option<String> {
+    let plain = figures.own(framework, Backend::Plain, Route::PlainPerThread)?;
+    let headers = figures.own(framework, Backend::Plain, Route::PlainWithHeaders)?;
+    let binding = figures.own(framework, Backend::Jwt, Route::PlainInBinding)?;
+    let existing = figures.own(framework, Backend::Jwt, Route::PerConnection)?;
+    let plain_one_thread = figures.own(framework, Backend::Plain, Route::Plain)?;
+    let new = figures.own(framework, Backend::Jwt, Route::New)?;
+    // Per-repetition CPU/request of each case, combined repetition by repetition.
+    let cases = [plain, headers, binding, existing, plain_one_thread, new];
+    let per_rep = |combine: &dyn Fn(&[f64; 6]) -> f64| -> String {
+        let values: Vec<f64> = (0..plain.runs.len())
+            .filter_map(|i| {
+                let mut cpu = [0.0; 6];
+                for (slot, case) in cpu.iter_mut().zip(cases) {
+                    *slot = case.runs.get(i)?.cpu_us_per_req;
+                }
+                Some(combine(&cpu))
+            })
+            .collect();
+        let s = Spread::of(&values);
+        format!("{:+.1} us ({:+.1}..{:+.1})", s.median, s.min, s.max)
     };
-    Report {
-        sections: vec![section],
-        targets: vec![target],
+    Some(format!(
+        "{}: with a thread per connection, the plain handler takes {:.1} us CPU/request and an \
+         existing session adds {}: the cookie headers alone (the session cookie in, as large a \
+         Set-Cookie out, no session code) {}, the binding around an untouched session {}, which \
+         leaves {} for the session work itself. With one wrk thread, the plain handler takes \
+         {:.1} us and a new session adds {}.",
+        framework.label(),
+        plain.spread(|r| r.cpu_us_per_req).median,
+        per_rep(&|c| c[3] - c[0]),
+        per_rep(&|c| c[1] - c[0]),
+        per_rep(&|c| c[2] - c[0]),
+        per_rep(&|c| c[3] - c[1] - c[2] + c[0]),
+        plain_one_thread.spread(|r| r.cpu_us_per_req).median,
+        per_rep(&|c| c[5] - c[4]),
+    ))
+}
+
+/// Stateless JWT <= the matching anchor's CPU/request on every framework.
+fn jwt_anchor_target(figures: &Figures) -> Target {
+    let checks = checks_of(
+        figures,
+        &Framework::ALL,
+        Backend::Jwt,
+        &STATELESS_SHAPES,
+        |c| figures.x_anchor(c),
+    );
+    judge(
+        "Stateless JWT session <= the matching anchor's CPU/request on every framework \
+         (actix-session's and Rocket's private cookies, tower-sessions' MemoryStore on Axum), \
+         existing (per connection) and new session"
+            .into(),
+        &checks,
+        |x| x <= 1.0,
+        show_ratio,
+        vec!["Ratios of CPU per request to the anchor's case of the same shape.".into()],
+    )
+}
+
+/// MemoryStore <= 0.80x tower-sessions' MemoryStore CPU/request (Axum), on every shape.
+fn memory_anchor_target(figures: &Figures) -> Target {
+    let checks = checks_of(
+        figures,
+        &[Framework::Axum],
+        Backend::Memory,
+        &Route::SESSION_SHAPES,
+        |c| figures.x_anchor(c),
+    );
+    judge(
+        format!(
+            "MemoryStore <= {TARGET_MEMORY_X_ANCHOR:.2}x tower-sessions' MemoryStore CPU/request \
+             (Axum), new session, existing per connection and hot session"
+        ),
+        &checks,
+        |x| x <= TARGET_MEMORY_X_ANCHOR,
+        show_ratio,
+        vec![
+            "The hot session runs MemoryStore under LastWriteWins (a lost race is merged and \
+             retried) and tower-sessions without any conflict detection."
+                .into(),
+        ],
+    )
+}
+
+/// MemoryStore new-session p99 under 1 ms on every framework.
+fn memory_p99_target(figures: &Figures) -> Target {
+    let checks = checks_of(
+        figures,
+        &Framework::ALL,
+        Backend::Memory,
+        &[Route::New],
+        |c| Some(c.spread(|r| r.p99_us / 1_000.0)),
+    );
+    judge(
+        format!(
+            "MemoryStore new-session p99 < {TARGET_MEMORY_NEW_P99_MS:.0} ms on every framework"
+        ),
+        &checks,
+        |ms| ms < TARGET_MEMORY_NEW_P99_MS,
+        |s| format!("{:.2} ms ({:.2}..{:.2})", s.median, s.min, s.max),
+        vec![format!(
+            "Under {CONNECTIONS} connections on one server core, p99 includes queueing: by \
+             Little's law the mean latency alone is {CONNECTIONS} / req/s."
+        )],
+    )
+}
+
+/// The detail line every Redis target carries.
+fn redis_detail() -> Vec<String> {
+    vec![
+        "RedisStore against tower-sessions-redis-store on Axum and actix-session's Redis store on \
+         Actix-web (Rocket has no Redis anchor here), on the three shapes; the hot session runs \
+         RedisStore under LastWriteWins."
+            .into(),
+    ]
+}
+
+/// RedisStore <= 0.70x the Redis anchors' server CPU/request.
+fn redis_cpu_target(figures: &Figures) -> Target {
+    let checks = checks_of(
+        figures,
+        &REDIS_ANCHORED,
+        Backend::Redis,
+        &Route::SESSION_SHAPES,
+        |c| figures.x_anchor(c),
+    );
+    judge(
+        format!(
+            "RedisStore <= {TARGET_REDIS_CPU_X_ANCHOR:.2}x the Redis anchors' server CPU/request"
+        ),
+        &checks,
+        |x| x <= TARGET_REDIS_CPU_X_ANCHOR,
+        show_ratio,
+        redis_detail(),
+    )
+}
+
+/// RedisStore <= the Redis anchors' Redis CPU/request.
+fn redis_redis_cpu_target(figures: &Figures) -> Target {
+    let checks = checks_of(
+        figures,
+        &REDIS_ANCHORED,
+        Backend::Redis,
+        &Route::SESSION_SHAPES,
+        |c| figures.x_anchor_redis(c),
+    );
+    let mut detail = redis_detail();
+    if let RedisProcess::Unavailable(why) = &figures.settings.redis {
+        detail.push(format!("Redis CPU is n/a: {why}."));
     }
+    judge(
+        "RedisStore <= the Redis anchors' Redis-server CPU/request".into(),
+        &checks,
+        |x| x <= 1.0,
+        show_ratio,
+        detail,
+    )
+}
+
+/// RedisStore >= 1.5x the Redis anchors' requests per second.
+fn redis_rps_target(figures: &Figures) -> Target {
+    let checks = checks_of(
+        figures,
+        &REDIS_ANCHORED,
+        Backend::Redis,
+        &Route::SESSION_SHAPES,
+        |c| figures.x_anchor_rps(c),
+    );
+    judge(
+        format!("RedisStore >= {TARGET_REDIS_RPS_X_ANCHOR:.1}x the Redis anchors' req/s"),
+        &checks,
+        |x| x >= TARGET_REDIS_RPS_X_ANCHOR,
+        show_ratio,
+        redis_detail(),
+    )
+}
+
+/// A case's non-2xx count as a spread-less figure (for [`judge`]).
+fn non_2xx_figure(case: &Case) -> Option<Spread> {
+    let n = case.non_2xx() as f64;
+    Some(Spread {
+        median: n,
+        min: n,
+        max: n,
+    })
+}
+
+/// RedisStore answers only 2xx on every shape and framework.
+fn redis_non_2xx_target(figures: &Figures) -> Target {
+    let checks = checks_of(
+        figures,
+        &Framework::ALL,
+        Backend::Redis,
+        &Route::SESSION_SHAPES,
+        non_2xx_figure,
+    );
+    judge(
+        "RedisStore: 0 non-2xx on new session, existing per connection and hot session".into(),
+        &checks,
+        |n| n == 0.0,
+        |s| format!("{:.0} non-2xx", s.median),
+        redis_detail(),
+    )
+}
+
+/// Every own backend answers only 2xx on the per-connection shape under `Reject`.
+fn per_connection_target(figures: &Figures) -> Target {
+    let backends = Backend::MEASURED
+        .into_iter()
+        .filter(|b| *b != Backend::Plain);
+    let mut checks = Vec::new();
+    for backend in backends {
+        for mut check in checks_of(
+            figures,
+            &Framework::ALL,
+            backend,
+            &[Route::PerConnection],
+            non_2xx_figure,
+        ) {
+            check.label = format!("{} {}", check.label, backend.label());
+            checks.push(check);
+        }
+    }
+    judge(
+        "Existing session per connection under the default ConflictPolicy::Reject: 0 non-2xx \
+         on every backend and framework"
+            .into(),
+        &checks,
+        |n| n == 0.0,
+        |s| format!("{:.0}", s.median),
+        vec![
+            "Each connection replays its own session, one request at a time, so no save can \
+             lose a race: a 409 here would be a false conflict."
+                .into(),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -1222,7 +1953,7 @@ mod tests {
 
     const WRK: &str = "\
 Running 5s test @ http://127.0.0.1:8080/plain
-  1 threads and 32 connections
+  32 threads and 32 connections
   Thread Stats   Avg      Stdev     Max   +/- Stdev
     Latency   245.12us  100.00us   5.00ms   90.00%
     Req/Sec    50.00k     2.00k   55.00k    80.00%
@@ -1236,6 +1967,9 @@ Running 5s test @ http://127.0.0.1:8080/plain
   Non-2xx or 3xx responses: 12
 Requests/sec:  50000.00
 Transfer/sec:      6.00MB
+status 200 249988
+status 409 10
+status 503 2
 ";
 
     #[test]
@@ -1245,7 +1979,8 @@ Transfer/sec:      6.00MB
         assert_eq!(run.rps, 50_000.0);
         assert_eq!(run.p50_us, 230.0);
         assert_eq!(run.p99_us, 1_500.0);
-        assert_eq!(run.errors, 15);
+        assert_eq!(run.socket_errors, 3);
+        assert_eq!(run.non_2xx(), 12);
         assert!(parse_wrk("garbage").is_none());
     }
 
@@ -1254,5 +1989,65 @@ Transfer/sec:      6.00MB
         assert_eq!(parse_duration_us("2.00s"), Some(2e6));
         assert_eq!(parse_duration_us("1.00m"), Some(60e6));
         assert_eq!(parse_duration_us("12"), None);
+    }
+
+    #[test]
+    fn reads_utime_and_stime_past_a_name_with_spaces() {
+        let stat = "42 (tokio worker) S 1 42 42 0 -1 4194560 100 0 0 0 7 5 0 0 20 0 2 0";
+        assert_eq!(parse_stat_ticks(stat), Some(12));
+        assert_eq!(parse_stat_ticks("42 (x) S 1"), None);
+    }
+
+    #[test]
+    fn the_wrk_script_hands_each_thread_its_cookie() {
+        let spec = Load {
+            path: "/counter",
+            cookies: Cookies::PerConnection(vec!["session=a".into(), "session=b".into()]),
+            threads: 2,
+        };
+        let script = wrk_script(&spec);
+        assert!(script.contains(r#"local cookies = { "session=a", "session=b" }"#));
+        assert!(script.contains(r#"thread:set("cookie", cookies[handed])"#));
+        let none = wrk_script(&Load {
+            path: "/counter",
+            cookies: Cookies::None,
+            threads: 1,
+        });
+        assert!(none.contains("local cookies = {  }"));
+    }
+
+    #[test]
+    fn stateful_backends_get_a_server_per_conflict_policy() {
+        let plans = plans(Framework::Actix);
+        let of = |backend| {
+            plans
+                .iter()
+                .filter(|p| p.subject == Subject::Own(backend))
+                .map(|p| (p.policy, p.routes.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            of(Backend::Sled),
+            vec![
+                (
+                    ConflictPolicy::Reject,
+                    vec![Route::New, Route::PerConnection]
+                ),
+                (ConflictPolicy::LastWriteWins, vec![Route::Hot]),
+            ]
+        );
+        assert_eq!(of(Backend::Jwe).len(), 1);
+        let anchors: Vec<Subject> = plans
+            .iter()
+            .filter(|p| matches!(p.subject, Subject::Anchor(_)))
+            .map(|p| p.subject)
+            .collect();
+        assert_eq!(
+            anchors,
+            vec![
+                Subject::Anchor(Anchor::ActixCookie),
+                Subject::Anchor(Anchor::ActixRedis)
+            ]
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! `session-bench`: the benchmarks behind `cargo xtask bench [codec|stores|http] [--quick]`.
+//! `session-bench`: the benchmarks behind `cargo xtask bench [codec|stores|http|growth] [--quick]`.
 //!
 //! - `codec`: JWT (HS256), JWE (`dir` + A256GCM) and signed-id codecs against raw floors (HMAC-SHA256
 //!   or AES-256-GCM, + base64url + JSON).
@@ -7,11 +7,18 @@
 //! - `http`: Axum, Actix-web and Rocket servers (child processes pinned to CPU 0) under `wrk`
 //!   (pinned to CPU 1), each session mode against the same framework's plain handler.
 //!
-//! No argument runs all three parts. `--quick` is CI's smoke run: tiny iteration counts, 1-second
-//! HTTP runs, nothing written. A full run of all three parts writes `BENCHMARKS.md` at the
-//! workspace root. `serve <framework> <backend> <port>` is the server child (internal).
+//! - `growth`: load/save latency, memory and disk use of every store at 1k, 100k and 1M live
+//!   sessions, with a plot.
+//!
+//! No argument runs all four parts. `--quick` is CI's smoke run: tiny iteration counts, 1-second
+//! HTTP runs, 1k sessions, nothing written. A full run of all four parts writes `BENCHMARKS.md`
+//! and the growth plot at the workspace root, unless the machine is busy (see [`LoadCheck`]).
+//! `serve <framework> <backend> <port>` is the server child and `growth-store <store>` the
+//! growth part's child (both internal).
 
+mod anchors;
 mod codec;
+mod growth;
 mod http;
 mod servers;
 mod stores;
@@ -38,15 +45,23 @@ pub(crate) fn context<E: std::fmt::Display>(what: impl Into<String>) -> impl FnO
 }
 
 const USAGE: &str = "\
-usage: session-bench [codec] [stores] [http] [--quick] [--std-client]
-       session-bench serve <axum|actix|rocket> <plain|jwt|jwe|memory|sled|sqlite|redis> <port>
+usage: session-bench [codec] [stores] [http] [growth] [--quick] [--std-client]
+       session-bench serve <axum|actix|rocket> <backend|anchor> <port> [reject|last-write-wins]
+         backends: plain jwt jwe memory sled sqlite redis
+         anchors:  tower-memory tower-redis (axum), actix-cookie actix-redis (actix),
+                   rocket-private (rocket)
 
-  no part named   run all three parts
-  --quick         smoke run: tiny iteration counts, 1 s per HTTP case, writes nothing
+  no part named   run all four parts
+  --quick         smoke run: tiny iteration counts, 1 s per HTTP case, 1k sessions in the
+                  growth part, writes nothing
   --std-client    load the HTTP servers with the built-in client instead of wrk
                   (the automatic fallback when wrk is missing in --quick mode)
 
-A full run of all three parts writes BENCHMARKS.md at the workspace root.
+A full run of all four parts writes BENCHMARKS.md and benchmarks/growth.svg at the workspace
+root, unless the 1-minute load average at its start is at least half the number of cores
+(another job is running): then it prints its figures but writes neither; rerun on a quiet
+machine. A growth run without the other parts writes its plot to the temp dir only.
+growth-store <memory|sled|sqlite|redis> [--quick] is the growth part's child process.
 Environment: REDIS_URL (default redis://127.0.0.1:6379).";
 
 /// Which parts to run, and how hard.
@@ -163,29 +178,130 @@ impl Target {
     }
 }
 
+/// The parts of a run, in the order a full run takes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
     Codec,
     Stores,
     Http,
+    Growth,
 }
 
 impl Part {
-    const ALL: [Part; 3] = [Part::Codec, Part::Stores, Part::Http];
+    const ALL: [Part; 4] = [Part::Codec, Part::Stores, Part::Http, Part::Growth];
 
+    /// The part's command-line name.
     fn name(self) -> &'static str {
         match self {
             Part::Codec => "codec",
             Part::Stores => "stores",
             Part::Http => "http",
+            Part::Growth => "growth",
         }
     }
 
+    /// The part for a command-line name.
+    fn parse(name: &str) -> Option<Part> {
+        Part::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The part's heading in the output and in `BENCHMARKS.md`.
     fn heading(self) -> &'static str {
         match self {
             Part::Codec => "Codecs",
             Part::Stores => "Stores",
             Part::Http => "HTTP",
+            Part::Growth => "Growth with live sessions",
+        }
+    }
+}
+
+/// The 1-minute load average per core at or above which another job is taken to be running:
+/// half the cores (1.0 on a 2-core machine), since one busy core already skews every figure.
+const BUSY_LOAD_PER_CORE: f64 = 0.5;
+
+/// Whether the machine was quiet enough at the start of a full run for its figures to be
+/// written down.
+#[derive(Debug, Clone, PartialEq)]
+enum LoadCheck {
+    /// The 1-minute load average is below the threshold: the figures are written.
+    Quiet { one_minute: f64, threshold: f64 },
+    /// Another job is running: the figures are printed, nothing is written.
+    Busy {
+        /// The 1-, 5- and 15-minute load averages.
+        averages: [f64; 3],
+        threshold: f64,
+    },
+    /// `/proc/loadavg` could not be read or understood: the figures are printed, nothing is
+    /// written.
+    Unknown(String),
+}
+
+impl LoadCheck {
+    /// Judges `/proc/loadavg`'s text (`None` when it could not be read) on a machine of `cores`.
+    fn judge(loadavg: Option<&str>, cores: usize) -> LoadCheck {
+        let threshold = cores.max(1) as f64 * BUSY_LOAD_PER_CORE;
+        let Some(text) = loadavg else {
+            return LoadCheck::Unknown("/proc/loadavg could not be read".into());
+        };
+        let averages: Vec<f64> = text
+            .split_whitespace()
+            .take(3)
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        let [one, five, fifteen] = averages[..] else {
+            return LoadCheck::Unknown(format!("/proc/loadavg is not understood ({text:?})"));
+        };
+        if one >= threshold {
+            LoadCheck::Busy {
+                averages: [one, five, fifteen],
+                threshold,
+            }
+        } else {
+            LoadCheck::Quiet {
+                one_minute: one,
+                threshold,
+            }
+        }
+    }
+
+    /// Reads `/proc/loadavg` and the number of cores this process may use, and judges.
+    fn now() -> LoadCheck {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let text = std::fs::read_to_string("/proc/loadavg").ok();
+        LoadCheck::judge(text.as_deref(), cores)
+    }
+
+    /// Whether the figures may be written to `BENCHMARKS.md`.
+    fn allows_writing(&self) -> bool {
+        matches!(self, LoadCheck::Quiet { .. })
+    }
+
+    /// What the check found and what follows from it.
+    fn describe(&self) -> String {
+        match self {
+            LoadCheck::Quiet {
+                one_minute,
+                threshold,
+            } => format!(
+                "load check: 1-minute load average {one_minute:.2}, below the busy threshold \
+                 {threshold:.2}: BENCHMARKS.md will be written"
+            ),
+            LoadCheck::Busy {
+                averages: [one, five, fifteen],
+                threshold,
+            } => format!(
+                "load check: load averages {one:.2} {five:.2} {fifteen:.2} (1, 5, 15 min); the \
+                 1-minute figure is at or above the busy threshold {threshold:.2} (half the \
+                 cores), so another job is running. The figures are printed, but BENCHMARKS.md \
+                 and {} are not written: rerun on a quiet machine.",
+                growth::PLOT_PATH
+            ),
+            LoadCheck::Unknown(why) => format!(
+                "load check: {why}, so the machine is not known to be quiet. The figures are \
+                 printed, but BENCHMARKS.md and {} are not written: rerun on a quiet machine.",
+                growth::PLOT_PATH
+            ),
         }
     }
 }
@@ -201,16 +317,28 @@ fn main() -> ExitCode {
             }
         };
     }
+    if args.first().map(String::as_str) == Some(growth::CHILD_COMMAND) {
+        return match growth::measure_store(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("session-bench {}: {}", growth::CHILD_COMMAND, chain(&*e));
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut parts = Vec::new();
     let mut options = Options {
         quick: false,
         std_client: false,
     };
     for arg in &args {
+        if let Some(part) = Part::parse(arg) {
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+            continue;
+        }
         match arg.as_str() {
-            "codec" => parts.push(Part::Codec),
-            "stores" => parts.push(Part::Stores),
-            "http" => parts.push(Part::Http),
             "--quick" => options.quick = true,
             "--std-client" => options.std_client = true,
             "-h" | "--help" | "help" => {
@@ -226,7 +354,6 @@ fn main() -> ExitCode {
     if parts.is_empty() {
         parts = Part::ALL.to_vec();
     }
-    parts.dedup();
     match run(&parts, options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -247,6 +374,8 @@ fn chain(e: &(dyn Error + 'static)) -> String {
     out
 }
 
+/// Runs `parts` in order and prints their reports; a full run on a quiet machine also writes
+/// `BENCHMARKS.md` and the growth plot.
 fn run(parts: &[Part], options: Options) -> Result<(), BoxError> {
     let machine = machine_description();
     println!(
@@ -262,20 +391,22 @@ fn run(parts: &[Part], options: Options) -> Result<(), BoxError> {
             ""
         }
     );
+    let full = !options.quick && parts.len() == Part::ALL.len();
+    let load = full.then(LoadCheck::now);
+    if let Some(load) = &load {
+        println!("{}\n", load.describe());
+    }
     if parts.contains(&Part::Http) {
         http::preflight(options)?;
     }
     let started = Instant::now();
     let mut reports = Vec::new();
+    let mut plot = None;
     for &part in parts {
         println!("== {} ==", part.heading());
         let part_started = Instant::now();
-        let report = match part {
-            Part::Codec => codec::run(options),
-            Part::Stores => stores::run(options),
-            Part::Http => http::run(options),
-        }
-        .map_err(context(format!("the {} part failed", part.name())))?;
+        let report = run_part(part, options, &mut plot)
+            .map_err(context(format!("the {} part failed", part.name())))?;
         for section in &report.sections {
             println!("{}", section.render());
         }
@@ -291,17 +422,89 @@ fn run(parts: &[Part], options: Options) -> Result<(), BoxError> {
     }
     let total = started.elapsed().as_secs_f64();
     println!("total {total:.0} s");
-    if options.quick {
-        println!("--quick: BENCHMARKS.md not written");
-    } else if parts.len() == Part::ALL.len() {
-        let path = workspace_root().join("BENCHMARKS.md");
-        std::fs::write(&path, benchmarks_md(&machine, &reports, total))
-            .map_err(context(format!("could not write {}", path.display())))?;
-        println!("wrote {}", path.display());
-    } else {
-        println!("BENCHMARKS.md is only written by a full run of all three parts; not written");
+    let results = Results {
+        machine: &machine,
+        reports: &reports,
+        total_secs: total,
+        plot: plot.as_deref(),
+    };
+    match (options.quick, &load) {
+        (true, _) => {
+            println!("--quick: nothing written");
+            Ok(())
+        }
+        (false, Some(load)) if load.allows_writing() => results.write(),
+        (false, Some(load)) => {
+            println!("{}", load.describe());
+            Ok(())
+        }
+        (false, None) => results.write_preview(),
     }
-    Ok(())
+}
+
+/// Runs one part; the growth part also hands back its plot.
+fn run_part(part: Part, options: Options, plot: &mut Option<String>) -> Result<Report, BoxError> {
+    match part {
+        Part::Codec => codec::run(options),
+        Part::Stores => stores::run(options),
+        Part::Http => http::run(options),
+        Part::Growth => {
+            let growth = growth::run(options)?;
+            *plot = Some(growth.plot_svg);
+            Ok(growth.report)
+        }
+    }
+}
+
+/// What a run produced, ready to be written.
+#[derive(Debug)]
+struct Results<'a> {
+    machine: &'a str,
+    reports: &'a [(Part, Report)],
+    total_secs: f64,
+    /// The growth plot (SVG), when the growth part ran.
+    plot: Option<&'a str>,
+}
+
+impl Results<'_> {
+    /// A full run on a quiet machine: `BENCHMARKS.md` and the growth plot it links.
+    fn write(&self) -> Result<(), BoxError> {
+        let root = workspace_root();
+        if let Some(svg) = self.plot {
+            let path = root.join(growth::PLOT_PATH);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(context(format!("could not create {}", dir.display())))?;
+            }
+            std::fs::write(&path, svg)
+                .map_err(context(format!("could not write {}", path.display())))?;
+            println!("wrote {}", path.display());
+        }
+        let path = root.join("BENCHMARKS.md");
+        std::fs::write(
+            &path,
+            benchmarks_md(self.machine, self.reports, self.total_secs),
+        )
+        .map_err(context(format!("could not write {}", path.display())))?;
+        println!("wrote {}", path.display());
+        Ok(())
+    }
+
+    /// A run of some parts: `BENCHMARKS.md` is left alone; a growth plot goes to the temp dir,
+    /// so the one `BENCHMARKS.md` links always matches its figures.
+    fn write_preview(&self) -> Result<(), BoxError> {
+        println!("BENCHMARKS.md is only written by a full run of all four parts; not written");
+        if let Some(svg) = self.plot {
+            let path = std::env::temp_dir().join("session-bench-growth.svg");
+            std::fs::write(&path, svg)
+                .map_err(context(format!("could not write {}", path.display())))?;
+            println!(
+                "growth plot of this run (not the one BENCHMARKS.md links): {}",
+                path.display()
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The workspace root: the parent of this crate's directory.
@@ -313,11 +516,13 @@ fn workspace_root() -> PathBuf {
 fn benchmarks_md(machine: &str, reports: &[(Part, Report)], total_secs: f64) -> String {
     let mut out = String::from(
         "# Benchmarks\n\n\
-         Written by `cargo xtask bench` (a full run of `session-bench`, all three parts; \
-         `--quick` is CI's smoke run and writes nothing). Re-run it to refresh this file, and \
-         quote figures only from full runs. The code is in `session-bench/src`: `codec.rs`, \
-         `stores.rs`, `http.rs` (load generation, CPU accounting) and `servers.rs` (the three \
-         framework servers).\n\n",
+         Written by `cargo xtask bench` (a full run of `session-bench`, all four parts, on a \
+         machine whose 1-minute load average was below half its cores at the start; `--quick` \
+         is CI's smoke run and writes nothing). Re-run it to refresh this file and \
+         `benchmarks/growth.svg`, and quote figures only from full runs. The code is in \
+         `session-bench/src`: `codec.rs`, `stores.rs`, `http.rs` (load generation, CPU \
+         accounting), `servers.rs` (the three framework servers) and `growth.rs` (stores at \
+         1k to 1M live sessions, and the plot).\n\n",
     );
     let _ = writeln!(out, "## Machine\n\n{machine}");
     let _ = writeln!(
@@ -410,5 +615,53 @@ mod tests {
         assert_eq!(lines[0], "| a         | bee |");
         assert_eq!(lines[1], "|-----------|-----|");
         assert_eq!(lines[2], "| long cell | x   |");
+    }
+
+    #[test]
+    fn a_load_of_half_the_cores_or_more_means_busy() {
+        let quiet = LoadCheck::judge(Some("0.99 1.50 2.00 1/200 1234\n"), 2);
+        assert_eq!(
+            quiet,
+            LoadCheck::Quiet {
+                one_minute: 0.99,
+                threshold: 1.0
+            }
+        );
+        assert!(quiet.allows_writing());
+        let busy = LoadCheck::judge(Some("1.00 0.50 0.20 3/200 1234\n"), 2);
+        assert_eq!(
+            busy,
+            LoadCheck::Busy {
+                averages: [1.0, 0.5, 0.2],
+                threshold: 1.0
+            }
+        );
+        assert!(!busy.allows_writing());
+        let text = busy.describe();
+        assert!(text.contains("1.00 0.50 0.20") && text.contains("threshold 1.00"));
+        assert!(text.contains("rerun on a quiet machine"), "{text}");
+        // The threshold follows the cores: 1.9 is quiet on 4 cores.
+        assert!(LoadCheck::judge(Some("1.90 1.90 1.90 1/1 1"), 4).allows_writing());
+    }
+
+    #[test]
+    fn an_unreadable_load_average_writes_nothing() {
+        for check in [
+            LoadCheck::judge(None, 2),
+            LoadCheck::judge(Some("garbage"), 2),
+            LoadCheck::judge(Some("0.1 0.2"), 2),
+        ] {
+            assert!(matches!(check, LoadCheck::Unknown(_)), "{check:?}");
+            assert!(!check.allows_writing());
+            assert!(check.describe().contains("rerun on a quiet machine"));
+        }
+    }
+
+    #[test]
+    fn parts_parse_by_name() {
+        for part in Part::ALL {
+            assert_eq!(Part::parse(part.name()), Some(part));
+        }
+        assert_eq!(Part::parse("--quick"), None);
     }
 }

@@ -1,4 +1,5 @@
-//! The server child of the HTTP part: `session-bench serve <framework> <backend> <port>`.
+//! The server child of the HTTP part:
+//! `session-bench serve <framework> <backend|anchor> <port> [reject|last-write-wins]`.
 //!
 //! Each framework runs on one worker thread (the parent pins the whole process to one CPU) and
 //! serves `GET /plain` ("ok", never touching a session) and `GET /echo-cookie` ("ok" with a
@@ -6,7 +7,10 @@
 //! bytes without any session code). With a session backend the app is
 //! wrapped in the framework's session binding and also serves `GET /counter` (reads and
 //! increments `n`) and `GET /seed` (logs in and stores the typical data, so the load
-//! generator's replayed cookie carries a typical session).
+//! generator's replayed cookie carries a typical session). The optional last argument is the
+//! conflict policy of this framework's own backends (default: the core's, `reject`). An anchor
+//! name instead of a backend serves the same `/counter` and `/seed` through an established
+//! session crate ([`crate::anchors`]).
 //!
 //! The parent passes `SESSION_BENCH_DIR` (sled and SQLite files) and `SESSION_BENCH_REDIS_PREFIX`
 //! in the environment. The child exits when its stdin closes, so a dying parent never leaves a
@@ -20,8 +24,10 @@ use session_adapters::{
     JweCodec, JwtCodec, MemoryStore, RedisStore, RedisStoreConfig, Secret, SessionManager,
     SledStore, SledStoreConfig, SqliteStore, SqliteStoreConfig, UserId,
 };
+use session_core::config::{ConflictPolicy, Policy};
 
-use crate::codec::{bench_policy, secret, typical_data, TYPICAL_USER};
+use crate::anchors::{self, Anchor};
+use crate::codec::{secret, typical_data, TYPICAL_USER};
 use crate::stores::redis_url;
 use crate::{context, fail, BoxError};
 
@@ -111,6 +117,72 @@ impl Backend {
     fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|b| b.name() == s)
     }
+
+    /// Whether sessions live in a store, where the conflict policy decides overlapping saves
+    /// (stateless cookies have no shared state to conflict on).
+    pub(crate) fn is_stateful(self) -> bool {
+        matches!(
+            self,
+            Backend::Memory | Backend::Sled | Backend::Sqlite | Backend::Redis
+        )
+    }
+}
+
+/// What a server child runs: one of the framework's own backends, or an anchor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Subject {
+    /// This framework's own session binding with `Backend` (or the plain server).
+    Own(Backend),
+    /// An established session crate ([`crate::anchors`]).
+    Anchor(Anchor),
+}
+
+impl Subject {
+    /// The name on the `serve` command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Subject::Own(backend) => backend.name(),
+            Subject::Anchor(anchor) => anchor.name(),
+        }
+    }
+
+    /// The name in the report.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Subject::Own(backend) => backend.label(),
+            Subject::Anchor(anchor) => anchor.label(),
+        }
+    }
+
+    /// Whether the sessions live in the Redis server (whose own CPU the report adds).
+    pub(crate) fn uses_redis(self) -> bool {
+        match self {
+            Subject::Own(backend) => backend == Backend::Redis,
+            Subject::Anchor(anchor) => anchor.uses_redis(),
+        }
+    }
+
+    /// The backend or anchor named `s` on the command line.
+    fn parse(s: &str) -> Option<Self> {
+        Backend::parse(s)
+            .map(Subject::Own)
+            .or_else(|| Anchor::parse(s).map(Subject::Anchor))
+    }
+}
+
+/// The conflict policy's name on the `serve` command line.
+pub(crate) fn policy_name(policy: ConflictPolicy) -> &'static str {
+    match policy {
+        ConflictPolicy::LastWriteWins => "last-write-wins",
+        _ => "reject",
+    }
+}
+
+/// The conflict policy named `s` on the command line.
+fn parse_policy(s: &str) -> Option<ConflictPolicy> {
+    [ConflictPolicy::Reject, ConflictPolicy::LastWriteWins]
+        .into_iter()
+        .find(|p| policy_name(*p) == s)
 }
 
 /// Environment variable naming the directory for sled and SQLite files.
@@ -118,30 +190,70 @@ pub(crate) const DIR_ENV: &str = "SESSION_BENCH_DIR";
 /// Environment variable carrying the Redis key prefix.
 pub(crate) const PREFIX_ENV: &str = "SESSION_BENCH_REDIS_PREFIX";
 
-/// `serve <framework> <backend> <port>`: runs until killed or until stdin closes.
+/// The `serve` command line.
+const SERVE_USAGE: &str = "usage: session-bench serve <axum|actix|rocket> \
+    <plain|jwt|jwe|memory|sled|sqlite|redis|tower-memory|tower-redis|actix-cookie|actix-redis|\
+    rocket-private> <port> [reject|last-write-wins]";
+
+/// `serve <framework> <backend|anchor> <port> [policy]`: runs until killed or until stdin closes.
 pub(crate) fn serve(args: &[String]) -> Result<(), BoxError> {
-    let [framework, backend, port] = args else {
-        return Err(fail(
-            "usage: session-bench serve <axum|actix|rocket> <plain|jwt|jwe|memory|sled|sqlite|redis> <port>",
-        ));
+    let (framework, subject, port, policy) = match args {
+        [f, s, p] => (f, s, p, None),
+        [f, s, p, policy] => (f, s, p, Some(policy)),
+        _ => return Err(fail(SERVE_USAGE)),
     };
     let framework = Framework::parse(framework)
         .ok_or_else(|| fail(format!("unknown framework {framework:?}")))?;
-    let backend =
-        Backend::parse(backend).ok_or_else(|| fail(format!("unknown backend {backend:?}")))?;
+    let subject =
+        Subject::parse(subject).ok_or_else(|| fail(format!("unknown backend {subject:?}")))?;
     let port: u16 = port
         .parse()
         .map_err(context(format!("invalid port {port:?}")))?;
+    let policy = match policy {
+        None => ConflictPolicy::default(),
+        Some(p) => parse_policy(p).ok_or_else(|| fail(format!("unknown policy {p:?}")))?,
+    };
     std::thread::spawn(|| {
         // Blocks until the parent closes our stdin (or dies): then stop at once.
         let _ = std::io::stdin().read(&mut [0u8; 1]);
         std::process::exit(0);
     });
-    match framework {
-        Framework::Axum => axum_app::serve(backend, port),
-        Framework::Actix => actix_app::serve(backend, port),
-        Framework::Rocket => rocket_app::serve(backend, port),
+    match (framework, subject) {
+        (_, Subject::Anchor(anchor)) if anchor.framework() != framework => Err(fail(format!(
+            "{} is an anchor for {}, not {}",
+            anchor.name(),
+            anchor.framework().label(),
+            framework.label()
+        ))),
+        (_, Subject::Anchor(anchor)) => anchors::serve(anchor, port),
+        (Framework::Axum, Subject::Own(backend)) => axum_app::serve(backend, policy, port),
+        (Framework::Actix, Subject::Own(backend)) => actix_app::serve(backend, policy, port),
+        (Framework::Rocket, Subject::Own(backend)) => rocket_app::serve(backend, policy, port),
     }
+}
+
+/// The Tokio runtime of the Axum and Rocket servers: one worker thread.
+pub(crate) fn one_worker_runtime() -> Result<tokio::runtime::Runtime, BoxError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(context("tokio runtime"))
+}
+
+/// The configuration of every Rocket server: one worker, logging off, and a fixed secret key
+/// (the bench enables Rocket's `secrets` feature for the private-cookie anchor, and Rocket then
+/// refuses to launch in release mode without a key).
+pub(crate) fn rocket_config(port: u16) -> Result<rocket::Config, BoxError> {
+    Ok(rocket::Config {
+        address: LOCALHOST,
+        port,
+        workers: 1,
+        log_level: rocket::config::LogLevel::Off,
+        cli_colors: false,
+        secret_key: rocket::config::SecretKey::derive_from(secret()?.expose()),
+        ..rocket::Config::release_default()
+    })
 }
 
 fn data_dir() -> Result<PathBuf, BoxError> {
@@ -150,8 +262,12 @@ fn data_dir() -> Result<PathBuf, BoxError> {
         .ok_or_else(|| fail(format!("{DIR_ENV} is not set")))
 }
 
-/// The session manager for `backend`, or `None` for the plain server.
-async fn manager(backend: Backend) -> Result<Option<SessionManager>, BoxError> {
+/// The session manager for `backend` with the conflict policy `on_conflict` (the core's
+/// defaults otherwise), or `None` for the plain server.
+async fn manager(
+    backend: Backend,
+    on_conflict: ConflictPolicy,
+) -> Result<Option<SessionManager>, BoxError> {
     let secret = secret()?;
     let builder = match backend {
         Backend::Plain => return Ok(None),
@@ -185,7 +301,11 @@ async fn manager(backend: Backend) -> Result<Option<SessionManager>, BoxError> {
             )
         }
     };
-    Ok(Some(builder.policy(bench_policy()?).build()))
+    let policy = Policy::builder()
+        .on_conflict(on_conflict)
+        .build()
+        .map_err(context("session policy"))?;
+    Ok(Some(builder.policy(policy).build()))
 }
 
 /// `GET /counter`: read `n`, write `n + 1`.
@@ -218,7 +338,8 @@ fn echo_set_cookie(cookie: Option<&str>) -> String {
     )
 }
 
-const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+/// The address every server listens on.
+pub(crate) const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 mod axum_app {
     //! Axum 0.8 on a one-worker Tokio runtime.
@@ -250,14 +371,14 @@ mod axum_app {
         super::seed(&session).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e))
     }
 
-    pub(super) fn serve(backend: Backend, port: u16) -> Result<(), BoxError> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map_err(context("tokio runtime"))?;
-        rt.block_on(async move {
-            let manager = manager(backend).await?;
+    /// Serves `backend` on `port` until the process ends.
+    pub(super) fn serve(
+        backend: Backend,
+        policy: ConflictPolicy,
+        port: u16,
+    ) -> Result<(), BoxError> {
+        one_worker_runtime()?.block_on(async move {
+            let manager = manager(backend, policy).await?;
             let mut app = Router::new()
                 .route("/plain", get(plain))
                 .route("/echo-cookie", get(echo_cookie));
@@ -311,9 +432,14 @@ mod actix_app {
         super::seed(&session).map_err(error::ErrorInternalServerError)
     }
 
-    pub(super) fn serve(backend: Backend, port: u16) -> Result<(), BoxError> {
+    /// Serves `backend` on `port` until the process ends.
+    pub(super) fn serve(
+        backend: Backend,
+        policy: ConflictPolicy,
+        port: u16,
+    ) -> Result<(), BoxError> {
         actix_web::rt::System::new().block_on(async move {
-            let server = match manager(backend).await? {
+            let server = match manager(backend, policy).await? {
                 Some(manager) => HttpServer::new(move || {
                     App::new()
                         .wrap(SessionMiddleware::new(manager.clone()))
@@ -345,7 +471,6 @@ mod rocket_app {
     //! Rocket 0.5 with one worker, logging off.
 
     use super::*;
-    use rocket::config::LogLevel;
     use rocket::http::{Header, Status};
     use rocket::request::{FromRequest, Outcome, Request};
     use rocket::{get, routes, Responder};
@@ -395,23 +520,16 @@ mod rocket_app {
         super::seed(&session).map_err(|e| (Status::InternalServerError, e))
     }
 
-    pub(super) fn serve(backend: Backend, port: u16) -> Result<(), BoxError> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map_err(context("tokio runtime"))?;
-        rt.block_on(async move {
-            let config = rocket::Config {
-                address: LOCALHOST,
-                port,
-                workers: 1,
-                log_level: LogLevel::Off,
-                cli_colors: false,
-                ..rocket::Config::release_default()
-            };
-            let mut app = rocket::custom(config).mount("/", routes![plain, echo_cookie]);
-            if let Some(manager) = manager(backend).await? {
+    /// Serves `backend` on `port` until the process ends.
+    pub(super) fn serve(
+        backend: Backend,
+        policy: ConflictPolicy,
+        port: u16,
+    ) -> Result<(), BoxError> {
+        one_worker_runtime()?.block_on(async move {
+            let mut app =
+                rocket::custom(rocket_config(port)?).mount("/", routes![plain, echo_cookie]);
+            if let Some(manager) = manager(backend, policy).await? {
                 app = app
                     .attach(SessionFairing::new(manager))
                     .mount("/", routes![counter, seed]);
