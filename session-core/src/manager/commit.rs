@@ -445,25 +445,34 @@ impl SessionManager {
     ) -> Result<Option<SessionRecord>, SessionError> {
         let mut last_saved = self.0.commit_locks.turn(&record.key).await;
         let mut expected = write.loaded_version;
-        // This process saved a later version since the request loaded it: that save would only
-        // fail, so start from the reload.
-        let mut doomed = last_saved.is_some_and(|(key, v)| key == record.key && v > expected);
+        // This process saved a later version since the request loaded it: a save would only
+        // fail, so merge onto that record first.
+        let mut known = last_saved
+            .as_ref()
+            .filter(|saved| saved.key == record.key && saved.version > expected)
+            .cloned();
+        let mut contended = known.is_some();
         for _ in 0..MAX_MERGE_ATTEMPTS {
-            if !doomed {
-                record.version = expected + 1;
-                match store.save(&record, expected).await {
-                    Ok(()) => {
-                        *last_saved = Some((record.key, record.version));
-                        return Ok(Some(record));
+            let current = match known.take() {
+                Some(current) => current,
+                None => {
+                    record.version = expected + 1;
+                    match store.save(&record, expected).await {
+                        Ok(()) => {
+                            if contended {
+                                *last_saved = Some(record.clone());
+                            }
+                            return Ok(Some(record));
+                        }
+                        Err(StoreError::NotFound) => return Ok(None),
+                        Err(StoreError::Conflict) => contended = true,
+                        Err(e) => return Err(e.into()),
                     }
-                    Err(StoreError::NotFound) => return Ok(None),
-                    Err(StoreError::Conflict) => {}
-                    Err(e) => return Err(e.into()),
+                    let Some(current) = store.load(&record.key, write.now).await? else {
+                        return Ok(None);
+                    };
+                    current
                 }
-            }
-            doomed = false;
-            let Some(current) = store.load(&record.key, write.now).await? else {
-                return Ok(None);
             };
             let rebased = self.rebase(write, &record, &current)?;
             if !rebased.needs_write {

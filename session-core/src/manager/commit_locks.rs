@@ -10,11 +10,14 @@
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::id::SessionKey;
+use crate::record::SessionRecord;
 
-/// What a stripe remembers: the last session this process saved under it, and the version it
-/// saved. A commit that loaded an older version of that session knows its save would fail and
-/// reloads straight away, saving a round trip per request on a hot session.
-pub(super) type LastSaved = Option<(SessionKey, u64)>;
+/// What a stripe remembers of a hot session: the record this process saved last, kept only by a
+/// commit that met contention (a cold session copies nothing). A commit that loaded an older
+/// version of that session merges onto it and saves at once: one round trip under the turn
+/// instead of a failing save, a reload and a save. The store's version check stays the judge: if
+/// another process wrote meanwhile, the save fails and the commit reloads as usual.
+pub(super) type LastSaved = Option<SessionRecord>;
 
 /// How many locks sessions are spread over. Two sessions that share one only take turns
 /// needlessly; with 64 that is rare, and a commit holds its lock for one store round trip.

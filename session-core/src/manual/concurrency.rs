@@ -47,15 +47,16 @@
 //!
 //! Within one process, the commits of one session take turns: a fair, first-come first-served
 //! lock per session (spread over 64 locks) is held from the first save attempt to the last, and
-//! it remembers the version this process saved last: a request that loaded an older one reloads
-//! and merges before its save instead of after a failed one. So a hot session (one cookie on many
-//! connections) costs each request one save, instead of every request racing every other one
+//! once a session has shown contention it remembers the record this process saved last: a
+//! request that loaded an older version merges onto it and saves, instead of failing a save and
+//! reloading first. So a hot session (one cookie on many connections) costs each request one
+//! store round trip under its turn, instead of every request racing every other one
 //! round after round, which under sustained load could go on until the retry bound answered 409
 //! even under `LastWriteWins`. The price is that one session's commits run one at a time.
 //! Writers in other processes (another server on the same store) still meet the version check,
 //! and a merge that loses to one of them retries, up to a bound that only a pathological hot spot
 //! reaches. `a_hot_session_costs_each_request_one_save` counts it: 64 requests committing one
-//! session at once make 64 save attempts (2012 without the turns).
+//! session at once make 65 save attempts (2012 without the turns).
 //!
 //! ## Renew, logout and "log out everywhere"
 //!
