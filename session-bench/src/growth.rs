@@ -727,7 +727,7 @@ impl Rng {
 
 /// One store under measurement, with what its fill and its gauges need.
 enum Engine {
-    /// Boxed: a `MemoryStore` holds its 16 shards inline.
+    /// Boxed: a `MemoryStore` holds its 64 shards inline.
     Memory(Box<MemoryEngine>),
     Sled(SledEngine),
     Sqlite(SqliteEngine),
@@ -888,9 +888,9 @@ impl MemoryEngine {
             .join(", ");
         vec![format!(
             "MemoryStore: the slowest single `create` while filling took {steps}. Such a stall \
-             can hit any request that creates a session: `create` sweeps one of the 16 shards \
-             for expired records every 256th call, under that shard's write lock, and a growing \
-             shard or user index is rehashed inside the call."
+             can hit any request that creates a session: `create` sweeps one of the 64 shards \
+             for expired records every 64th call, under that shard's write lock, and a growing \
+             shard or user-index shard is rehashed inside the call."
         )]
     }
 }

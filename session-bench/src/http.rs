@@ -1683,7 +1683,7 @@ fn jwt_plain_target(figures: &Figures, jwt_existing_ns: f64, jwt_new_ns: f64) ->
     );
     let mut detail = vec![format!(
         "In process, in a hot loop without HTTP, the stateless session work of one request \
-         (load_from_header + get + insert + commit) takes {:.1} us CPU for an existing session \
+         (lazy_from_headers + the first load + get + insert + commit_for_status) takes {:.1} us CPU for an existing session \
          and {:.1} us for a new one (codec part). Below, per framework, the CPU per request the \
          JWT cases add, split with the two reference cases; each figure is the median (min..max) \
          of per-repetition differences, so its spread shows the noise.",
