@@ -45,6 +45,10 @@
 //! response clears the cookie, and one `tracing` event at INFO records the reason
 //! ([`RejectReason`](crate::codec::RejectReason)), never the value.
 //!
+//! This happens when the request loads its session. The adapters load it on first use, so a
+//! request whose handler takes no session extractor decodes nothing and leaves the cookie as it
+//! is (behaviour suite: `a_handler_that_never_asks_for_the_session_costs_nothing`).
+//!
 //! - `session-core/tests/contracts.rs`: `c2_invalid_cookies_give_no_session_and_are_cleared`
 //!   (both modes: garbage, a tampered cookie, another secret's cookie, an expired one; exactly one
 //!   event each, and no event holds the cookie), `c15_typed_data_reads_and_writes` (data that
