@@ -67,7 +67,7 @@ pub(crate) struct UnexpectedReply {
 pub(crate) enum CorruptRecord {
     #[error(transparent)]
     Format(#[from] RecordFormatError),
-    #[error("the Redis key of a session holds another type than a hash")]
+    #[error("a Redis key of the store holds another type than the store writes there")]
     WrongType,
     #[error("the stored record belongs to another session key")]
     KeyMismatch,

@@ -48,6 +48,11 @@
 //! `Full`, all transient: the store reconnects by itself. A record that cannot be decoded is
 //! `Corrupt` and left in place for the caller to delete. No error, log event or `Debug` output
 //! contains a session key, record data or the password from the URL.
+//!
+//! # Provider tokens
+//!
+//! With the feature `auth`, `RedisTokenStore` keeps session-auth's provider tokens under the
+//! same prefix, on the same connection if wanted (its docs give the key layout).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -57,6 +62,10 @@ mod config;
 mod error;
 mod scripts;
 mod store;
+#[cfg(feature = "auth")]
+mod tokens;
 
 pub use config::{RedisStoreConfig, DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL};
 pub use store::RedisStore;
+#[cfg(feature = "auth")]
+pub use tokens::RedisTokenStore;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisResult, ScriptInvocation};
+use redis::{FromRedisValue, RedisResult, ScriptInvocation};
 use session_core::{
     store::{SessionKey, SessionRecord, StoreCaps, StoreError},
     SessionStore, UnixTime, UserId,
@@ -46,10 +46,8 @@ const MAX_EXPIRE_AT: u64 = 253_402_300_799;
 /// restart ends every session: users simply have no session, never an error.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    server: Server,
     prefix: String,
-    target: String,
-    deadline: Duration,
 }
 
 impl RedisStore {
@@ -62,38 +60,22 @@ impl RedisStore {
     /// missing credentials, or an invalid URL: [`StoreError::Backend`] saying so, again without
     /// the password.
     pub async fn connect(config: RedisStoreConfig) -> Result<Self, StoreError> {
-        let target = config.redacted_url();
-        let client = redis::Client::open(config.url.as_str())
-            .map_err(|err| error::connect_error(target.clone(), err))?;
-        let manager_config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(config.response_timeout))
-            .set_connection_timeout(Some(config.connection_timeout))
-            .set_number_of_retries(RECONNECT_RETRIES)
-            .set_min_delay(RECONNECT_MIN_DELAY)
-            .set_max_delay(RECONNECT_MAX_DELAY);
-        let deadline =
-            config.connection_timeout * 2 + RECONNECT_MAX_DELAY + config.response_timeout;
-        let connecting = async {
-            let mut conn = ConnectionManager::new_with_config(client, manager_config).await?;
-            redis::cmd("PING").query_async::<()>(&mut conn).await?;
-            Ok(conn)
-        };
-        let conn = match tokio::time::timeout(deadline, connecting).await {
-            Ok(Ok(conn)) => conn,
-            Ok(Err(err)) => return Err(error::connect_error(target, err)),
-            Err(_) => {
-                return Err(StoreError::timeout(ConnectError::TimedOut {
-                    target,
-                    after: deadline,
-                }))
-            }
-        };
         Ok(RedisStore {
-            conn,
+            server: Server::connect(&config).await?,
             prefix: config.key_prefix,
-            target,
-            deadline,
         })
+    }
+
+    /// The connection, for another store of this crate to share.
+    #[cfg(feature = "auth")]
+    pub(crate) fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// The key prefix.
+    #[cfg(feature = "auth")]
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     fn record_key(&self, key: &SessionKey) -> String {
@@ -106,22 +88,6 @@ impl RedisStore {
 
     fn index_key(&self, user: &UserId) -> String {
         format!("{}u:{}", self.prefix, user.as_str())
-    }
-
-    /// Runs one Redis call under the store's deadline and maps its error.
-    async fn run<T>(
-        &self,
-        op: &'static str,
-        call: impl Future<Output = RedisResult<T>>,
-    ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.deadline, call).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => Err(error::store_error(op, err)),
-            Err(_) => Err(StoreError::timeout(DeadlineExceeded {
-                op,
-                after: self.deadline,
-            })),
-        }
     }
 
     /// The `RENEW` script call: KEYS old record, new record, the new record's user index (if it
@@ -152,14 +118,82 @@ impl RedisStore {
         }
         invocation
     }
+}
 
-    /// Invokes a script that answers with a status code.
-    async fn invoke(
+/// One multiplexed connection to the server that reconnects by itself, and the deadline every
+/// call runs under: what the stores of this crate share.
+#[derive(Clone)]
+pub(crate) struct Server {
+    conn: ConnectionManager,
+    /// The URL with credentials redacted.
+    pub(crate) target: String,
+    pub(crate) deadline: Duration,
+}
+
+impl Server {
+    /// Connects eagerly, as [`RedisStore::connect`] describes.
+    pub(crate) async fn connect(config: &RedisStoreConfig) -> Result<Self, StoreError> {
+        let target = config.redacted_url();
+        let client = redis::Client::open(config.url.as_str())
+            .map_err(|err| error::connect_error(target.clone(), err))?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(config.response_timeout))
+            .set_connection_timeout(Some(config.connection_timeout))
+            .set_number_of_retries(RECONNECT_RETRIES)
+            .set_min_delay(RECONNECT_MIN_DELAY)
+            .set_max_delay(RECONNECT_MAX_DELAY);
+        let deadline =
+            config.connection_timeout * 2 + RECONNECT_MAX_DELAY + config.response_timeout;
+        let connecting = async {
+            let mut conn = ConnectionManager::new_with_config(client, manager_config).await?;
+            redis::cmd("PING").query_async::<()>(&mut conn).await?;
+            Ok(conn)
+        };
+        let conn = match tokio::time::timeout(deadline, connecting).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(err)) => return Err(error::connect_error(target, err)),
+            Err(_) => {
+                return Err(StoreError::timeout(ConnectError::TimedOut {
+                    target,
+                    after: deadline,
+                }))
+            }
+        };
+        Ok(Server {
+            conn,
+            target,
+            deadline,
+        })
+    }
+
+    /// A handle on the connection (cheap: it is multiplexed).
+    pub(crate) fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// Runs one Redis call under the deadline and maps its error.
+    pub(crate) async fn run<T>(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.deadline, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(error::store_error(op, err)),
+            Err(_) => Err(StoreError::timeout(DeadlineExceeded {
+                op,
+                after: self.deadline,
+            })),
+        }
+    }
+
+    /// Invokes a script under the deadline.
+    pub(crate) async fn invoke<T: FromRedisValue>(
         &self,
         op: &'static str,
         invocation: &ScriptInvocation<'_>,
-    ) -> Result<i64, StoreError> {
-        let mut conn = self.conn.clone();
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn();
         self.run(op, invocation.invoke_async(&mut conn)).await
     }
 }
@@ -197,8 +231,9 @@ impl SessionStore for RedisStore {
         key: &SessionKey,
         now: UnixTime,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.server.conn();
         let bytes: Option<Vec<u8>> = self
+            .server
             .run(
                 "load",
                 redis::cmd("HGET")
@@ -234,7 +269,7 @@ impl SessionStore for RedisStore {
         if let Some(user) = &record.user_id {
             invocation.arg(user.as_str());
         }
-        match self.invoke("create", &invocation).await? {
+        match self.server.invoke::<i64>("create", &invocation).await? {
             1 => Ok(()),
             0 => Err(StoreError::Collision),
             other => Err(unexpected("create", other)),
@@ -258,7 +293,7 @@ impl SessionStore for RedisStore {
         if let Some(user) = &record.user_id {
             invocation.arg(user.as_str());
         }
-        match self.invoke("save", &invocation).await? {
+        match self.server.invoke::<i64>("save", &invocation).await? {
             1 => Ok(()),
             0 => Err(StoreError::Conflict),
             -1 => Err(StoreError::NotFound),
@@ -272,7 +307,7 @@ impl SessionStore for RedisStore {
         expected_version: u64,
         record: &SessionRecord,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.server.conn();
         // At most two calls, under one deadline: the first names the new record's user index
         // only; if the old record belongs to another user, the script changes nothing and names
         // that user, and the second call passes both indexes (see `scripts::RENEW`).
@@ -290,7 +325,7 @@ impl SessionStore for RedisStore {
             }
             Ok(reply.0)
         };
-        match self.run("renew", renewing).await? {
+        match self.server.run("renew", renewing).await? {
             1 => Ok(()),
             0 => Err(StoreError::Conflict),
             -1 => Err(StoreError::NotFound),
@@ -309,7 +344,7 @@ impl SessionStore for RedisStore {
             .key(self.record_key_hex(&key_hex))
             .arg(format!("{}u:", self.prefix))
             .arg(&key_hex);
-        self.invoke("delete", &invocation).await?;
+        self.server.invoke::<i64>("delete", &invocation).await?;
         Ok(())
     }
 
@@ -319,7 +354,7 @@ impl SessionStore for RedisStore {
             .key(self.index_key(user))
             .arg(format!("{}s:", self.prefix))
             .arg(user.as_str());
-        let deleted = self.invoke("delete_for_user", &invocation).await?;
+        let deleted: i64 = self.server.invoke("delete_for_user", &invocation).await?;
         u64::try_from(deleted).map_err(|_| unexpected("delete_for_user", deleted))
     }
 
@@ -328,9 +363,10 @@ impl SessionStore for RedisStore {
         user: &UserId,
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.server.conn();
         let index = self.index_key(user);
         let members: Vec<String> = self
+            .server
             .run(
                 "list_for_user",
                 redis::cmd("ZRANGE")
@@ -350,6 +386,7 @@ impl SessionStore for RedisStore {
             pipe.cmd("HGET").arg(self.record_key_hex(key_hex)).arg("r");
         }
         let replies: Vec<RedisResult<Option<Vec<u8>>>> = self
+            .server
             .run("list_for_user", pipe.query_async(&mut conn))
             .await?;
 
@@ -388,6 +425,7 @@ impl SessionStore for RedisStore {
             // Only tidying: the answer is right without it, so a failure (a read-only replica,
             // a full server) is logged, not returned.
             let removed: Result<i64, _> = self
+                .server
                 .run(
                     "list_for_user",
                     redis::cmd("ZREM")
@@ -413,9 +451,9 @@ impl SessionStore for RedisStore {
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
-            .field("server", &self.target)
+            .field("server", &self.server.target)
             .field("key_prefix", &self.prefix)
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.server.deadline)
             .finish_non_exhaustive()
     }
 }

@@ -89,6 +89,11 @@
 //! deleted), anything else → `Backend`. Only a record that cannot be decoded is `Corrupt` (at
 //! `load`), and its row is left in place for the caller to delete. No error message contains a
 //! session id, key or record data.
+//!
+//! # Provider tokens
+//!
+//! With the feature `auth`, `SqliteTokenStore` keeps session-auth's provider tokens in a table
+//! of the same file (its docs give the schema).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
@@ -97,7 +102,11 @@ mod config;
 mod error;
 mod schema;
 mod store;
+#[cfg(feature = "auth")]
+mod tokens;
 
 pub use config::{SqliteStoreConfig, Synchronous};
 pub use error::SqliteOpenError;
 pub use store::SqliteStore;
+#[cfg(feature = "auth")]
+pub use tokens::SqliteTokenStore;

@@ -20,7 +20,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::{Location, SqliteStoreConfig};
 use crate::error::{store_error, CorruptRecord, SqliteOpenError};
-use crate::schema;
+use crate::schema::{self, Schema};
 
 /// Sessions in a SQLite database (see the [crate docs](crate) for the schema and durability).
 ///
@@ -42,25 +42,16 @@ use crate::schema;
 pub struct SqliteStore {
     /// Declared first, so it is dropped first: the purge stops before the connections go.
     purge: Option<BackgroundPurge>,
-    writer: Arc<Pool>,
-    /// `None` for an in-memory store, whose single connection serves reads too.
-    readers: Option<Arc<Pool>>,
-    path: Option<PathBuf>,
-    read_only: bool,
-    /// How long a call on the blocking pool waits for another connection's lock.
-    busy_timeout: Duration,
+    db: Database,
 }
 
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteStore")
-            .field("path", &self.path)
-            .field("read_only", &self.read_only)
+            .field("path", &self.db.path)
+            .field("read_only", &self.db.read_only)
             .field("background_purge", &self.purge.is_some())
-            .field(
-                "read_connections",
-                &self.readers.as_ref().map_or(0, |r| r.size),
-            )
+            .field("read_connections", &self.db.read_connections())
             .finish()
     }
 }
@@ -77,38 +68,61 @@ impl SqliteStore {
     /// build does not know, or any SQLite failure while opening. The file is never deleted or
     /// recreated.
     pub fn open(config: SqliteStoreConfig) -> Result<Self, SqliteOpenError> {
-        let mut store = match &config.location {
-            Location::Memory => Self::open_memory(&config)?,
-            Location::File(path) => Self::open_file(path, &config)?,
+        let db = Database::open(&config, &schema::SESSIONS)?;
+        let purge = match config.purge_schedule() {
+            Some(schedule) if !config.read_only => Some(BackgroundPurge::for_store(
+                "sqlite",
+                &db.writer,
+                schedule,
+                |pool: &Pool, limit| {
+                    pool.run_here(|conn| {
+                        immediate(conn, |tx| purge_batch(tx, UnixTime::now(), limit))
+                    })
+                },
+            )),
+            _ => None,
         };
-        if !config.read_only {
-            store.purge = config.purge_schedule().map(|schedule| {
-                BackgroundPurge::for_store(
-                    "sqlite",
-                    &store.writer,
-                    schedule,
-                    |pool: &Pool, limit| {
-                        pool.run_here(|conn| {
-                            immediate(conn, |tx| purge_batch(tx, UnixTime::now(), limit))
-                        })
-                    },
-                )
-            });
+        Ok(SqliteStore { purge, db })
+    }
+}
+
+/// The connections to one database (a file, or a private in-memory database) and the rules for
+/// using them, shared by the stores of this crate: one write connection whose calls run on the
+/// blocking pool in `BEGIN IMMEDIATE` transactions, and a pool of read connections (WAL readers,
+/// `query_only`) tried on the calling task first.
+pub(crate) struct Database {
+    writer: Arc<Pool>,
+    /// `None` for an in-memory database, whose single connection serves reads too.
+    readers: Option<Arc<Pool>>,
+    path: Option<PathBuf>,
+    read_only: bool,
+    /// How long a call on the blocking pool waits for another connection's lock.
+    busy_timeout: Duration,
+}
+
+impl Database {
+    /// Opens the database described by `config` and creates or migrates `schema` in it (a
+    /// read-only `config` only checks that `schema` is there and current).
+    pub(crate) fn open(
+        config: &SqliteStoreConfig,
+        schema: &Schema,
+    ) -> Result<Self, SqliteOpenError> {
+        match &config.location {
+            Location::Memory => Self::open_memory(config, schema),
+            Location::File(path) => Self::open_file(path, config, schema),
         }
-        Ok(store)
     }
 
-    fn open_memory(config: &SqliteStoreConfig) -> Result<Self, SqliteOpenError> {
+    fn open_memory(config: &SqliteStoreConfig, schema: &Schema) -> Result<Self, SqliteOpenError> {
         let mut conn = Connection::open_in_memory()
             .map_err(|e| SqliteOpenError::sqlite("cannot open an in-memory database", None, e))?;
         configure_writer(&conn, config, None)?;
         if config.read_only {
-            schema::check(&conn, None)?;
+            schema::check(&conn, None, schema)?;
         } else {
-            schema::migrate(&mut conn, None)?;
+            schema::migrate(&mut conn, None, schema)?;
         }
-        Ok(SqliteStore {
-            purge: None,
+        Ok(Database {
             writer: Pool::new(vec![conn]),
             readers: None,
             path: None,
@@ -117,7 +131,11 @@ impl SqliteStore {
         })
     }
 
-    fn open_file(path: &Path, config: &SqliteStoreConfig) -> Result<Self, SqliteOpenError> {
+    fn open_file(
+        path: &Path,
+        config: &SqliteStoreConfig,
+        schema: &Schema,
+    ) -> Result<Self, SqliteOpenError> {
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir.filter(|d| !d.is_dir()) {
             return Err(SqliteOpenError::MissingDirectory {
@@ -143,10 +161,10 @@ impl SqliteStore {
 
         let mut writer = open(flags)?;
         if config.read_only {
-            schema::check(&writer, Some(path))?;
+            schema::check(&writer, Some(path), schema)?;
         } else {
             configure_writer(&writer, config, Some(path))?;
-            schema::migrate(&mut writer, Some(path))?;
+            schema::migrate(&mut writer, Some(path), schema)?;
         }
 
         // Read connections never create the file and refuse writes even when the store can.
@@ -159,9 +177,12 @@ impl SqliteStore {
             })?;
             readers.push(conn);
         }
-        tracing::debug!(read_only = config.read_only, "opened the session database");
-        Ok(SqliteStore {
-            purge: None,
+        tracing::debug!(
+            schema = schema.name,
+            read_only = config.read_only,
+            "opened the database"
+        );
+        Ok(Database {
             writer: Pool::new(vec![writer]),
             readers: Some(Pool::new(readers)),
             path: Some(path.to_owned()),
@@ -170,9 +191,26 @@ impl SqliteStore {
         })
     }
 
+    /// The database file, or `None` for an in-memory database.
+    #[cfg(feature = "auth")]
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Whether the database was opened read-only.
+    #[cfg(feature = "auth")]
+    pub(crate) fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// How many read connections there are (0 for an in-memory database).
+    pub(crate) fn read_connections(&self) -> usize {
+        self.readers.as_ref().map_or(0, |r| r.size)
+    }
+
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the write connection, committing if it
     /// returns `Ok`. An error drops the transaction, which rolls it back.
-    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
@@ -184,7 +222,7 @@ impl SqliteStore {
     /// and the database answers without waiting for a lock (a WAL read of one row takes a few
     /// microseconds, less than a round trip to the blocking pool), otherwise on the blocking
     /// pool, where it may wait up to the busy timeout.
-    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -420,13 +458,13 @@ impl Row {
 
 /// SQLite integers are signed: times past `i64::MAX` seconds saturate (they only order rows and
 /// drive purges; `load` decides expiry on the decoded record).
-fn sql_time(t: UnixTime) -> i64 {
+pub(crate) fn sql_time(t: UnixTime) -> i64 {
     i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// Versions are only compared for equality, so the bit-for-bit reinterpretation as `i64` is
 /// exact for every `u64`.
-fn sql_version(v: u64) -> i64 {
+pub(crate) fn sql_version(v: u64) -> i64 {
     v as i64
 }
 
@@ -485,22 +523,23 @@ impl SessionStore for SqliteStore {
         now: UnixTime,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let key = *key.as_bytes();
-        self.read(move |conn| {
-            let bytes: Option<Vec<u8>> = conn
-                .prepare_cached("SELECT record FROM sessions WHERE key = ?1")
-                .and_then(|mut stmt| stmt.query_row([&key[..]], |row| row.get(0)).optional())
-                .map_err(store_error)?;
-            match bytes {
-                None => Ok(None),
-                Some(bytes) => Ok(Some(decode(&key, &bytes)?).filter(|r| !r.is_expired(now))),
-            }
-        })
-        .await
+        self.db
+            .read(move |conn| {
+                let bytes: Option<Vec<u8>> = conn
+                    .prepare_cached("SELECT record FROM sessions WHERE key = ?1")
+                    .and_then(|mut stmt| stmt.query_row([&key[..]], |row| row.get(0)).optional())
+                    .map_err(store_error)?;
+                match bytes {
+                    None => Ok(None),
+                    Some(bytes) => Ok(Some(decode(&key, &bytes)?).filter(|r| !r.is_expired(now))),
+                }
+            })
+            .await
     }
 
     async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
         let row = Row::new(record);
-        self.write(move |tx| insert_row(tx, &row)).await
+        self.db.write(move |tx| insert_row(tx, &row)).await
     }
 
     async fn save(&self, record: &SessionRecord, expected_version: u64) -> Result<(), StoreError> {
@@ -508,39 +547,40 @@ impl SessionStore for SqliteStore {
         let expected = sql_version(expected_version);
         // Inside one BEGIN IMMEDIATE transaction: no other writer can slip in between the
         // UPDATE and the check that tells a stale version from a deleted record.
-        self.write(move |tx| {
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE sessions
+        self.db
+            .write(move |tx| {
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE sessions
                      SET user_id = ?2, created_at = ?3, expires_at = ?4, version = ?5, record = ?6
                      WHERE key = ?1 AND version = ?7",
-                )
-                .and_then(|mut stmt| {
-                    stmt.execute(params![
-                        &row.key[..],
-                        row.user_id,
-                        row.created_at,
-                        row.expires_at,
-                        row.version,
-                        row.record,
-                        expected,
-                    ])
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.execute(params![
+                            &row.key[..],
+                            row.user_id,
+                            row.created_at,
+                            row.expires_at,
+                            row.version,
+                            row.record,
+                            expected,
+                        ])
+                    })
+                    .map_err(store_error)?;
+                if changed > 0 {
+                    return Ok(());
+                }
+                let exists = tx
+                    .prepare_cached("SELECT 1 FROM sessions WHERE key = ?1")
+                    .and_then(|mut stmt| stmt.exists([&row.key[..]]))
+                    .map_err(store_error)?;
+                Err(if exists {
+                    StoreError::Conflict
+                } else {
+                    StoreError::NotFound
                 })
-                .map_err(store_error)?;
-            if changed > 0 {
-                return Ok(());
-            }
-            let exists = tx
-                .prepare_cached("SELECT 1 FROM sessions WHERE key = ?1")
-                .and_then(|mut stmt| stmt.exists([&row.key[..]]))
-                .map_err(store_error)?;
-            Err(if exists {
-                StoreError::Conflict
-            } else {
-                StoreError::NotFound
             })
-        })
-        .await
+            .await
     }
 
     /// One `BEGIN IMMEDIATE` transaction: the version check on `old`, the check that the new
@@ -557,54 +597,57 @@ impl SessionStore for SqliteStore {
         let old = *old.as_bytes();
         let row = Row::new(record);
         let expected = sql_version(expected_version);
-        self.write(move |tx| {
-            let stored: Option<i64> = tx
-                .prepare_cached("SELECT version FROM sessions WHERE key = ?1")
-                .and_then(|mut stmt| stmt.query_row([&old[..]], |r| r.get(0)).optional())
-                .map_err(store_error)?;
-            match stored {
-                None => return Err(StoreError::NotFound),
-                Some(version) if version != expected => return Err(StoreError::Conflict),
-                Some(_) => {}
-            }
-            // Checked before anything is deleted, so renewing onto the old key itself is a
-            // collision too, as in every other store.
-            let taken = tx
-                .prepare_cached("SELECT 1 FROM sessions WHERE key = ?1")
-                .and_then(|mut stmt| stmt.exists([&row.key[..]]))
-                .map_err(store_error)?;
-            if taken {
-                return Err(StoreError::Collision);
-            }
-            tx.prepare_cached("DELETE FROM sessions WHERE key = ?1")
-                .and_then(|mut stmt| stmt.execute([&old[..]]))
-                .map_err(store_error)?;
-            insert_row(tx, &row)
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                let stored: Option<i64> = tx
+                    .prepare_cached("SELECT version FROM sessions WHERE key = ?1")
+                    .and_then(|mut stmt| stmt.query_row([&old[..]], |r| r.get(0)).optional())
+                    .map_err(store_error)?;
+                match stored {
+                    None => return Err(StoreError::NotFound),
+                    Some(version) if version != expected => return Err(StoreError::Conflict),
+                    Some(_) => {}
+                }
+                // Checked before anything is deleted, so renewing onto the old key itself is a
+                // collision too, as in every other store.
+                let taken = tx
+                    .prepare_cached("SELECT 1 FROM sessions WHERE key = ?1")
+                    .and_then(|mut stmt| stmt.exists([&row.key[..]]))
+                    .map_err(store_error)?;
+                if taken {
+                    return Err(StoreError::Collision);
+                }
+                tx.prepare_cached("DELETE FROM sessions WHERE key = ?1")
+                    .and_then(|mut stmt| stmt.execute([&old[..]]))
+                    .map_err(store_error)?;
+                insert_row(tx, &row)
+            })
+            .await
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         let key = *key.as_bytes();
-        self.write(move |tx| {
-            tx.prepare_cached("DELETE FROM sessions WHERE key = ?1")
-                .and_then(|mut stmt| stmt.execute([&key[..]]))
-                .map_err(store_error)?;
-            Ok(())
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached("DELETE FROM sessions WHERE key = ?1")
+                    .and_then(|mut stmt| stmt.execute([&key[..]]))
+                    .map_err(store_error)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn delete_for_user(&self, user: &UserId) -> Result<u64, StoreError> {
         let user = user.as_str().to_owned();
-        self.write(move |tx| {
-            let deleted = tx
-                .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")
-                .and_then(|mut stmt| stmt.execute([user]))
-                .map_err(store_error)?;
-            Ok(deleted as u64)
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                let deleted = tx
+                    .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")
+                    .and_then(|mut stmt| stmt.execute([user]))
+                    .map_err(store_error)?;
+                Ok(deleted as u64)
+            })
+            .await
     }
 
     /// The user's live sessions, oldest first. A record that cannot be decoded is skipped (with
@@ -616,47 +659,49 @@ impl SessionStore for SqliteStore {
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let user = user.as_str().to_owned();
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT key, record FROM sessions
+        self.db
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT key, record FROM sessions
                      WHERE user_id = ?1 AND expires_at > ?2
                      ORDER BY created_at, key",
-                )
-                .map_err(store_error)?;
-            let rows = stmt
-                .query_map(params![user, sql_time(now)], |row| {
-                    Ok((row.get::<_, [u8; 32]>(0)?, row.get::<_, Vec<u8>>(1)?))
-                })
-                .map_err(store_error)?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (key, bytes) = row.map_err(store_error)?;
-                match decode(&key, &bytes) {
-                    Ok(record) if !record.is_expired(now) => out.push(record),
-                    Ok(_) => {}
-                    Err(error) => tracing::warn!(
-                        key = %SessionKey::from_bytes(key).fingerprint(),
-                        %error,
-                        "skipping a corrupt session record"
-                    ),
+                    )
+                    .map_err(store_error)?;
+                let rows = stmt
+                    .query_map(params![user, sql_time(now)], |row| {
+                        Ok((row.get::<_, [u8; 32]>(0)?, row.get::<_, Vec<u8>>(1)?))
+                    })
+                    .map_err(store_error)?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (key, bytes) = row.map_err(store_error)?;
+                    match decode(&key, &bytes) {
+                        Ok(record) if !record.is_expired(now) => out.push(record),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(
+                            key = %SessionKey::from_bytes(key).fingerprint(),
+                            %error,
+                            "skipping a corrupt session record"
+                        ),
+                    }
                 }
-            }
-            Ok(out)
-        })
-        .await
+                Ok(out)
+            })
+            .await
     }
 
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
         let now = sql_time(now);
-        self.write(move |tx| {
-            let purged = tx
-                .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")
-                .and_then(|mut stmt| stmt.execute([now]))
-                .map_err(store_error)?;
-            Ok(purged as u64)
-        })
-        .await
+        self.db
+            .write(move |tx| {
+                let purged = tx
+                    .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")
+                    .and_then(|mut stmt| stmt.execute([now]))
+                    .map_err(store_error)?;
+                Ok(purged as u64)
+            })
+            .await
     }
 }
 

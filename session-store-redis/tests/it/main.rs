@@ -1,7 +1,8 @@
 //! The integration tests of `session-store-redis`, as one test binary (one link instead of one
 //! per file): the conformance suite with raw access to each test's keys, then the engine's own
-//! tests, on the shared server (`REDIS_URL`, default `redis://127.0.0.1:6379`) under a random key
-//! prefix per test, or on private `redis-server` processes for faults and command counts.
+//! tests (and with the feature `auth` the token store's, `tokens`), on the shared server
+//! (`REDIS_URL`, default `redis://127.0.0.1:6379`) under a random key prefix per test, or on
+//! private `redis-server` processes for faults and command counts.
 
 mod at_rest;
 mod common;
@@ -12,3 +13,5 @@ mod outage;
 mod renew;
 mod round_trips;
 mod tidy;
+#[cfg(feature = "auth")]
+mod tokens;

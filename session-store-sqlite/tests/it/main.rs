@@ -1,6 +1,6 @@
 //! The integration tests of `session-store-sqlite`, as one test binary (one link instead of one
 //! per file): the conformance suite on a file (with raw access) and in memory, then the engine's
-//! own tests.
+//! own tests, and with the feature `auth` the token store's (`tokens`).
 //!
 //! A test that needs a process of its own (counting the process's purge threads) re-runs this
 //! binary on itself: see [`session_core::testing::in_own_process`].
@@ -13,3 +13,5 @@ mod open;
 mod persistence;
 mod purge;
 mod purge_drop;
+#[cfg(feature = "auth")]
+mod tokens;
