@@ -63,6 +63,12 @@ use crate::{Error, Session, SessionData, SignedIn};
 use tower_layer::Layer;
 use tower_service::Service;
 
+#[cfg(feature = "auth")]
+mod oauth;
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub use oauth::oauth_routes;
+
 /// A [`tower_layer::Layer`] that gives every request a session. Apply it with
 /// [`Router::layer`](axum::Router::layer).
 #[derive(Debug, Clone)]

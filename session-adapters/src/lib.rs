@@ -28,6 +28,7 @@
 //! | `sled` | `SledStore`, `SledStoreConfig` (embedded, from `session-store-sled`) |
 //! | `sqlite` | `SqliteStore`, `SqliteStoreConfig` (embedded SQLite, from `session-store-sqlite`) |
 //! | `redis` | `RedisStore`, `RedisStoreConfig` (a Redis server, from `session-store-redis`) |
+//! | `auth` | module `auth` (`session-auth`: OAuth sign-in with GitHub, Vercel or any provider), `OAuth`, `Provider`; with a framework feature, that framework's sign-in routes (`axum::oauth_routes`, `actix::oauth_routes`, `rocket::oauth_routes`) |
 //!
 //! [`MemoryStore`] and stateless sessions (signed: [`JwtCodec`]; encrypted: [`JweCodec`]) need
 //! no feature.
@@ -82,6 +83,28 @@ pub use session_store_sqlite::{SqliteStore, SqliteStoreConfig};
 #[doc(inline)]
 pub use session_store_redis::{RedisStore, RedisStoreConfig};
 
+/// OAuth sign-in: [`session_auth`], re-exported. The framework modules serve its routes:
+/// `axum::oauth_routes`, `actix::oauth_routes` and `rocket::oauth_routes` (each with its
+/// framework's feature and `auth`).
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub use session_auth as auth;
+
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+#[doc(no_inline)]
+pub use session_auth::{OAuth, Provider};
+
+#[cfg(all(feature = "sqlite", feature = "auth"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "sqlite", feature = "auth"))))]
+#[doc(inline)]
+pub use session_store_sqlite::SqliteTokenStore;
+
+#[cfg(all(feature = "redis", feature = "auth"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "redis", feature = "auth"))))]
+#[doc(inline)]
+pub use session_store_redis::RedisTokenStore;
+
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix;
@@ -99,7 +122,8 @@ pub mod rocket;
     feature = "actix",
     feature = "rocket",
     feature = "sqlite",
-    feature = "redis"
+    feature = "redis",
+    feature = "auth"
 ))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

@@ -73,6 +73,12 @@ use crate::answer::Answer;
 use crate::extract::{RequestView, SessionRejection};
 use crate::{Error, Session, SessionData, SignedIn};
 
+#[cfg(feature = "auth")]
+mod oauth;
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub use oauth::{oauth_routes, with_oauth};
+
 /// The fairing that gives every request its session (loaded on first use) and commits it with
 /// the response.
 ///

@@ -10,10 +10,12 @@ use std::rc::Rc;
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::Method;
+use actix_web::http::StatusCode;
 use actix_web::{test, web, App, HttpResponse};
-use session_adapters::actix::SessionMiddleware;
-use session_adapters::{Error, Session, SessionData, SessionManager, SignedIn};
+use session_adapters::actix::{oauth_routes, SessionMiddleware};
+use session_adapters::{Error, OAuth, Session, SessionData, SessionManager, SignedIn};
 
+use common::oauth::OAuthDriver;
 use common::routes::Profile;
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
 
@@ -107,6 +109,19 @@ fn routes(config: &mut web::ServiceConfig) {
         .route("/maybe-profile", web::get().to(maybe_profile));
 }
 
+async fn oauth_me(session: Session) -> String {
+    common::oauth::me(&session)
+}
+
+async fn oauth_token(
+    oauth: web::Data<OAuth>,
+    session: Session,
+    provider: web::Path<String>,
+) -> HttpResponse {
+    let (status, body) = common::oauth::token(&oauth, &session, &provider).await;
+    HttpResponse::build(StatusCode::from_u16(status).expect("a status")).body(body)
+}
+
 /// An initialised Actix service behind a boxed closure (its type cannot be named).
 struct ActixApp(Box<dyn Fn(TestRequest) -> ResponseFuture>);
 
@@ -178,6 +193,19 @@ impl Driver for ActixDriver {
     }
 }
 
+impl OAuthDriver for ActixDriver {
+    async fn oauth_app(manager: SessionManager, oauth: OAuth) -> ActixApp {
+        let app = App::new()
+            .wrap(SessionMiddleware::new(manager))
+            .configure(routes)
+            .configure(oauth_routes(oauth.clone()))
+            .app_data(web::Data::new(oauth))
+            .route("/me", web::get().to(oauth_me))
+            .route("/token/{provider}", web::get().to(oauth_token));
+        actix_app!(app)
+    }
+}
+
 impl TestApp for ActixApp {
     fn send(&self, request: TestRequest) -> impl Future<Output = TestResponse> {
         (self.0)(request)
@@ -185,6 +213,7 @@ impl TestApp for ActixApp {
 }
 
 common::behaviour_suite!(ActixDriver, actix_web::test);
+common::oauth::oauth_suite!(ActixDriver, actix_web::test);
 
 /// Outside the shared suite: what only Actix-web can get wrong.
 mod actix_only {

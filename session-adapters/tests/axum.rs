@@ -8,10 +8,11 @@ use axum::extract::{ConnectInfo, Path};
 use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use session_adapters::axum::SessionLayer;
-use session_adapters::{Error, Session, SessionData, SessionManager, SignedIn};
+use session_adapters::axum::{oauth_routes, SessionLayer};
+use session_adapters::{Error, OAuth, Session, SessionData, SessionManager, SignedIn};
 use tower::ServiceExt;
 
+use common::oauth::OAuthDriver;
 use common::routes::Profile;
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
 
@@ -81,6 +82,11 @@ async fn status(session: Session) -> String {
 }
 
 fn routes(manager: SessionManager) -> Router {
+    bare().layer(SessionLayer::new(manager))
+}
+
+/// The ROUTES, without the layer.
+fn bare() -> Router {
     Router::new()
         .route("/", get(|| async { "ok" }))
         .route("/read", get(read))
@@ -98,6 +104,28 @@ fn routes(manager: SessionManager) -> Router {
         .route("/status", get(status))
         .route("/maybe-me", get(maybe_me))
         .route("/maybe-profile", get(maybe_profile))
+}
+
+async fn oauth_me(session: Session) -> String {
+    common::oauth::me(&session)
+}
+
+/// The ROUTES, the OAuth routes, `/me` and `/token/{provider}`, inside the layer.
+fn oauth_app(manager: SessionManager, oauth: OAuth) -> Router {
+    let token = {
+        let oauth = oauth.clone();
+        move |session: Session, Path(provider): Path<String>| {
+            let oauth = oauth.clone();
+            async move {
+                let (status, body) = common::oauth::token(&oauth, &session, &provider).await;
+                (StatusCode::from_u16(status).expect("a status"), body)
+            }
+        }
+    };
+    bare()
+        .merge(oauth_routes(oauth))
+        .route("/me", get(oauth_me))
+        .route("/token/{provider}", get(token))
         .layer(SessionLayer::new(manager))
 }
 
@@ -115,6 +143,12 @@ impl Driver for AxumDriver {
 
     async fn app_with_middleware_twice(manager: SessionManager) -> AxumApp {
         AxumApp(routes(manager.clone()).layer(SessionLayer::new(manager)))
+    }
+}
+
+impl OAuthDriver for AxumDriver {
+    async fn oauth_app(manager: SessionManager, oauth: OAuth) -> AxumApp {
+        AxumApp(oauth_app(manager, oauth))
     }
 }
 
@@ -153,6 +187,7 @@ impl TestApp for AxumApp {
 }
 
 common::behaviour_suite!(AxumDriver, tokio::test);
+common::oauth::oauth_suite!(AxumDriver, tokio::test);
 
 /// Outside the shared suite: what only Axum can get wrong.
 mod axum_only {

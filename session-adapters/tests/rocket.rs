@@ -9,10 +9,11 @@ use std::str::FromStr;
 use rocket::config::LogLevel;
 use rocket::http::{Header, Method, Status};
 use rocket::local::asynchronous::Client;
-use rocket::{get, post, routes, Build, Config, Rocket};
-use session_adapters::rocket::SessionFairing;
-use session_adapters::{Error, Session, SessionData, SessionManager, SignedIn};
+use rocket::{get, post, routes, Build, Config, Rocket, State};
+use session_adapters::rocket::{with_oauth, SessionFairing};
+use session_adapters::{Error, OAuth, Session, SessionData, SessionManager, SignedIn};
 
+use common::oauth::OAuthDriver;
 use common::routes::Profile;
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
 
@@ -105,6 +106,17 @@ fn status(session: Session) -> String {
     routes::status(&session)
 }
 
+#[get("/me")]
+fn oauth_me(session: Session) -> String {
+    common::oauth::me(&session)
+}
+
+#[get("/token/<provider>")]
+async fn oauth_token(oauth: &State<OAuth>, session: Session, provider: &str) -> (Status, String) {
+    let (status, body) = common::oauth::token(oauth, &session, provider).await;
+    (Status::from_code(status).expect("a status"), body)
+}
+
 /// A quiet Rocket with the ROUTES and no fairing.
 fn bare() -> Rocket<Build> {
     let config = Config {
@@ -161,6 +173,15 @@ impl Driver for RocketDriver {
     }
 }
 
+impl OAuthDriver for RocketDriver {
+    async fn oauth_app(manager: SessionManager, oauth: OAuth) -> RocketApp {
+        let rocket = with_oauth(bare(), oauth)
+            .mount("/", routes![oauth_me, oauth_token])
+            .attach(SessionFairing::new(manager));
+        RocketApp::new(rocket).await
+    }
+}
+
 impl TestApp for RocketApp {
     async fn send(&self, request: TestRequest) -> TestResponse {
         let method = Method::from_str(request.method).expect("a valid method");
@@ -188,6 +209,7 @@ impl TestApp for RocketApp {
 }
 
 common::behaviour_suite!(RocketDriver, tokio::test);
+common::oauth::oauth_suite!(RocketDriver, tokio::test);
 
 /// Outside the shared suite: what only Rocket can get wrong.
 mod rocket_only {
@@ -314,6 +336,36 @@ mod rocket_only {
         );
         let response = client.get("/read").dispatch().await;
         assert_eq!(response.into_string().await, Some("1".into()));
+    }
+
+    /// A tracked client keeps the flow cookie in its jar and sends no `Cookie` header: the
+    /// callback finds it there, as the fairing finds the session cookie.
+    #[tokio::test]
+    async fn a_tracked_client_carries_the_flow_cookie_in_its_jar() {
+        let (_standin, oauth, _clock) = common::oauth::standin_oauth(|b| b).await;
+        let rocket = with_oauth(bare(), oauth)
+            .mount("/", routes![oauth_me])
+            .attach(SessionFairing::new(manager()));
+        let client = Client::tracked(rocket).await.expect("a valid Rocket");
+        let response = client
+            .get("/auth/github/sign-in?next=/dashboard")
+            .dispatch()
+            .await;
+        assert_eq!(response.status(), Status::SeeOther);
+        let authorize = response
+            .headers()
+            .get_one("Location")
+            .expect("a Location")
+            .to_owned();
+        let callback = common::oauth::follow_authorize(&authorize).await;
+        let response = client.get(callback).dispatch().await;
+        assert_eq!(response.status(), Status::SeeOther);
+        assert_eq!(response.headers().get_one("Location"), Some("/dashboard"));
+        let me = client.get("/me").dispatch().await.into_string().await;
+        assert!(
+            me.as_deref().is_some_and(|me| me.contains("github:583231")),
+            "{me:?}"
+        );
     }
 
     #[tokio::test]

@@ -34,10 +34,14 @@
 //! ```
 //!
 //! A handler that gets a `SessionError` answers its `status_code()`.
+//!
+//! The OAuth sign-in scenarios (`oauth.rs`, `oauth_suite!`) run on an app that also serves the
+//! framework's OAuth routes, `/me` and `/token/{provider}`, against the stand-in provider.
 
 // `pub` is the suite's interface to the drivers, and not every driver uses every helper.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod oauth;
 pub mod routes;
 pub mod scenarios;
 
@@ -203,6 +207,43 @@ async fn build_fixture<D: Driver>(
     policy: Policy,
     twice: bool,
 ) -> Fixture<D::App> {
+    let parts = managed(backend, policy);
+    let app = if twice {
+        D::app_with_middleware_twice(parts.manager.clone()).await
+    } else {
+        D::app(parts.manager.clone()).await
+    };
+    parts.into_fixture::<D>(app)
+}
+
+/// A manager of `backend` with `policy` on a mock clock at [`START`], and the handles a
+/// [`Fixture`] keeps on it.
+pub struct Managed {
+    pub manager: SessionManager,
+    pub backend: Backend,
+    pub clock: MockClock,
+    pub calls: Arc<SpyCounts>,
+    pub faults: FaultSwitch,
+    temp_dir: Option<tempfile::TempDir>,
+}
+
+impl Managed {
+    /// The fixture around `app`, an app of driver `D` built around `self.manager`.
+    pub fn into_fixture<D: Driver>(self, app: D::App) -> Fixture<D::App> {
+        Fixture {
+            app,
+            backend: self.backend,
+            framework: D::NAME,
+            clock: self.clock,
+            calls: self.calls,
+            faults: self.faults,
+            _temp_dir: self.temp_dir,
+        }
+    }
+}
+
+/// The manager of a test on `backend` with `policy` (see [`Managed`]).
+pub fn managed(backend: Backend, policy: Policy) -> Managed {
     global_subscriber();
     let clock = MockClock::at(START);
     let (manager, calls, faults, temp_dir) = match backend {
@@ -243,19 +284,13 @@ async fn build_fixture<D: Driver>(
         }
     };
     let manager = manager.policy(policy).clock(clock.clone()).build();
-    let app = if twice {
-        D::app_with_middleware_twice(manager).await
-    } else {
-        D::app(manager).await
-    };
-    Fixture {
-        app,
+    Managed {
+        manager,
         backend,
-        framework: D::NAME,
         clock,
         calls,
         faults,
-        _temp_dir: temp_dir,
+        temp_dir,
     }
 }
 
