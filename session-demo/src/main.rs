@@ -1,12 +1,16 @@
 //! The demo app behind `cargo xtask demo`: an Axum app with a login form (users from
 //! `users.json`, Argon2id password hashes), the signed-in user's session status, a counter that
-//! shows writes, "renew id", logout, "log out everywhere" and the list of active sessions.
+//! shows writes, "renew id", logout, "log out everywhere" and the list of active sessions; and
+//! "Sign in with GitHub / Vercel" (see `sign_in.rs`: a stand-in provider on loopback unless the
+//! real providers' credentials are in the environment), with the provider's profile and a live
+//! check that a fresh access token can be had.
 //!
 //! `--store jwt|jwe|memory|sled|sqlite|redis` picks the backend (default: an SQLite file in
 //! `demo-data/`, nothing to install); `--port N` the port (default 3000). `hash <password>`
 //! prints an Argon2id hash for `users.json`.
 
 mod pages;
+mod sign_in;
 mod users;
 
 use std::net::SocketAddr;
@@ -18,10 +22,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use session_adapters::axum::SessionLayer;
+use session_adapters::auth::tokens::{MemoryTokenStore, TokenStore};
+use session_adapters::auth::{Profile, TokenError};
+use session_adapters::axum::{oauth_routes, SessionLayer};
 use session_adapters::{
-    Error, JweCodec, JwtCodec, MemoryStore, RedisStore, RedisStoreConfig, Secret, Session,
-    SessionManager, SignedIn, SledStore, SledStoreConfig, SqliteStore, SqliteStoreConfig, UserId,
+    Error, JweCodec, JwtCodec, MemoryStore, RedisStore, RedisStoreConfig, RedisTokenStore, Secret,
+    Session, SessionManager, SignedIn, SledStore, SledStoreConfig, SqliteStore, SqliteStoreConfig,
+    SqliteTokenStore, UserId,
 };
 
 use users::Users;
@@ -140,10 +147,23 @@ async fn build_manager(options: &Options, secret: &Secret) -> Result<SessionMana
     Ok(builder.build())
 }
 
+/// Where the OAuth tokens are kept: beside the sessions for SQLite and Redis, in memory for the
+/// others.
+async fn token_store(options: &Options) -> Result<Arc<dyn TokenStore>, BoxError> {
+    Ok(match options.store.as_str() {
+        "sqlite" => Arc::new(SqliteTokenStore::open(SqliteStoreConfig::new(
+            options.data_dir.join("sessions.sqlite3"),
+        ))?),
+        "redis" => Arc::new(RedisTokenStore::connect(RedisStoreConfig::from_env()).await?),
+        _ => Arc::new(MemoryTokenStore::new()),
+    })
+}
+
 #[derive(Clone)]
 struct App {
     users: Arc<Users>,
     store_name: Arc<str>,
+    sign_in: Arc<sign_in::SignIn>,
 }
 
 #[tokio::main]
@@ -164,9 +184,13 @@ async fn main() -> Result<(), BoxError> {
     let secret = load_secret(&options.data_dir)?;
     let manager = build_manager(&options, &secret).await?;
     let users = Users::load(concat!(env!("CARGO_MANIFEST_DIR"), "/users.json"))?;
+    let tokens = token_store(&options).await?;
+    let sign_in = sign_in::configure(&secret, options.port, tokens).await?;
+    let oauth = sign_in.oauth.clone();
     let app = App {
         users: Arc::new(users),
         store_name: options.store.clone().into(),
+        sign_in: Arc::new(sign_in),
     };
     let router = Router::new()
         .route("/", get(home))
@@ -175,6 +199,8 @@ async fn main() -> Result<(), BoxError> {
         .route("/renew", post(renew))
         .route("/logout", post(logout))
         .route("/logout-everywhere", post(logout_everywhere))
+        .route("/dev/advance-provider-clock", post(advance_provider_clock))
+        .merge(oauth_routes(oauth))
         .layer(SessionLayer::new(manager))
         .with_state(app);
     let addr = SocketAddr::from(([127, 0, 0, 1], options.port));
@@ -197,20 +223,65 @@ async fn main() -> Result<(), BoxError> {
 async fn home(State(app): State<App>, user: SignedIn) -> Result<Html<String>, Error> {
     let count: u64 = user.get("count")?.unwrap_or(0);
     let sessions = user.list_user_sessions().await?;
+    let provider = match Profile::of(&user) {
+        Some(profile) => Some(provider_view(&app, user.user_id(), profile).await),
+        None => None,
+    };
     Ok(Html(pages::dashboard(
         &app.store_name,
         user.user_id(),
         &user,
         count,
         &sessions,
+        provider.as_ref(),
     )))
 }
 
-async fn login_form(session: Session) -> Response {
+/// The provider part of the dashboard: the profile, the stored grant, and whether a fresh access
+/// token can be had (asked for, refreshed if due, and tried on the provider's user endpoint).
+async fn provider_view(app: &App, user: &UserId, profile: Profile) -> pages::ProviderView {
+    let oauth = &app.sign_in.oauth;
+    let token = match oauth.access_token(user, &profile.provider).await {
+        Ok(token) => match oauth.fetch_user(&profile.provider, &token).await {
+            Ok(who) => Ok(format!(
+                "the provider's user endpoint accepts it (it answers for {})",
+                who.username.as_deref().unwrap_or(&who.account)
+            )),
+            Err(e) => Err(format!("the provider refused it: {e}")),
+        },
+        Err(TokenError::SignInAgain(why)) => Err(format!("sign in again: {why}")),
+        Err(e) => Err(e.to_string()),
+    };
+    // Read after asking for the token, so a refresh it made shows.
+    let grant = oauth
+        .vault()
+        .info(user, &profile.provider)
+        .await
+        .ok()
+        .flatten();
+    pages::ProviderView {
+        simulated: app.sign_in.simulated.contains(&profile.provider.as_str()),
+        now: oauth.token_now(),
+        profile,
+        grant,
+        token,
+    }
+}
+
+async fn login_form(State(app): State<App>, session: Session) -> Response {
     if session.user_id().is_some() {
         return Redirect::to("/").into_response();
     }
-    Html(pages::login(None)).into_response()
+    Html(pages::login(None, &app.sign_in.simulated)).into_response()
+}
+
+/// Moves the stand-in provider's clock an hour on (the dashboard's "let the access token
+/// expire"); nothing when the providers are real.
+async fn advance_provider_clock(State(app): State<App>, _user: SignedIn) -> Redirect {
+    if let Some(standin) = &app.sign_in.standin {
+        standin.advance(std::time::Duration::from_secs(3600));
+    }
+    Redirect::to("/")
 }
 
 #[derive(Deserialize)]
@@ -231,7 +302,10 @@ async fn login(
         .await
         .unwrap_or(false);
     if !ok {
-        let page = pages::login(Some("Unknown user or wrong password."));
+        let page = pages::login(
+            Some("Unknown user or wrong password."),
+            &app.sign_in.simulated,
+        );
         return (axum::http::StatusCode::UNAUTHORIZED, Html(page)).into_response();
     }
     session.login_with(UserId::new(form.username), Some("password"));

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use session_adapters::auth::{GrantInfo, Profile};
 use session_adapters::UserId;
 use session_core::{handler::SessionInfo, UnixTime};
 
@@ -10,7 +11,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:46rem;margi
 h1{font-size:1.4rem}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}\
 td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;font-size:.9rem}\
 form{display:inline-block;margin:0 .4rem .4rem 0}button{padding:.4rem .8rem;cursor:pointer}\
-.error{color:#b00020}.muted{color:#666;font-size:.85rem}input{padding:.35rem;margin:.2rem 0 .6rem;width:16rem}";
+.error{color:#b00020}.ok{color:#1b5e20}.muted{color:#666;font-size:.85rem}input{padding:.35rem;margin:.2rem 0 .6rem;width:16rem}";
 
 fn page(title: &str, body: &str) -> String {
     format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{STYLE}</style></head><body>{body}</body></html>")
@@ -32,8 +33,41 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-/// The login form, with an error message after a failed attempt.
-pub(crate) fn login(error: Option<&str>) -> String {
+/// The provider part of the dashboard (see `provider_view` in main.rs).
+pub(crate) struct ProviderView {
+    /// The provider is the local stand-in.
+    pub(crate) simulated: bool,
+    /// "Now" on the token clock.
+    pub(crate) now: UnixTime,
+    pub(crate) profile: Profile,
+    pub(crate) grant: Option<GrantInfo>,
+    /// What asking for a fresh access token gave.
+    pub(crate) token: Result<String, String>,
+}
+
+/// "Sign in with GitHub / Vercel" buttons (GET forms: starting a sign-in changes nothing).
+fn provider_buttons(simulated: &[&str]) -> String {
+    let mut out = String::from("<h2>Or sign in with a provider</h2>");
+    for (id, label) in [("github", "GitHub"), ("vercel", "Vercel")] {
+        let _ = write!(
+            out,
+            "<form method=\"get\" action=\"/auth/{id}/sign-in\"><input type=\"hidden\" name=\"next\" value=\"/\">\
+             <button type=\"submit\">Sign in with {label}</button></form>"
+        );
+    }
+    if !simulated.is_empty() {
+        let _ = write!(
+            out,
+            "<p class=\"muted\">{} signs in through the local stand-in provider (no network). Set \
+             GITHUB_CLIENT_ID/GITHUB_CLIENT_SECRET or VERCEL_CLIENT_ID/VERCEL_CLIENT_SECRET for the real ones.</p>",
+            escape(&simulated.join(" and "))
+        );
+    }
+    out
+}
+
+/// The login form, with an error message after a failed attempt, and the provider buttons.
+pub(crate) fn login(error: Option<&str>, simulated: &[&str]) -> String {
     let error = error
         .map(|e| format!("<p class=\"error\">{}</p>", escape(e)))
         .unwrap_or_default();
@@ -44,9 +78,63 @@ pub(crate) fn login(error: Option<&str>) -> String {
              <label>Username<br><input name=\"username\" autocomplete=\"username\" required></label><br>\
              <label>Password<br><input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label><br>\
              <button type=\"submit\">Sign in</button></form>\
-             <p class=\"muted\">Demo users: alice / wonderland, bob / builder.</p>"
+             <p class=\"muted\">Demo users: alice / wonderland, bob / builder.</p>{}",
+            provider_buttons(simulated)
         ),
     )
+}
+
+/// The signed-in provider, its profile, the stored grant and the fresh-token check.
+fn provider_part(view: &ProviderView) -> String {
+    let p = &view.profile;
+    let field = |v: &Option<String>| escape(v.as_deref().unwrap_or("(none)"));
+    let mut out = format!(
+        "<h2>Signed in with {provider}</h2><table id=\"provider\">\
+         <tr><th>provider</th><td id=\"provider-name\">{provider}</td></tr>\
+         <tr><th>account id</th><td>{account}</td></tr><tr><th>user name</th><td id=\"provider-username\">{username}</td></tr>\
+         <tr><th>name</th><td>{name}</td></tr><tr><th>verified email</th><td id=\"provider-email\">{email}</td></tr>",
+        provider = escape(&p.provider),
+        account = escape(&p.account),
+        username = field(&p.username),
+        name = field(&p.name),
+        email = field(&p.email),
+    );
+    if let Some(grant) = &view.grant {
+        let expiry = match grant.expires_at {
+            Some(at) if at > view.now => format!(
+                "{} (in {})",
+                utc(at),
+                human(at.saturating_duration_since(view.now))
+            ),
+            Some(at) => format!("{} (expired)", utc(at)),
+            None => "never (the provider gives tokens without expiry)".to_owned(),
+        };
+        let _ = write!(
+            out,
+            "<tr><th>token obtained</th><td id=\"token-obtained\">{}</td></tr><tr><th>access token expires</th><td id=\"token-expires\">{}</td></tr>\
+             <tr><th>refresh token kept</th><td>{}</td></tr><tr><th>times refreshed</th><td id=\"token-refreshes\">{}</td></tr>",
+            utc(grant.obtained_at),
+            escape(&expiry),
+            if grant.refreshable { "yes" } else { "no" },
+            grant.version.saturating_sub(1),
+        );
+    }
+    let (class, text) = match &view.token {
+        Ok(text) => ("ok", format!("yes: {text}")),
+        Err(text) => ("error", format!("no: {text}")),
+    };
+    let _ = write!(
+        out,
+        "<tr><th>fresh access token</th><td id=\"token-status\" class=\"{class}\">{}</td></tr></table>",
+        escape(&text)
+    );
+    if view.simulated {
+        out.push_str(
+            "<form method=\"post\" action=\"/dev/advance-provider-clock\"><button>Let the access token expire \
+             (move the stand-in provider's clock 1 hour on)</button></form>",
+        );
+    }
+    out
 }
 
 /// The signed-in page: who, the session's lifetime, the counter, and the user's sessions.
@@ -56,6 +144,7 @@ pub(crate) fn dashboard(
     session: &session_core::Session,
     count: u64,
     sessions: &[SessionInfo],
+    provider: Option<&ProviderView>,
 ) -> String {
     let mut body = format!(
         "<h1>Signed in as {}</h1><p class=\"muted\">Session store: {}</p>",
@@ -79,9 +168,12 @@ pub(crate) fn dashboard(
         "<p>Counter: <strong>{count}</strong></p>\
          <form method=\"post\" action=\"/count\"><button>+1 (writes the session)</button></form>\
          <form method=\"post\" action=\"/renew\"><button>Renew session id</button></form>\
-         <form method=\"post\" action=\"/logout\"><button>Log out</button></form>\
+         <form method=\"post\" action=\"/auth/sign-out\"><button>Log out</button></form>\
          <form method=\"post\" action=\"/logout-everywhere\"><button>Log out everywhere</button></form>"
     );
+    if let Some(view) = provider {
+        body.push_str(&provider_part(view));
+    }
     let _ = write!(body, "<h2>Your active sessions ({})</h2>", sessions.len());
     if sessions.is_empty() {
         body.push_str("<p class=\"muted\">Stateless (JWT) sessions are not stored, so they cannot be listed.</p>");

@@ -1,4 +1,5 @@
-//! What the commands need from the machine: cargo, Redis, node with `jose`, wrk. Each `ensure_*`
+//! What the commands need from the machine: cargo, Redis, node with `jose`, `@auth/core` and
+//! `playwright-core`, Chromium, wrk. Each `ensure_*`
 //! finds the thing, or starts or installs it, or fails naming what is missing: never a silent skip.
 
 use std::io::{Read, Write};
@@ -161,11 +162,16 @@ pub(crate) fn ensure_redis() -> Result<String, Failure> {
     ))
 }
 
-/// The npm packages the interop tests run against: `jose` (what the Next.js apps sign and
-/// encrypt their cookies with) and `@auth/core` (Auth.js v5's session cookie).
-const NPM_PACKAGES: [(&str, &str); 2] = [("jose", "jose@6"), ("@auth/core", "@auth/core@0.41")];
+/// The npm packages the tests run against: `jose` (what the Next.js apps sign and encrypt their
+/// cookies with), `@auth/core` (Auth.js v5's session cookie) and `playwright-core` (drives
+/// Chromium in the demo's browser test; the core package downloads no browser).
+const NPM_PACKAGES: [(&str, &str); 3] = [
+    ("jose", "jose@6"),
+    ("@auth/core", "@auth/core@0.41"),
+    ("playwright-core", "playwright-core@1"),
+];
 
-/// node, npm and the interop tests' npm packages in `.tools/node` (ignored by git).
+/// node, npm and the tests' npm packages in `.tools/node` (ignored by git).
 pub(crate) fn ensure_npm_packages() -> Result<PathBuf, Failure> {
     let dir = workspace_root().join(".tools/node");
     let installed = |name: &str| {
@@ -193,10 +199,29 @@ pub(crate) fn ensure_npm_packages() -> Result<PathBuf, Failure> {
         .current_dir(&dir))
     .map_err(|Failure(m)| {
         Failure(format!(
-            "{m}: the jose and @auth/core npm packages are needed by the interop tests"
+            "{m}: the jose, @auth/core and playwright-core npm packages are needed by the tests"
         ))
     })?;
     Ok(dir)
+}
+
+/// Where Debian's Chromium package puts the browser the demo's browser test drives.
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Debian's Chromium at [`CHROMIUM`], installed with apt-get if missing (never a browser
+/// downloaded by Playwright).
+pub(crate) fn ensure_chromium() -> Result<PathBuf, Failure> {
+    let path = PathBuf::from(CHROMIUM);
+    if !path.exists() {
+        apt_install(&["chromium"])?;
+    }
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(Failure(format!(
+            "the chromium package was installed but {CHROMIUM} is missing"
+        )))
+    }
 }
 
 /// wrk, the HTTP load generator the benchmarks use.

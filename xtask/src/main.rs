@@ -12,9 +12,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test                 the whole test suite: starts or installs Redis, installs the jose and
-                       @auth/core npm packages for the interop tests, then runs every crate's
-                       tests
+  test                 the whole test suite: starts or installs Redis, installs the jose,
+                       @auth/core and playwright-core npm packages in .tools/node and
+                       Debian's Chromium (apt-get) for the interop and browser tests, then
+                       runs every crate's tests
   lint                 cargo fmt --check, clippy (-D warnings) per feature and all features,
                        rustdoc with warnings denied, dependency-tree and tidy checks
   bench [codec|stores|http|growth] [--quick]
@@ -49,9 +50,11 @@ fn main() -> ExitCode {
 fn test() -> Result<(), Failure> {
     let redis_url = env::ensure_redis()?;
     let node_tools = env::ensure_npm_packages()?;
+    let chromium = env::ensure_chromium()?;
     println!(
-        "xtask: Redis at {redis_url}; jose and @auth/core in {}",
-        node_tools.display()
+        "xtask: Redis at {redis_url}; jose, @auth/core and playwright-core in {}; Chromium at {}",
+        node_tools.display(),
+        chromium.display()
     );
     let envs = [
         ("REDIS_URL", redis_url.as_str()),
@@ -59,17 +62,21 @@ fn test() -> Result<(), Failure> {
             "SESSION_NODE_TOOLS",
             node_tools.to_str().unwrap_or_default(),
         ),
+        ("SESSION_CHROMIUM", chromium.to_str().unwrap_or_default()),
     ];
     // One run over every crate with every feature, so each test binary is built once.
     run(cargo(&["test", "--workspace", "--all-features", "--all-targets"]).envs(envs))?;
     run(cargo(&["test", "--workspace", "--all-features", "--doc"]).envs(envs))?;
-    println!("xtask: all tests passed (Redis, SQLite and sled tests ran against the real engines)");
+    println!(
+        "xtask: all tests passed (Redis, SQLite and sled tests ran against the real engines, \
+         the demo's browser test in Chromium)"
+    );
     Ok(())
 }
 
 /// Every feature of the facade crate on its own: feature unification in workspace-wide runs
 /// hides missing wiring.
-const ADAPTER_FEATURES: &[&str] = &["axum", "actix", "rocket", "sled", "sqlite", "redis"];
+const ADAPTER_FEATURES: &[&str] = &["axum", "actix", "rocket", "sled", "sqlite", "redis", "auth"];
 /// Framework crates that must not appear in another framework's dependency tree.
 const FRAMEWORKS: &[(&str, &str)] = &[
     ("axum", "axum"),
