@@ -44,6 +44,20 @@ pub struct Profile {
     pub avatar_url: Option<String>,
 }
 
+impl From<&ProviderUser> for Profile {
+    /// What of the provider's user the session keeps (not the raw answer).
+    fn from(user: &ProviderUser) -> Profile {
+        Profile {
+            provider: user.provider.clone(),
+            account: user.account.clone(),
+            username: user.username.clone(),
+            name: user.name.clone(),
+            email: user.email.clone(),
+            avatar_url: user.avatar_url.clone(),
+        }
+    }
+}
+
 impl Profile {
     /// The profile of the session's OAuth sign-in, if it has one.
     pub fn of(session: &Session) -> Option<Profile> {
@@ -525,14 +539,7 @@ impl OAuth {
             .vault
             .store(&user_id, provider, &user.account, &tokens)
             .await?;
-        let profile = Profile {
-            provider: provider.to_owned(),
-            account: user.account.clone(),
-            username: user.username.clone(),
-            name: user.name.clone(),
-            email: user.email.clone(),
-            avatar_url: user.avatar_url.clone(),
-        };
+        let profile = Profile::from(&user);
         session.login_with(user_id, Some(provider));
         session
             .insert(PROFILE_KEY, &profile)

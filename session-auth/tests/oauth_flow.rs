@@ -509,40 +509,18 @@ async fn every_bad_callback_is_a_typed_error_with_its_status_and_stores_nothing(
     );
 
     // Wrong PKCE verifier: flow A's code with flow B's cookie and state.
-    let a = start(&world, "vercel", None).await;
-    let b = start(&world, "vercel", None).await;
-    let state_b = url::form_urlencoded::parse(b.query.as_bytes())
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
-    let mixed = Started {
-        cookie: b.cookie.clone(),
-        query: query_with(&a.query, "state", &state_b),
-    };
-    record(
-        "wrong PKCE verifier (vercel)",
-        &refused(&world, &mixed, "vercel").await,
-        400,
-        "provider_refused",
-    );
-    let a = start(&world, "github", None).await;
-    let b = start(&world, "github", None).await;
-    let state_b = url::form_urlencoded::parse(b.query.as_bytes())
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
-    let mixed = Started {
-        cookie: b.cookie.clone(),
-        query: query_with(&a.query, "state", &state_b),
-    };
-    record(
-        "wrong PKCE verifier (github, 200 error)",
-        &refused(&world, &mixed, "github").await,
-        400,
-        "provider_refused",
-    );
+    for (provider, case) in [
+        ("vercel", "wrong PKCE verifier (vercel)"),
+        ("github", "wrong PKCE verifier (github, 200 error)"),
+    ] {
+        let mixed = code_of_one_flow_with_another(&world, provider).await;
+        record(
+            case,
+            &refused(&world, &mixed, provider).await,
+            400,
+            "provider_refused",
+        );
+    }
 
     let fresh = start(&world, "github", None).await;
     let declined = Started {
@@ -610,6 +588,17 @@ async fn every_bad_callback_is_a_typed_error_with_its_status_and_stores_nothing(
     );
 
     println!("bad-input callbacks:\n  {}", table.join("\n  "));
+}
+
+/// Two flows started; the first one's code with the second one's cookie and state: the state
+/// checks out, the PKCE verifier does not.
+async fn code_of_one_flow_with_another(world: &World, provider: &str) -> Started {
+    let a = start(world, provider, None).await;
+    let b = start(world, provider, None).await;
+    Started {
+        query: query_with(&a.query, "state", &state_of(&b)),
+        cookie: b.cookie,
+    }
 }
 
 fn clone(started: &Started) -> Started {

@@ -73,7 +73,8 @@ impl Drop for KillOnDrop {
 }
 
 fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| format!("(cannot read {}: {e})", path.display()))
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| format!("(cannot read {}: {e})", path.display()))
 }
 
 /// Waits until the demo accepts connections on `addr`, failing if it exits or takes too long.
@@ -84,7 +85,10 @@ fn wait_until_listening(demo: &mut Child, addr: SocketAddr, log: &Path) {
             return;
         }
         if let Some(status) = demo.try_wait().expect("poll the demo") {
-            panic!("the demo exited ({status}) before listening:\n{}", read(log));
+            panic!(
+                "the demo exited ({status}) before listening:\n{}",
+                read(log)
+            );
         }
         assert!(
             Instant::now() < deadline,

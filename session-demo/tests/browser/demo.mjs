@@ -117,7 +117,7 @@ async function poll(what, read, accept) {
   }
 }
 
-/** The redirects a navigation went through: `GET / → 303 /login`. */
+/** The redirects a navigation went through: `GET / → /login`. */
 function redirectChain(response) {
   const hops = [];
   for (let request = response.request(); request; request = request.redirectedFrom()) {
