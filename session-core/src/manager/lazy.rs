@@ -2,6 +2,7 @@
 //! request whose handler never touches the session decodes nothing and calls no store.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::OnceCell;
@@ -46,6 +47,9 @@ struct Pending {
     cookie: Option<String>,
     ctx: RequestContext,
     loaded: OnceCell<Session>,
+    /// Set by [`LazySession::detach`]: the request is authenticated by something other than
+    /// the session cookie, so nothing is committed.
+    detached: AtomicBool,
 }
 
 impl SessionManager {
@@ -73,6 +77,7 @@ impl SessionManager {
             cookie: cookie.map(str::to_owned),
             ctx,
             loaded: OnceCell::new(),
+            detached: AtomicBool::new(false),
         }))
     }
 }
@@ -91,9 +96,12 @@ impl LazySession {
         pending
             .loaded
             .get_or_try_init(|| {
-                pending
-                    .manager
-                    .load(pending.cookie.as_deref(), pending.ctx.clone())
+                let cookie = if self.is_detached() {
+                    None
+                } else {
+                    pending.cookie.as_deref()
+                };
+                pending.manager.load(cookie, pending.ctx.clone())
             })
             .await
             .cloned()
@@ -102,6 +110,34 @@ impl LazySession {
     /// The session, if something already loaded it.
     pub fn loaded(&self) -> Option<&Session> {
         self.0.loaded.get()
+    }
+
+    /// Marks the request as authenticated by something other than its session cookie (an API
+    /// bearer token): from now on its session cookie is neither read nor written.
+    ///
+    /// A session asked for after this is a new, empty one, and
+    /// [`commit_for_status`](Self::commit_for_status) commits nothing (no store write, no
+    /// `Set-Cookie`), whatever the handler does with the session, so a bearer-authenticated
+    /// request can never create or change a browser's session.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{CookieUpdate, MemoryStore, RequestContext, Secret, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    ///
+    /// let lazy = manager.lazy_from_headers([], RequestContext::default());
+    /// lazy.detach();
+    /// lazy.session().await?.insert("visits", 1)?;
+    /// assert_eq!(lazy.commit_for_status(200).await?, CookieUpdate::Unchanged);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub fn detach(&self) {
+        self.0.detached.store(true, Ordering::Release);
+    }
+
+    /// Whether [`detach`](Self::detach) was called.
+    pub fn is_detached(&self) -> bool {
+        self.0.detached.load(Ordering::Acquire)
     }
 
     /// Commits the session after a response with HTTP `status`, as
@@ -113,8 +149,10 @@ impl LazySession {
     /// As [`SessionManager::commit_for_status`].
     pub async fn commit_for_status(&self, status: u16) -> Result<CookieUpdate, SessionError> {
         match self.loaded() {
-            Some(session) => self.0.manager.commit_for_status(session, status).await,
-            None => Ok(CookieUpdate::Unchanged),
+            Some(session) if !self.is_detached() => {
+                self.0.manager.commit_for_status(session, status).await
+            }
+            _ => Ok(CookieUpdate::Unchanged),
         }
     }
 }
@@ -125,6 +163,7 @@ impl fmt::Debug for LazySession {
         f.debug_struct("LazySession")
             .field("has_cookie", &self.0.cookie.is_some())
             .field("loaded", &self.loaded().is_some())
+            .field("detached", &self.is_detached())
             .finish()
     }
 }
@@ -225,6 +264,57 @@ mod tests {
         switch.heal();
         let session = lazy.session().await.expect("the store is back");
         assert_eq!(session.get::<u64>("n").expect("n"), Some(1));
+    }
+
+    #[tokio::test]
+    async fn a_detached_request_neither_reads_nor_writes_its_cookie() {
+        let store = SpyStore::new(MemoryStore::new());
+        let calls = store.counts();
+        let manager = SessionManager::stateful(&secret(), store).build();
+        let cookie = stored_cookie(&manager).await;
+        calls.reset();
+
+        // Detached before the first use: the cookie's session is not read.
+        let lazy = manager.lazy_from_headers([cookie.as_str()], RequestContext::default());
+        lazy.detach();
+        let session = lazy.session().await.expect("load");
+        assert_eq!(
+            session.get::<u64>("n").expect("n"),
+            None,
+            "a new, empty session"
+        );
+        session.insert("n", 5).expect("insert");
+        assert_eq!(
+            lazy.commit_for_status(200).await.expect("commit"),
+            CookieUpdate::Unchanged
+        );
+        assert_eq!(
+            calls.get(StoreOp::Load),
+            0,
+            "the cookie's session was not loaded"
+        );
+        assert_eq!(calls.writes(), 0, "nothing written");
+
+        // Detached after a load: the change is not committed either.
+        let lazy = manager.lazy_from_headers([cookie.as_str()], RequestContext::default());
+        lazy.session()
+            .await
+            .expect("load")
+            .insert("n", 9)
+            .expect("insert");
+        lazy.detach();
+        assert_eq!(
+            lazy.commit_for_status(200).await.expect("commit"),
+            CookieUpdate::Unchanged
+        );
+        assert_eq!(calls.writes(), 0, "nothing written");
+        let fresh = manager.lazy_from_headers([cookie.as_str()], RequestContext::default());
+        let kept = fresh.session().await.expect("load");
+        assert_eq!(
+            kept.get::<u64>("n").expect("n"),
+            Some(1),
+            "the stored session is as it was"
+        );
     }
 
     #[test]
