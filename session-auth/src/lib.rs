@@ -60,6 +60,7 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+pub mod api_tokens;
 mod client;
 mod error;
 mod flow;
