@@ -1,6 +1,8 @@
 //! Sign-in around [`session_core`] sessions: OAuth 2.0 with PKCE for GitHub, Vercel and any
 //! other provider, and a [`TokenVault`] that keeps the providers' tokens sealed at rest and
-//! refreshes them, one refresh at a time.
+//! refreshes them, one refresh at a time; API bearer tokens ([`api_tokens`]) for clients that
+//! send `Authorization: Bearer`; and [`password`] hashing that verifies the seed app's bcrypt
+//! hashes and moves them to Argon2id.
 //!
 //! ```
 //! use session_auth::{OAuth, Provider};
@@ -51,10 +53,11 @@
 //! |---|---|
 //! | `rustls` (default) | TLS for the real providers' HTTPS endpoints |
 //! | `standin` | [`standin`]: GitHub and Vercel played on loopback, for tests and demos |
-//! | `testing` | [`testing`]: the token-store conformance suite (not semver-stable) |
+//! | `testing` | [`testing`]: the conformance suites of provider-token and API-token stores (not semver-stable) |
 //!
-//! Token stores: [`tokens::MemoryTokenStore`] here; `SqliteTokenStore` and `RedisTokenStore` in
-//! the SQLite and Redis store crates (feature `auth`).
+//! Token stores: [`tokens::MemoryTokenStore`] and [`api_tokens::MemoryApiTokenStore`] here;
+//! `SqliteTokenStore`, `SqliteApiTokenStore`, `RedisTokenStore` and `RedisApiTokenStore` in the
+//! SQLite and Redis store crates (feature `auth`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -68,6 +71,7 @@ mod http;
 pub mod legacy;
 mod next;
 mod oauth;
+pub mod password;
 mod provider;
 mod secret_text;
 pub mod tokens;

@@ -1,5 +1,5 @@
-//! What the commands need from the machine: cargo, Redis, node with `jose`, `@auth/core` and
-//! `playwright-core`, Chromium, wrk. Each `ensure_*`
+//! What the commands need from the machine: cargo, Redis, node with `jose`, `@auth/core`,
+//! `playwright-core` and `bcryptjs`, Chromium, wrk. Each `ensure_*`
 //! finds the thing, or starts or installs it, or fails naming what is missing: never a silent skip.
 
 use std::io::{Read, Write};
@@ -163,12 +163,14 @@ pub(crate) fn ensure_redis() -> Result<String, Failure> {
 }
 
 /// The npm packages the tests run against: `jose` (what the Next.js apps sign and encrypt their
-/// cookies with), `@auth/core` (Auth.js v5's session cookie) and `playwright-core` (drives
-/// Chromium in the demo's browser test; the core package downloads no browser).
-const NPM_PACKAGES: [(&str, &str); 3] = [
+/// cookies with), `@auth/core` (Auth.js v5's session cookie), `playwright-core` (drives
+/// Chromium in the demo's browser test; the core package downloads no browser) and `bcryptjs`
+/// (the Node apps' password hashes, for `session-auth/tests/passwords.rs`).
+const NPM_PACKAGES: [(&str, &str); 4] = [
     ("jose", "jose@6"),
     ("@auth/core", "@auth/core@0.41"),
     ("playwright-core", "playwright-core@1"),
+    ("bcryptjs", "bcryptjs@3"),
 ];
 
 /// node, npm and the tests' npm packages in `.tools/node` (ignored by git).
@@ -198,8 +200,10 @@ pub(crate) fn ensure_npm_packages() -> Result<PathBuf, Failure> {
         .args(NPM_PACKAGES.iter().map(|(_, spec)| spec))
         .current_dir(&dir))
     .map_err(|Failure(m)| {
+        let names: Vec<&str> = NPM_PACKAGES.iter().map(|(name, _)| *name).collect();
         Failure(format!(
-            "{m}: the jose, @auth/core and playwright-core npm packages are needed by the tests"
+            "{m}: the npm packages {} are needed by the tests",
+            names.join(", ")
         ))
     })?;
     Ok(dir)
