@@ -51,13 +51,16 @@
 //!
 //! # Provider tokens
 //!
-//! With the feature `auth`, `RedisTokenStore` keeps session-auth's provider tokens under the
-//! same prefix, on the same connection if wanted (its docs give the key layout).
+//! With the feature `auth`, `RedisTokenStore` keeps session-auth's provider tokens and
+//! `RedisApiTokenStore` its API bearer tokens under the same prefix, on the same connection if
+//! wanted (their docs give the key layouts).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+#[cfg(feature = "auth")]
+mod api_tokens;
 mod config;
 mod error;
 mod scripts;
@@ -65,6 +68,8 @@ mod store;
 #[cfg(feature = "auth")]
 mod tokens;
 
+#[cfg(feature = "auth")]
+pub use api_tokens::RedisApiTokenStore;
 pub use config::{RedisStoreConfig, DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL};
 pub use store::RedisStore;
 #[cfg(feature = "auth")]

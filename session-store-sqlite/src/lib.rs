@@ -93,11 +93,14 @@
 //! # Provider tokens
 //!
 //! With the feature `auth`, `SqliteTokenStore` keeps session-auth's provider tokens in a table
-//! of the same file (its docs give the schema).
+//! of the same file (its docs give the schema), and `SqliteApiTokenStore` session-auth's API
+//! bearer tokens in another.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+#[cfg(feature = "auth")]
+mod api_tokens;
 mod config;
 mod error;
 mod schema;
@@ -105,6 +108,8 @@ mod store;
 #[cfg(feature = "auth")]
 mod tokens;
 
+#[cfg(feature = "auth")]
+pub use api_tokens::SqliteApiTokenStore;
 pub use config::{SqliteStoreConfig, Synchronous};
 pub use error::SqliteOpenError;
 pub use store::SqliteStore;

@@ -4,9 +4,10 @@
 //! takes it from version `i` to `i + 1`; version 0 is "not there yet". Append new migrations,
 //! never edit old ones.
 //!
-//! The session table keeps its version in `PRAGMA user_version`. The token table (feature
-//! `auth`), which may share the file, keeps its own in a row of the table
-//! `schema_versions (name TEXT PRIMARY KEY, version INTEGER)`, so each can migrate by itself.
+//! The session table keeps its version in `PRAGMA user_version`. The token tables (feature
+//! `auth`: provider tokens and API tokens), which may share the file, keep theirs in rows of the
+//! table `schema_versions (name TEXT PRIMARY KEY, version INTEGER)`, so each can migrate by
+//! itself.
 
 use std::path::Path;
 
@@ -17,7 +18,7 @@ use crate::error::SqliteOpenError;
 /// One versioned set of tables.
 #[derive(Debug)]
 pub(crate) struct Schema {
-    /// For logs: `"session"`, `"token"`.
+    /// For logs: `"session"`, `"token"`, `"api token"`.
     pub(crate) name: &'static str,
     /// The error context when creating or migrating fails.
     migrate_failed: &'static str,
@@ -84,6 +85,32 @@ pub(crate) const TOKENS: Schema = Schema {
          ) WITHOUT ROWID;",
     ],
     version: VersionSlot::Row("oauth_tokens"),
+};
+
+/// The API-token table of [`SqliteApiTokenStore`](crate::SqliteApiTokenStore).
+#[cfg(feature = "auth")]
+pub(crate) const API_TOKENS: Schema = Schema {
+    name: "api token",
+    migrate_failed: "cannot create or migrate the API token schema",
+    migrations: &[
+        // 0 -> 1: one row per token, found by `hash` (the keyed hash's hex, unique) or by `id`;
+        // the owner index serves `list` (in its order: created_at, then id) and the limit's
+        // count. Never the token itself. No `IF NOT EXISTS`, as for the sessions.
+        "CREATE TABLE api_tokens (
+             id             TEXT    NOT NULL PRIMARY KEY,
+             owner          TEXT    NOT NULL,
+             name           TEXT    NOT NULL,
+             scopes         TEXT    NOT NULL,
+             display_prefix TEXT    NOT NULL,
+             hash           TEXT    NOT NULL UNIQUE,
+             created_at     INTEGER NOT NULL,
+             last_used_at   INTEGER,
+             expires_at     INTEGER,
+             revoked_at     INTEGER
+         ) WITHOUT ROWID;
+         CREATE INDEX api_tokens_by_owner ON api_tokens (owner, created_at, id);",
+    ],
+    version: VersionSlot::Row("api_tokens"),
 };
 
 impl Schema {

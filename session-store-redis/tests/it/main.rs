@@ -1,9 +1,11 @@
 //! The integration tests of `session-store-redis`, as one test binary (one link instead of one
 //! per file): the conformance suite with raw access to each test's keys, then the engine's own
-//! tests (and with the feature `auth` the token store's, `tokens`), on the shared server
-//! (`REDIS_URL`, default `redis://127.0.0.1:6379`) under a random key prefix per test, or on
-//! private `redis-server` processes for faults and command counts.
+//! tests (and with the feature `auth` the token stores', `tokens` and `api_tokens`), on the
+//! shared server (`REDIS_URL`, default `redis://127.0.0.1:6379`) under a random key prefix per
+//! test, or on private `redis-server` processes for faults and command counts.
 
+#[cfg(feature = "auth")]
+mod api_tokens;
 mod at_rest;
 mod common;
 mod conformance;
