@@ -188,6 +188,9 @@ fn replace<B>(res: ServiceResponse<B>, with: HttpResponse) -> ServiceResponse<Ei
 fn respond(answer: Answer) -> HttpResponse {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
+    if let Some(challenge) = answer.challenge {
+        response.insert_header((header::WWW_AUTHENTICATE, challenge));
+    }
     match (answer.location, answer.message) {
         (Some(location), _) => response
             .insert_header((header::LOCATION, location))
@@ -257,5 +260,24 @@ impl<T: DeserializeOwned + Validate> FromRequest for SessionData<T> {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move { view(&req).data().await })
+    }
+}
+
+/// A bearer token (with the app's `ApiTokens` from `.app_data(tokens)`) or the session.
+#[cfg(feature = "auth")]
+impl FromRequest for crate::Auth {
+    type Error = SessionRejection;
+    type Future = LocalBoxFuture<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let tokens = req.app_data::<session_auth::api_tokens::ApiTokens>();
+            let values = req
+                .headers()
+                .get_all(header::AUTHORIZATION)
+                .map(HeaderValue::as_bytes);
+            view(&req).auth(tokens, values).await
+        })
     }
 }

@@ -14,6 +14,8 @@ pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) location: Option<String>,
     pub(crate) message: Option<String>,
+    /// A `WWW-Authenticate` header value (a refused or missing bearer credential).
+    pub(crate) challenge: Option<&'static str>,
 }
 
 #[allow(
@@ -27,6 +29,7 @@ impl Answer {
             status,
             location: None,
             message: None,
+            challenge: None,
         }
     }
 
@@ -42,6 +45,7 @@ impl From<&Denial> for Answer {
             status: denial.status_code(),
             location: denial.location().map(str::to_owned),
             message: None,
+            challenge: None,
         }
     }
 }
@@ -58,6 +62,19 @@ impl From<&SessionRejection> for Answer {
             }
             SessionRejection::LoadFailed(status) => Answer::status(*status),
             SessionRejection::Denied(denial) => denial.into(),
+            #[cfg(feature = "auth")]
+            SessionRejection::MissingApiTokens => {
+                tracing::error!("{rejection}");
+                Answer {
+                    message: Some(rejection.to_string()),
+                    ..Answer::status(500)
+                }
+            }
+            #[cfg(feature = "auth")]
+            SessionRejection::Bearer(refusal) => Answer {
+                challenge: refusal.challenge,
+                ..Answer::status(refusal.status)
+            },
         }
     }
 }

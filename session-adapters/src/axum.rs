@@ -1,6 +1,8 @@
 //! The Axum 0.8 binding: [`SessionLayer`] gives every request its session, loaded by the first
-//! extractor that asks for it, and commits it after the handler. The extractors are the crate's [`Session`], [`SessionData`] and [`SignedIn`], also as
-//! `Option<SignedIn>` and `Option<SessionData<T>>`.
+//! extractor that asks for it, and commits it after the handler. The extractors are the
+//! crate's [`Session`], [`SessionData`] and [`SignedIn`], also as `Option<SignedIn>` and
+//! `Option<SessionData<T>>`, and with feature `auth` [`Auth`](crate::Auth) (bearer token or
+//! session; the app's `ApiTokens` from `.layer(Extension(tokens))`).
 //!
 //! ```
 //! use axum::{routing::get, Router};
@@ -50,7 +52,7 @@ use std::task::{Context, Poll};
 
 use axum::extract::{ConnectInfo, FromRequestParts, OptionalFromRequestParts, OriginalUri};
 use axum::response::{IntoResponse, Response};
-use http::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE, USER_AGENT};
+use http::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE, USER_AGENT, WWW_AUTHENTICATE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use serde::de::DeserializeOwned;
@@ -172,14 +174,20 @@ fn header_str(headers: &HeaderMap, name: http::HeaderName) -> Option<&str> {
 /// The Axum response for an [`Answer`].
 fn respond(answer: Answer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match (answer.location, answer.message) {
+    let mut response = match (answer.location, answer.message) {
         (Some(location), _) => match HeaderValue::try_from(location) {
             Ok(location) => (status, [(LOCATION, location)]).into_response(),
             Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
         (None, Some(message)) => (status, message).into_response(),
         (None, None) => (status, status.canonical_reason().unwrap_or("")).into_response(),
+    };
+    if let Some(challenge) = answer.challenge {
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     }
+    response
 }
 
 /// The request as the shared extractors see it: the session the layer loaded, the path as the
@@ -254,5 +262,49 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> OptionalFromRequestParts<S>
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         view(parts).optional_data().await
+    }
+}
+
+/// The application's [`ApiTokens`](session_auth::api_tokens::ApiTokens), from
+/// `.layer(Extension(tokens))`, and the request's `Authorization` values.
+#[cfg(feature = "auth")]
+fn bearer_parts(
+    parts: &Parts,
+) -> (
+    Option<session_auth::api_tokens::ApiTokens>,
+    impl Iterator<Item = &[u8]>,
+) {
+    let tokens = parts
+        .extensions
+        .get::<session_auth::api_tokens::ApiTokens>()
+        .cloned();
+    let values = parts
+        .headers
+        .get_all(http::header::AUTHORIZATION)
+        .iter()
+        .map(HeaderValue::as_bytes);
+    (tokens, values)
+}
+
+#[cfg(feature = "auth")]
+impl<S: Send + Sync> FromRequestParts<S> for crate::Auth {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let (tokens, values) = bearer_parts(parts);
+        view(parts).auth(tokens.as_ref(), values).await
+    }
+}
+
+#[cfg(feature = "auth")]
+impl<S: Send + Sync> OptionalFromRequestParts<S> for crate::Auth {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let (tokens, values) = bearer_parts(parts);
+        view(parts).optional_auth(tokens.as_ref(), values).await
     }
 }

@@ -38,6 +38,11 @@ impl Session {
     pub fn into_inner(self) -> session_core::Session {
         self.0
     }
+
+    #[cfg(feature = "auth")]
+    pub(crate) fn from_signed_in(signed_in: SignedIn) -> Session {
+        Session(signed_in.0.session().clone())
+    }
 }
 
 impl Deref for Session {
@@ -156,6 +161,15 @@ pub enum SessionRejection {
     /// No session, no signed-in user, or data that does not fit: the guard's answer (303 to the
     /// login page for pages, 401 for APIs).
     Denied(Denial),
+    /// [`Auth`](crate::Auth): a bearer request without the application's `ApiTokens` reachable
+    /// (Axum `.layer(Extension(tokens))`, Actix-web `.app_data(tokens)`, Rocket
+    /// `.manage(tokens)`): a setup error, 500, whose message names the fix.
+    #[cfg(feature = "auth")]
+    MissingApiTokens,
+    /// [`Auth`](crate::Auth): a refused bearer token, or an API request with no credential at
+    /// all: 401 with its `WWW-Authenticate` challenge (503 while the token store is down).
+    #[cfg(feature = "auth")]
+    Bearer(crate::auth_extractor::BearerChallenge),
 }
 
 impl SessionRejection {
@@ -171,6 +185,10 @@ impl SessionRejection {
             SessionRejection::MissingMiddleware => 500,
             SessionRejection::LoadFailed(status) => *status,
             SessionRejection::Denied(denial) => denial.status_code(),
+            #[cfg(feature = "auth")]
+            SessionRejection::MissingApiTokens => 500,
+            #[cfg(feature = "auth")]
+            SessionRejection::Bearer(refusal) => refusal.status,
         }
     }
 
@@ -202,6 +220,16 @@ impl fmt::Display for SessionRejection {
                 write!(f, "the session could not be loaded ({status})")
             }
             SessionRejection::Denied(denial) => denial.fmt(f),
+            #[cfg(feature = "auth")]
+            SessionRejection::MissingApiTokens => f.write_str(
+                "a bearer token was presented but the application's ApiTokens are not \
+                 reachable: Axum: `.layer(Extension(api_tokens))`, Actix-web: \
+                 `.app_data(api_tokens)`, Rocket: `.manage(api_tokens)`",
+            ),
+            #[cfg(feature = "auth")]
+            SessionRejection::Bearer(refusal) => {
+                write!(f, "bearer authentication failed ({})", refusal.reason)
+            }
         }
     }
 }

@@ -28,7 +28,7 @@
 //! | `sled` | `SledStore`, `SledStoreConfig` (embedded, from `session-store-sled`) |
 //! | `sqlite` | `SqliteStore`, `SqliteStoreConfig` (embedded SQLite, from `session-store-sqlite`) |
 //! | `redis` | `RedisStore`, `RedisStoreConfig` (a Redis server, from `session-store-redis`) |
-//! | `auth` | module `auth` (`session-auth`: OAuth sign-in with GitHub, Vercel or any provider), `OAuth`, `Provider`; with a framework feature, that framework's sign-in routes (`axum::oauth_routes`, `actix::oauth_routes`, `rocket::oauth_routes`) |
+//! | `auth` | module `auth` (`session-auth`: OAuth sign-in with GitHub, Vercel or any provider, API tokens, passwords), `OAuth`, `Provider`, `ApiTokens`, the [`Auth`] extractor (bearer token or session); with a framework feature, that framework's sign-in routes (`axum::oauth_routes`, `actix::oauth_routes`, `rocket::oauth_routes`) |
 //!
 //! [`MemoryStore`] and stateless sessions (signed: [`JwtCodec`]; encrypted: [`JweCodec`]) need
 //! no feature.
@@ -38,8 +38,10 @@
 //! The types handlers take are the same in every framework: [`Session`] (read and write),
 //! [`SessionData<T>`] (the whole data, typed and [validated](Validate)), [`SignedIn`] (routes for
 //! signed-in users; `Option<SignedIn>` for routes open to both), the [`SessionRejection`] they
-//! fail with, and the [`Error`] a handler returns with `?`. Each framework module implements its
-//! extractor traits for them and adds its middleware.
+//! fail with, and the [`Error`] a handler returns with `?`; with feature `auth`, `Auth` (an API
+//! bearer token or the session cookie, for routes that serve browsers and API clients; see its
+//! table of outcomes). Each framework module implements its extractor traits for them and adds
+//! its middleware.
 //!
 //! Every binding only carries the `Cookie` header in and the `Set-Cookie` header out: all
 //! decisions (expiry, refresh, renewal, conflicts, errors) are [`SessionManager`]'s, so the three
@@ -52,8 +54,13 @@
 pub use session_core as core;
 
 mod answer;
+#[cfg(feature = "auth")]
+mod auth_extractor;
 mod error;
 mod extract;
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub use auth_extractor::{Auth, AuthVia, BearerChallenge};
 pub use error::Error;
 pub use extract::{Session, SessionData, SessionRejection, SignedIn};
 
@@ -83,7 +90,7 @@ pub use session_store_sqlite::{SqliteStore, SqliteStoreConfig};
 #[doc(inline)]
 pub use session_store_redis::{RedisStore, RedisStoreConfig};
 
-/// OAuth sign-in: [`session_auth`], re-exported. The framework modules serve its routes:
+/// OAuth sign-in, API tokens and passwords: [`session_auth`], re-exported. The framework modules serve its routes:
 /// `axum::oauth_routes`, `actix::oauth_routes` and `rocket::oauth_routes` (each with its
 /// framework's feature and `auth`).
 #[cfg(feature = "auth")]
@@ -93,17 +100,20 @@ pub use session_auth as auth;
 #[cfg(feature = "auth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
 #[doc(no_inline)]
-pub use session_auth::{OAuth, Provider};
+pub use session_auth::{
+    api_tokens::{ApiTokens, MemoryApiTokenStore, NewApiToken},
+    OAuth, Provider,
+};
 
 #[cfg(all(feature = "sqlite", feature = "auth"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "sqlite", feature = "auth"))))]
 #[doc(inline)]
-pub use session_store_sqlite::SqliteTokenStore;
+pub use session_store_sqlite::{SqliteApiTokenStore, SqliteTokenStore};
 
 #[cfg(all(feature = "redis", feature = "auth"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "redis", feature = "auth"))))]
 #[doc(inline)]
-pub use session_store_redis::RedisTokenStore;
+pub use session_store_redis::{RedisApiTokenStore, RedisTokenStore};
 
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]

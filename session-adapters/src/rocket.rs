@@ -1,6 +1,8 @@
 //! Rocket 0.5 binding: [`SessionFairing`] gives every request its session, loaded by the first
-//! guard that asks for it, and commits it when the response leaves. The request guards are the crate's [`Session`], [`SessionData`] and
-//! [`SignedIn`]; as `Option<..>` they follow Rocket's own rule: any failure is `None`.
+//! guard that asks for it, and commits it when the response leaves. The request guards are the
+//! crate's [`Session`], [`SessionData`] and [`SignedIn`], and with feature `auth`
+//! [`Auth`](crate::Auth) (bearer token or session; the app's `ApiTokens` from
+//! `.manage(tokens)`); as `Option<..>` they follow Rocket's own rule: any failure is `None`.
 //!
 //! ```no_run
 //! use rocket::{get, routes};
@@ -110,6 +112,11 @@ struct LoadSlot(Option<LazySession>);
 /// The local-cache slot for a guard's redirect, which the fairing applies to the catcher's 303.
 struct RedirectSlot(Option<String>);
 
+/// The local-cache slot for a refused bearer request's `WWW-Authenticate` challenge, which the
+/// fairing applies to the catcher's 401.
+#[cfg(feature = "auth")]
+struct ChallengeSlot(Option<&'static str>);
+
 fn lazy<'r>(req: &'r Request<'_>) -> Option<&'r LazySession> {
     req.local_cache(|| LoadSlot(None)).0.as_ref()
 }
@@ -142,6 +149,12 @@ impl Fairing for SessionFairing {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        #[cfg(feature = "auth")]
+        if res.status() == Status::Unauthorized && !res.headers().contains("WWW-Authenticate") {
+            if let Some(challenge) = req.local_cache(|| ChallengeSlot(None)).0 {
+                res.set_header(Header::new("WWW-Authenticate", challenge));
+            }
+        }
         let Some(session) = lazy(req) else {
             return;
         };
@@ -176,6 +189,9 @@ fn respond(answer: Answer) -> Response<'static> {
     match (answer.location, answer.message) {
         (Some(location), _) => response.header(Header::new("Location", location)),
         (None, message) => {
+            if let Some(challenge) = answer.challenge {
+                response.header(Header::new("WWW-Authenticate", challenge));
+            }
             let body = message.unwrap_or_else(|| status.reason_lossy().to_owned());
             response
                 .header(ContentType::Plain)
@@ -207,6 +223,12 @@ fn outcome<T>(
                 SessionRejection::MissingMiddleware => tracing::error!("{rejection}"),
                 SessionRejection::Denied(Denial::Redirect(location)) => {
                     req.local_cache(|| RedirectSlot(Some(location.clone())));
+                }
+                #[cfg(feature = "auth")]
+                SessionRejection::MissingApiTokens => tracing::error!("{rejection}"),
+                #[cfg(feature = "auth")]
+                SessionRejection::Bearer(refusal) => {
+                    req.local_cache(|| ChallengeSlot(refusal.challenge));
                 }
                 _ => {}
             }
@@ -255,5 +277,20 @@ impl<'r, T: DeserializeOwned + Validate + Send> FromRequest<'r> for SessionData<
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         outcome(req, view(req).data().await)
+    }
+}
+
+/// A bearer token (with the app's `ApiTokens` from `.manage(tokens)`) or the session. A refused
+/// token fails with 401; the fairing gives the catcher's answer the `WWW-Authenticate`
+/// challenge.
+#[cfg(feature = "auth")]
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for crate::Auth {
+    type Error = SessionRejection;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let tokens = req.rocket().state::<session_auth::api_tokens::ApiTokens>();
+        let values = req.headers().get("Authorization").map(str::as_bytes);
+        outcome(req, view(req).auth(tokens, values).await)
     }
 }

@@ -13,8 +13,11 @@ use actix_web::http::Method;
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App, HttpResponse};
 use session_adapters::actix::{oauth_routes, SessionMiddleware};
-use session_adapters::{Error, OAuth, Session, SessionData, SessionManager, SignedIn};
+use session_adapters::{
+    ApiTokens, Auth, Error, OAuth, Session, SessionData, SessionManager, SignedIn,
+};
 
+use common::bearer::BearerDriver;
 use common::oauth::OAuthDriver;
 use common::routes::Profile;
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
@@ -206,6 +209,34 @@ impl OAuthDriver for ActixDriver {
     }
 }
 
+async fn whoami(auth: Auth) -> String {
+    common::bearer::whoami(&auth)
+}
+
+async fn maybe_whoami(auth: Option<Auth>) -> String {
+    common::bearer::maybe_whoami(auth.as_ref())
+}
+
+async fn whoami_write(auth: Auth, session: Session) -> String {
+    common::bearer::whoami_write(&auth, &session)
+}
+
+impl BearerDriver for ActixDriver {
+    async fn bearer_app(manager: SessionManager, tokens: Option<ApiTokens>) -> ActixApp {
+        let mut app = App::new();
+        if let Some(tokens) = tokens {
+            app = app.app_data(tokens);
+        }
+        let app = app
+            .wrap(SessionMiddleware::new(manager))
+            .configure(routes)
+            .route("/api/whoami", web::get().to(whoami))
+            .route("/api/maybe-whoami", web::get().to(maybe_whoami))
+            .route("/api/whoami-write", web::post().to(whoami_write));
+        actix_app!(app)
+    }
+}
+
 impl TestApp for ActixApp {
     fn send(&self, request: TestRequest) -> impl Future<Output = TestResponse> {
         (self.0)(request)
@@ -214,6 +245,7 @@ impl TestApp for ActixApp {
 
 common::behaviour_suite!(ActixDriver, actix_web::test);
 common::oauth::oauth_suite!(ActixDriver, actix_web::test);
+common::bearer::bearer_suite!(ActixDriver, actix_web::test);
 
 /// Outside the shared suite: what only Actix-web can get wrong.
 mod actix_only {

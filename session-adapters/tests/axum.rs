@@ -7,11 +7,15 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Path};
 use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::Router;
 use session_adapters::axum::{oauth_routes, SessionLayer};
-use session_adapters::{Error, OAuth, Session, SessionData, SessionManager, SignedIn};
+use session_adapters::{
+    ApiTokens, Auth, Error, OAuth, Session, SessionData, SessionManager, SignedIn,
+};
 use tower::ServiceExt;
 
+use common::bearer::BearerDriver;
 use common::oauth::OAuthDriver;
 use common::routes::Profile;
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
@@ -129,7 +133,38 @@ fn oauth_app(manager: SessionManager, oauth: OAuth) -> Router {
         .layer(SessionLayer::new(manager))
 }
 
+async fn whoami(auth: Auth) -> String {
+    common::bearer::whoami(&auth)
+}
+
+async fn maybe_whoami(auth: Option<Auth>) -> String {
+    common::bearer::maybe_whoami(auth.as_ref())
+}
+
+async fn whoami_write(auth: Auth, session: Session) -> String {
+    common::bearer::whoami_write(&auth, &session)
+}
+
+/// The ROUTES and the bearer routes inside the layer, with the app's tokens as an extension.
+fn bearer_app(manager: SessionManager, tokens: Option<ApiTokens>) -> Router {
+    let app = bare()
+        .route("/api/whoami", get(whoami))
+        .route("/api/maybe-whoami", get(maybe_whoami))
+        .route("/api/whoami-write", post(whoami_write));
+    let app = match tokens {
+        Some(tokens) => app.layer(Extension(tokens)),
+        None => app,
+    };
+    app.layer(SessionLayer::new(manager))
+}
+
 struct AxumDriver;
+
+impl BearerDriver for AxumDriver {
+    async fn bearer_app(manager: SessionManager, tokens: Option<ApiTokens>) -> AxumApp {
+        AxumApp(bearer_app(manager, tokens))
+    }
+}
 
 struct AxumApp(Router);
 
@@ -188,6 +223,7 @@ impl TestApp for AxumApp {
 
 common::behaviour_suite!(AxumDriver, tokio::test);
 common::oauth::oauth_suite!(AxumDriver, tokio::test);
+common::bearer::bearer_suite!(AxumDriver, tokio::test);
 
 /// Outside the shared suite: what only Axum can get wrong.
 mod axum_only {

@@ -11,8 +11,11 @@ use rocket::http::{Header, Method, Status};
 use rocket::local::asynchronous::Client;
 use rocket::{get, post, routes, Build, Config, Rocket, State};
 use session_adapters::rocket::{with_oauth, SessionFairing};
-use session_adapters::{Error, OAuth, Session, SessionData, SessionManager, SignedIn};
+use session_adapters::{
+    ApiTokens, Auth, Error, OAuth, Session, SessionData, SessionManager, SignedIn,
+};
 
+use common::bearer::BearerDriver;
 use common::oauth::OAuthDriver;
 use common::routes::Profile;
 use common::{routes, Driver, TestApp, TestRequest, TestResponse};
@@ -182,6 +185,33 @@ impl OAuthDriver for RocketDriver {
     }
 }
 
+#[get("/api/whoami")]
+fn whoami(auth: Auth) -> String {
+    common::bearer::whoami(&auth)
+}
+
+#[get("/api/maybe-whoami")]
+fn maybe_whoami(auth: Option<Auth>) -> String {
+    common::bearer::maybe_whoami(auth.as_ref())
+}
+
+#[post("/api/whoami-write")]
+fn whoami_write(auth: Auth, session: Session) -> String {
+    common::bearer::whoami_write(&auth, &session)
+}
+
+impl BearerDriver for RocketDriver {
+    async fn bearer_app(manager: SessionManager, tokens: Option<ApiTokens>) -> RocketApp {
+        let mut rocket = bare()
+            .mount("/", routes![whoami, maybe_whoami, whoami_write])
+            .attach(SessionFairing::new(manager));
+        if let Some(tokens) = tokens {
+            rocket = rocket.manage(tokens);
+        }
+        RocketApp::new(rocket).await
+    }
+}
+
 impl TestApp for RocketApp {
     async fn send(&self, request: TestRequest) -> TestResponse {
         let method = Method::from_str(request.method).expect("a valid method");
@@ -210,6 +240,7 @@ impl TestApp for RocketApp {
 
 common::behaviour_suite!(RocketDriver, tokio::test);
 common::oauth::oauth_suite!(RocketDriver, tokio::test);
+common::bearer::bearer_suite!(RocketDriver, tokio::test);
 
 /// Outside the shared suite: what only Rocket can get wrong.
 mod rocket_only {

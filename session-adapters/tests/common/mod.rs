@@ -36,11 +36,14 @@
 //! A handler that gets a `SessionError` answers its `status_code()`.
 //!
 //! The OAuth sign-in scenarios (`oauth.rs`, `oauth_suite!`) run on an app that also serves the
-//! framework's OAuth routes, `/me` and `/token/{provider}`, against the stand-in provider.
+//! framework's OAuth routes, `/me` and `/token/{provider}`, against the stand-in provider. The
+//! bearer-token scenarios (`bearer.rs`, `bearer_suite!`) run on an app that also serves `Auth`
+//! and `Option<Auth>` routes with the app's `ApiTokens` installed the framework's way.
 
 // `pub` is the suite's interface to the drivers, and not every driver uses every helper.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod bearer;
 pub mod oauth;
 pub mod routes;
 pub mod scenarios;
