@@ -1,4 +1,5 @@
-//! `session-bench`: the benchmarks behind `cargo xtask bench [codec|stores|http|growth] [--quick]`.
+//! `session-bench`: the benchmarks behind
+//! `cargo xtask bench [codec|stores|http|growth|passwords] [--quick]`.
 //!
 //! - `codec`: JWT (HS256), JWE (`dir` + A256GCM) and signed-id codecs against raw floors (HMAC-SHA256
 //!   or AES-256-GCM, + base64url + JSON).
@@ -9,9 +10,11 @@
 //!
 //! - `growth`: load/save latency, memory and disk use of every store at 1k, 100k and 1M live
 //!   sessions, with a plot.
+//! - `passwords`: CPU time of a password check: an imported bcrypt cost-10 hash (verified, and
+//!   verified and upgraded), a current Argon2id hash, an unknown user.
 //!
-//! No argument runs all four parts. `--quick` is CI's smoke run: tiny iteration counts, 1-second
-//! HTTP runs, 1k sessions, nothing written. A full run of all four parts writes `BENCHMARKS.md`
+//! No argument runs all five parts. `--quick` is CI's smoke run: tiny iteration counts, 1-second
+//! HTTP runs, 1k sessions, nothing written. A full run of all five parts writes `BENCHMARKS.md`
 //! and the growth plot at the workspace root, unless the machine is busy (see [`LoadCheck`]).
 //! `serve <framework> <backend> <port>` is the server child and `growth-store <store>` the
 //! growth part's child (both internal).
@@ -20,6 +23,7 @@ mod anchors;
 mod codec;
 mod growth;
 mod http;
+mod passwords;
 mod servers;
 mod stores;
 mod timing;
@@ -45,19 +49,19 @@ pub(crate) fn context<E: std::fmt::Display>(what: impl Into<String>) -> impl FnO
 }
 
 const USAGE: &str = "\
-usage: session-bench [codec] [stores] [http] [growth] [--quick] [--std-client]
+usage: session-bench [codec] [stores] [http] [growth] [passwords] [--quick] [--std-client]
        session-bench serve <axum|actix|rocket> <backend|anchor> <port> [reject|last-write-wins]
          backends: plain jwt jwe memory sled sqlite redis
          anchors:  tower-memory tower-redis (axum), actix-cookie actix-redis (actix),
                    rocket-private (rocket)
 
-  no part named   run all four parts
+  no part named   run all five parts
   --quick         smoke run: tiny iteration counts, 1 s per HTTP case, 1k sessions in the
                   growth part, writes nothing
   --std-client    load the HTTP servers with the built-in client instead of wrk
                   (the automatic fallback when wrk is missing in --quick mode)
 
-A full run of all four parts writes BENCHMARKS.md and benchmarks/growth.svg at the workspace
+A full run of all five parts writes BENCHMARKS.md and benchmarks/growth.svg at the workspace
 root, unless the 1-minute load average at its start is at least half the number of cores
 (another job is running): then it prints its figures but writes neither; rerun on a quiet
 machine. A growth run without the other parts writes its plot to the temp dir only.
@@ -185,10 +189,17 @@ enum Part {
     Stores,
     Http,
     Growth,
+    Passwords,
 }
 
 impl Part {
-    const ALL: [Part; 4] = [Part::Codec, Part::Stores, Part::Http, Part::Growth];
+    const ALL: [Part; 5] = [
+        Part::Codec,
+        Part::Stores,
+        Part::Http,
+        Part::Growth,
+        Part::Passwords,
+    ];
 
     /// The part's command-line name.
     fn name(self) -> &'static str {
@@ -197,6 +208,7 @@ impl Part {
             Part::Stores => "stores",
             Part::Http => "http",
             Part::Growth => "growth",
+            Part::Passwords => "passwords",
         }
     }
 
@@ -212,6 +224,7 @@ impl Part {
             Part::Stores => "Stores",
             Part::Http => "HTTP",
             Part::Growth => "Growth with live sessions",
+            Part::Passwords => "Passwords",
         }
     }
 }
@@ -448,6 +461,7 @@ fn run_part(part: Part, options: Options, plot: &mut Option<String>) -> Result<R
         Part::Codec => codec::run(options),
         Part::Stores => stores::run(options),
         Part::Http => http::run(options),
+        Part::Passwords => passwords::run(options),
         Part::Growth => {
             let growth = growth::run(options)?;
             *plot = Some(growth.plot_svg);
@@ -493,7 +507,7 @@ impl Results<'_> {
     /// A run of some parts: `BENCHMARKS.md` is left alone; a growth plot goes to the temp dir,
     /// so the one `BENCHMARKS.md` links always matches its figures.
     fn write_preview(&self) -> Result<(), BoxError> {
-        println!("BENCHMARKS.md is only written by a full run of all four parts; not written");
+        println!("BENCHMARKS.md is only written by a full run of all five parts; not written");
         if let Some(svg) = self.plot {
             let path = std::env::temp_dir().join("session-bench-growth.svg");
             std::fs::write(&path, svg)
@@ -516,13 +530,13 @@ fn workspace_root() -> PathBuf {
 fn benchmarks_md(machine: &str, reports: &[(Part, Report)], total_secs: f64) -> String {
     let mut out = String::from(
         "# Benchmarks\n\n\
-         Written by `cargo xtask bench` (a full run of `session-bench`, all four parts, on a \
+         Written by `cargo xtask bench` (a full run of `session-bench`, all five parts, on a \
          machine whose 1-minute load average was below half its cores at the start; `--quick` \
          is CI's smoke run and writes nothing). Re-run it to refresh this file and \
          `benchmarks/growth.svg`, and quote figures only from full runs. The code is in \
          `session-bench/src`: `codec.rs`, `stores.rs`, `http.rs` (load generation, CPU \
-         accounting), `servers.rs` (the three framework servers) and `growth.rs` (stores at \
-         1k to 1M live sessions, and the plot).\n\n",
+         accounting), `servers.rs` (the three framework servers), `growth.rs` (stores at \
+         1k to 1M live sessions, and the plot) and `passwords.rs` (password checks).\n\n",
     );
     let _ = writeln!(out, "## Machine\n\n{machine}");
     let _ = writeln!(
