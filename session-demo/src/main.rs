@@ -1,14 +1,16 @@
 //! The demo app behind `cargo xtask demo`: an Axum app with a login form (users from
-//! `users.json`, Argon2id password hashes), the signed-in user's session status, a counter that
+//! `users.json`: bcryptjs hashes, upgraded to Argon2id at the first sign-in), the signed-in user's session status, a counter that
 //! shows writes, "renew id", logout, "log out everywhere" and the list of active sessions; and
 //! "Sign in with GitHub / Vercel" (see `sign_in.rs`: a stand-in provider on loopback unless the
 //! real providers' credentials are in the environment), with the provider's profile and a live
-//! check that a fresh access token can be had.
+//! check that a fresh access token can be had; API tokens (`/tokens`: create, shown once, list,
+//! revoke) and `/api/me`, which answers for a session or an `Authorization: Bearer` token.
 //!
 //! `--store jwt|jwe|memory|sled|sqlite|redis` picks the backend (default: an SQLite file in
 //! `demo-data/`, nothing to install); `--port N` the port (default 3000). `hash <password>`
 //! prints an Argon2id hash for `users.json`.
 
+mod api_tokens;
 mod pages;
 mod sign_in;
 mod users;
@@ -20,15 +22,16 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::{Extension, Form, Router};
 use serde::Deserialize;
+use session_adapters::auth::api_tokens::{ApiTokenStore, ApiTokens, MemoryApiTokenStore};
 use session_adapters::auth::tokens::{MemoryTokenStore, TokenStore};
 use session_adapters::auth::{Profile, TokenError};
 use session_adapters::axum::{oauth_routes, SessionLayer};
 use session_adapters::{
-    Error, JweCodec, JwtCodec, MemoryStore, RedisStore, RedisStoreConfig, RedisTokenStore, Secret,
-    Session, SessionManager, SignedIn, SledStore, SledStoreConfig, SqliteStore, SqliteStoreConfig,
-    SqliteTokenStore, UserId,
+    Error, JweCodec, JwtCodec, MemoryStore, RedisApiTokenStore, RedisStore, RedisStoreConfig,
+    RedisTokenStore, Secret, Session, SessionManager, SignedIn, SledStore, SledStoreConfig,
+    SqliteApiTokenStore, SqliteStore, SqliteStoreConfig, SqliteTokenStore, UserId,
 };
 
 use users::Users;
@@ -159,11 +162,26 @@ async fn token_store(options: &Options) -> Result<Arc<dyn TokenStore>, BoxError>
     })
 }
 
+/// Where the API tokens are kept: beside the sessions for SQLite and Redis, in memory for the
+/// others.
+async fn api_token_store(options: &Options) -> Result<Arc<dyn ApiTokenStore>, BoxError> {
+    Ok(match options.store.as_str() {
+        "sqlite" => Arc::new(SqliteApiTokenStore::open(SqliteStoreConfig::new(
+            options.data_dir.join("sessions.sqlite3"),
+        ))?),
+        "redis" => Arc::new(RedisApiTokenStore::connect(RedisStoreConfig::from_env()).await?),
+        _ => Arc::new(MemoryApiTokenStore::new()),
+    })
+}
+
 #[derive(Clone)]
 struct App {
     users: Arc<Users>,
     store_name: Arc<str>,
     sign_in: Arc<sign_in::SignIn>,
+    api_tokens: ApiTokens,
+    /// Where the demo is served, for the `curl` line of a new token.
+    base_url: Arc<str>,
 }
 
 #[tokio::main]
@@ -176,21 +194,27 @@ async fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("hash") {
         let password = args.get(2).ok_or("usage: session-demo hash <password>")?;
-        println!("{}", session_core::password::hash(password)?);
+        println!("{}", session_adapters::auth::password::hash(password)?);
         return Ok(());
     }
     let options = parse_args()?;
     std::fs::create_dir_all(&options.data_dir)?;
     let secret = load_secret(&options.data_dir)?;
     let manager = build_manager(&options, &secret).await?;
-    let users = Users::load(concat!(env!("CARGO_MANIFEST_DIR"), "/users.json"))?;
+    let seed = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/users.json"));
+    let users = Users::load(seed, &options.data_dir)?;
     let tokens = token_store(&options).await?;
     let sign_in = sign_in::configure(&secret, options.port, tokens).await?;
     let oauth = sign_in.oauth.clone();
+    let api_tokens = ApiTokens::builder(&secret, api_token_store(&options).await?).build();
     let app = App {
         users: Arc::new(users),
         store_name: options.store.clone().into(),
         sign_in: Arc::new(sign_in),
+        api_tokens: api_tokens.clone(),
+        base_url: std::env::var("PUBLIC_URL")
+            .unwrap_or_else(|_| format!("http://127.0.0.1:{}", options.port))
+            .into(),
     };
     let router = Router::new()
         .route("/", get(home))
@@ -200,7 +224,11 @@ async fn main() -> Result<(), BoxError> {
         .route("/logout", post(logout))
         .route("/logout-everywhere", post(logout_everywhere))
         .route("/dev/advance-provider-clock", post(advance_provider_clock))
+        .route("/tokens", get(api_tokens::list).post(api_tokens::create))
+        .route("/tokens/{id}/revoke", post(api_tokens::revoke))
+        .route("/api/me", get(api_tokens::me))
         .merge(oauth_routes(oauth))
+        .layer(Extension(api_tokens))
         .layer(SessionLayer::new(manager))
         .with_state(app);
     let addr = SocketAddr::from(([127, 0, 0, 1], options.port));
@@ -227,6 +255,10 @@ async fn home(State(app): State<App>, user: SignedIn) -> Result<Html<String>, Er
         Some(profile) => Some(provider_view(&app, user.user_id(), profile).await),
         None => None,
     };
+    let password = app.users.scheme(user.user_id().as_str()).map(|scheme| {
+        let note: Option<String> = user.get(PASSWORD_NOTE).ok().flatten();
+        (scheme, note)
+    });
     Ok(Html(pages::dashboard(
         &app.store_name,
         user.user_id(),
@@ -234,6 +266,7 @@ async fn home(State(app): State<App>, user: SignedIn) -> Result<Html<String>, Er
         count,
         &sessions,
         provider.as_ref(),
+        password.as_ref(),
     )))
 }
 
@@ -284,6 +317,9 @@ async fn advance_provider_clock(State(app): State<App>, _user: SignedIn) -> Redi
     Redirect::to("/")
 }
 
+/// Session key of the dashboard's note that the password hash was just upgraded.
+const PASSWORD_NOTE: &str = "password_note";
+
 #[derive(Deserialize)]
 struct Credentials {
     username: String,
@@ -298,15 +334,22 @@ async fn login(
 ) -> Response {
     let users = app.users.clone();
     let username = form.username.clone();
-    let ok = tokio::task::spawn_blocking(move || users.verify(&username, &form.password))
+    let before = app.users.scheme(&form.username);
+    let outcome = tokio::task::spawn_blocking(move || users.sign_in(&username, &form.password))
         .await
-        .unwrap_or(false);
-    if !ok {
+        .unwrap_or(users::SignIn::Refused);
+    if matches!(outcome, users::SignIn::Refused) {
         let page = pages::login(
             Some("Unknown user or wrong password."),
             &app.sign_in.simulated,
         );
         return (axum::http::StatusCode::UNAUTHORIZED, Html(page)).into_response();
+    }
+    if let (users::SignIn::Upgraded, Some(before)) = (outcome, before) {
+        let note = format!("upgraded from {before} to Argon2id at this sign-in");
+        if let Err(e) = session.insert(PASSWORD_NOTE, note) {
+            return Error::from(e).into_response();
+        }
     }
     session.login_with(UserId::new(form.username), Some("password"));
     Redirect::to("/").into_response()
@@ -328,7 +371,25 @@ async fn logout(session: Session) -> Redirect {
     Redirect::to("/login")
 }
 
-async fn logout_everywhere(user: SignedIn) -> Result<Redirect, Error> {
+#[derive(Deserialize)]
+struct Everywhere {
+    /// Also revoke the user's API tokens.
+    #[serde(default)]
+    revoke_tokens: Option<String>,
+}
+
+async fn logout_everywhere(
+    State(app): State<App>,
+    user: SignedIn,
+    Form(form): Form<Everywhere>,
+) -> Result<Response, Error> {
+    if form.revoke_tokens.is_some() {
+        if let Err(e) = app.api_tokens.revoke_all(user.user_id()).await {
+            let status = axum::http::StatusCode::from_u16(e.status_code())
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            return Ok((status, e.to_string()).into_response());
+        }
+    }
     user.log_out_everywhere().await?;
-    Ok(Redirect::to("/login"))
+    Ok(Redirect::to("/login").into_response())
 }

@@ -13,7 +13,7 @@ td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;font-siz
 form{display:inline-block;margin:0 .4rem .4rem 0}button{padding:.4rem .8rem;cursor:pointer}\
 .error{color:#b00020}.ok{color:#1b5e20}.muted{color:#666;font-size:.85rem}input{padding:.35rem;margin:.2rem 0 .6rem;width:16rem}";
 
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{STYLE}</style></head><body>{body}</body></html>")
 }
 
@@ -145,6 +145,7 @@ pub(crate) fn dashboard(
     count: u64,
     sessions: &[SessionInfo],
     provider: Option<&ProviderView>,
+    password: Option<&(String, Option<String>)>,
 ) -> String {
     let mut body = format!(
         "<h1>Signed in as {}</h1><p class=\"muted\">Session store: {}</p>",
@@ -163,13 +164,32 @@ pub(crate) fn dashboard(
             utc(status.refresh_from),
         );
     }
+    if let Some((scheme, note)) = password {
+        let note = note
+            .as_deref()
+            .map(|n| {
+                format!(
+                    " <span class=\"ok\" id=\"password-note\">{}</span>",
+                    escape(n)
+                )
+            })
+            .unwrap_or_default();
+        let _ = write!(
+            body,
+            "<p>Password hash: <code id=\"password-hash\">{}</code>{note}</p>",
+            escape(scheme)
+        );
+    }
     let _ = write!(
         body,
         "<p>Counter: <strong>{count}</strong></p>\
          <form method=\"post\" action=\"/count\"><button>+1 (writes the session)</button></form>\
          <form method=\"post\" action=\"/renew\"><button>Renew session id</button></form>\
          <form method=\"post\" action=\"/auth/sign-out\"><button>Log out</button></form>\
-         <form method=\"post\" action=\"/logout-everywhere\"><button>Log out everywhere</button></form>"
+         <form method=\"post\" action=\"/logout-everywhere\"><button>Log out everywhere</button></form>\
+         <form method=\"post\" action=\"/logout-everywhere\"><input type=\"hidden\" name=\"revoke_tokens\" value=\"1\">\
+         <button>Log out everywhere and revoke API tokens</button></form>\
+         <p><a href=\"/tokens\" id=\"tokens-link\">API tokens</a> (for <code>curl</code> and scripts: <code>/api/me</code>)</p>"
     );
     if let Some(view) = provider {
         body.push_str(&provider_part(view));

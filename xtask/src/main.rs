@@ -13,12 +13,12 @@ usage: cargo xtask <command>
 
 commands:
   test                 the whole test suite: starts or installs Redis, installs the jose,
-                       @auth/core and playwright-core npm packages in .tools/node and
+                       @auth/core, bcryptjs and playwright-core npm packages in .tools/node and
                        Debian's Chromium (apt-get) for the interop and browser tests, then
                        runs every crate's tests
   lint                 cargo fmt --check, clippy (-D warnings) per feature and all features,
                        rustdoc with warnings denied, dependency-tree and tidy checks
-  bench [codec|stores|http|growth] [--quick]
+  bench [codec|stores|http|growth|passwords] [--quick]
                        benchmarks in release mode; writes the table to BENCHMARKS.md
                        (--quick: tiny iteration counts, a smoke run that writes nothing)
   demo [--store jwt|jwe|memory|sled|sqlite|redis] [--port N]

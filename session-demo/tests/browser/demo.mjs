@@ -1,6 +1,7 @@
 // The demo in a real browser: Playwright (`playwright-core`, which downloads no browser) drives
-// Debian's Chromium through sign-in, the counter, sign-out, and a replay of the signed-out
-// cookie. Run by `session-demo/tests/browser.rs` (through `cargo xtask test`):
+// Debian's Chromium through sign-in (a bcrypt seed hash upgraded to Argon2id), the counter, an
+// API token (created, used on /api/me from outside the browser, revoked), sign-out, a replay of
+// the signed-out cookie, and the GitHub and Vercel sign-ins through the stand-in provider. Run by `session-demo/tests/browser.rs` (through `cargo xtask test`):
 //
 //   SESSION_CHROMIUM=/usr/bin/chromium NODE_PATH=.tools/node/node_modules \
 //     node session-demo/tests/browser/demo.mjs http://127.0.0.1:3000 target/browser-screenshots
@@ -210,11 +211,65 @@ async function main() {
     return `"Signed in as alice", status table (${headings.join(', ')}), expires ${expires}, counter 0, 1 active session`;
   });
 
+  await step('password-upgraded', async ({ page }) => {
+    const scheme = await cell(page, 'password-hash');
+    check(scheme.startsWith('argon2id'), `alice's password hash after the first sign-in: ${scheme}`);
+    const note = await cell(page, 'password-note');
+    check(note === 'upgraded from bcrypt (cost 10) to Argon2id at this sign-in', `the upgrade note reads "${note}"`);
+    return `the seed's bcryptjs hash was replaced at sign-in: "${scheme}", "${note}"`;
+  });
+
   await step('count-plus-one', async ({ page }) => {
     await page.getByRole('button', { name: /^\+1/ }).click();
     const count = await poll('the counter after +1', () => counterValue(page), (v) => v === '1');
     await expectPath(page, '/');
     return `counter ${count} after pressing "+1 (writes the session)"`;
+  });
+
+  // API tokens: made on their page, used from outside the browser, revoked.
+  let apiToken;
+  await step('create-api-token', async ({ page }) => {
+    await page.getByRole('link', { name: 'API tokens' }).click();
+    await expectPath(page, '/tokens');
+    await page.getByLabel('Name').fill('browser test');
+    await page.getByLabel('Scopes (space-separated)').fill('read deploy');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await expectText(page, 'Copy it now');
+    apiToken = await cell(page, 'token-secret');
+    check(/^sat_[A-Za-z0-9_-]{43}$/.test(apiToken), `the new token looks like "${apiToken.slice(0, 8)}…" (${apiToken.length} characters)`);
+    const curl = await cell(page, 'token-curl');
+    check(curl.includes(`Authorization: Bearer ${apiToken}`) && curl.endsWith('/api/me'), 'the curl line does not use the token on /api/me');
+    const state = (await page.locator('tr[data-token="browser test"] .token-state').innerText()).trim();
+    check(state === 'active', `the token's row says ${state}`);
+    return `token "browser test" shown once (${apiToken.slice(0, 10)}…, ${apiToken.length} characters) with its curl line; listed as active`;
+  });
+
+  await step('api-me-with-the-token', async ({ page }) => {
+    // Outside the browser: no cookie, only the header, like the curl line.
+    const response = await fetch(url('/api/me'), { headers: { Authorization: `Bearer ${apiToken}` } });
+    check(response.status === 200, `GET /api/me with the token: ${response.status}`);
+    const me = await response.json();
+    check(me.user === 'alice' && me.via === 'bearer' && me.token === 'browser test', `/api/me answered ${JSON.stringify(me)}`);
+    check(JSON.stringify(me.scopes) === '["read","deploy"]', `scopes ${JSON.stringify(me.scopes)}`);
+    check(!response.headers.has('set-cookie'), 'a bearer request got a Set-Cookie');
+    await page.goto(url('/api/me'));
+    const bySession = JSON.parse(await page.locator('body').innerText());
+    check(bySession.via === 'session' && bySession.user === 'alice', `the browser's /api/me: ${JSON.stringify(bySession)}`);
+    await page.goto(url('/tokens'));
+    return `curl-like GET /api/me with the token: 200 ${JSON.stringify(me)}, no Set-Cookie; the browser's own /api/me: via session`;
+  });
+
+  await step('revoke-api-token', async ({ page }) => {
+    await page.locator('button.revoke[data-token="browser test"]').click();
+    await expectPath(page, '/tokens');
+    const state = (await page.locator('tr[data-token="browser test"] .token-state').innerText()).trim();
+    check(state === 'revoked', `after Revoke the row says ${state}`);
+    const response = await fetch(url('/api/me'), { headers: { Authorization: `Bearer ${apiToken}` } });
+    const challenge = response.headers.get('www-authenticate');
+    check(response.status === 401, `GET /api/me with the revoked token: ${response.status}`);
+    check(challenge === 'Bearer error="invalid_token"', `WWW-Authenticate: ${challenge}`);
+    await page.goto(url('/'));
+    return `listed as revoked; GET /api/me with it: 401, WWW-Authenticate: ${challenge}`;
   });
 
   await step('remember-cookie', async ({ context }) => {
