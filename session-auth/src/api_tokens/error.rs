@@ -18,6 +18,10 @@ pub enum ApiTokenError {
     /// visible ASCII; or there are more than [`MAX_SCOPES`](super::MAX_SCOPES).
     #[error("API token scopes are at most 32 strings of 1 to 64 visible ASCII characters")]
     InvalidScope,
+    /// A seed-app row whose hash is not 64 hex characters or whose prefix is not 8 lowercase
+    /// hex characters ([`ApiTokens::import_legacy`](super::ApiTokens::import_legacy)).
+    #[error("a seed-app API token row needs a 64-hex-character hash and an 8-character prefix")]
+    InvalidSeedRow,
     /// A zero expiry.
     #[error("an API token's lifetime must be at least one second")]
     InvalidExpiry,
@@ -48,7 +52,8 @@ impl ApiTokenError {
         match self {
             ApiTokenError::InvalidName
             | ApiTokenError::InvalidScope
-            | ApiTokenError::InvalidExpiry => 400,
+            | ApiTokenError::InvalidExpiry
+            | ApiTokenError::InvalidSeedRow => 400,
             ApiTokenError::LimitReached { .. } => 409,
             ApiTokenError::Store(error) if error.is_transient() => 503,
             ApiTokenError::Randomness | ApiTokenError::Store(_) => 500,

@@ -39,9 +39,15 @@
 //! checked before `last_used_at` is written, and that write happens at most once per
 //! [`touch_interval`](ApiTokensBuilder::touch_interval) per token. The per-user limit is checked
 //! by the store in the same atomic step as the insert.
+//!
+//! The seed app's tokens (64 hex characters, no prefix) keep working after
+//! [`ApiTokens::import_legacy`] brings their rows over and
+//! [`accept_seed_tokens`](ApiTokensBuilder::accept_seed_tokens) is on; their rows hold the HMAC
+//! of the seed's SHA-256, not the SHA-256.
 
 mod error;
 mod header;
+mod legacy;
 mod memory;
 mod secret;
 mod store;
@@ -55,6 +61,7 @@ use session_core::{UnixTime, UserId};
 
 pub use error::{ApiTokenError, BearerError};
 pub use header::{presented, MalformedHeader, Presented};
+pub use legacy::{seed_hash, LegacyApiToken};
 pub use memory::MemoryApiTokenStore;
 pub use secret::{ApiTokenSecret, MalformedToken, TokenHash, MAX_PRESENTED_LEN};
 pub use store::{ApiTokenRecord, ApiTokenStore, Inserted};
@@ -114,7 +121,7 @@ impl NewApiToken {
         self
     }
 
-    fn checked(self) -> Result<NewApiToken, ApiTokenError> {
+    pub(crate) fn checked(self) -> Result<NewApiToken, ApiTokenError> {
         let name = self.name.trim().to_owned();
         if name.is_empty()
             || name.chars().count() > MAX_NAME_LEN
@@ -232,6 +239,7 @@ pub struct ApiTokensBuilder {
     limit: usize,
     touch_interval: Duration,
     clock: Arc<dyn Clock>,
+    accept_seed_tokens: bool,
 }
 
 /// Why [`ApiTokensBuilder::prefix`] refused a prefix.
@@ -284,6 +292,15 @@ impl ApiTokensBuilder {
         self
     }
 
+    /// Also accepts the seed app's prefix-less tokens (64 lowercase hex characters) whose rows
+    /// were brought over with [`ApiTokens::import_legacy`], so its API clients keep working
+    /// while they move to new tokens. Off by default: without it such a token is refused as
+    /// `wrong_prefix`.
+    pub fn accept_seed_tokens(mut self, accept: bool) -> Self {
+        self.accept_seed_tokens = accept;
+        self
+    }
+
     /// The configured tokens.
     pub fn build(self) -> ApiTokens {
         ApiTokens(Arc::new(Inner {
@@ -292,6 +309,7 @@ impl ApiTokensBuilder {
             limit: self.limit,
             touch_interval: self.touch_interval,
             clock: self.clock,
+            accept_seed_tokens: self.accept_seed_tokens,
         }))
     }
 }
@@ -310,6 +328,7 @@ struct Inner {
     limit: usize,
     touch_interval: Duration,
     clock: Arc<dyn Clock>,
+    accept_seed_tokens: bool,
 }
 
 impl fmt::Debug for ApiTokens {
@@ -319,6 +338,7 @@ impl fmt::Debug for ApiTokens {
             .field("store", &self.0.store)
             .field("limit", &self.0.limit)
             .field("touch_interval", &self.0.touch_interval)
+            .field("accept_seed_tokens", &self.0.accept_seed_tokens)
             .finish_non_exhaustive()
     }
 }
@@ -332,6 +352,7 @@ impl ApiTokens {
             limit: DEFAULT_LIMIT,
             touch_interval: DEFAULT_TOUCH_INTERVAL,
             clock: Arc::new(SystemClock),
+            accept_seed_tokens: false,
         }
     }
 
@@ -367,10 +388,8 @@ impl ApiTokens {
             .format
             .generate()
             .map_err(|_| ApiTokenError::Randomness)?;
-        let mut id = [0u8; 12];
-        getrandom::fill(&mut id).map_err(|_| ApiTokenError::Randomness)?;
         let record = ApiTokenRecord {
-            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            id: new_id()?,
             owner: owner.clone(),
             name: request.name,
             scopes: request.scopes,
@@ -466,11 +485,19 @@ impl ApiTokens {
     /// [`BearerError`]: malformed, unknown, revoked, expired (each logged at INFO with its
     /// reason, never the token), or the store unavailable (WARN, 503).
     pub async fn authenticate(&self, presented: &str) -> Result<BearerToken, BearerError> {
-        let hash = self
-            .0
-            .format
-            .check(presented)
-            .map_err(|why| refused(BearerError::Malformed(why), None))?;
+        let hash = match self.0.format.check(presented) {
+            Ok(hash) => hash,
+            Err(MalformedToken::WrongPrefix) if self.0.accept_seed_tokens => {
+                match self.0.format.check_legacy(presented) {
+                    Some(hash) => hash,
+                    None => {
+                        let why = MalformedToken::WrongPrefix;
+                        return Err(refused(BearerError::Malformed(why), None));
+                    }
+                }
+            }
+            Err(why) => return Err(refused(BearerError::Malformed(why), None)),
+        };
         let record = match self.0.store.find(&hash).await {
             Ok(Some(record)) if record.hash.matches(&hash) => record,
             Ok(_) => return Err(refused(BearerError::Unknown, None)),
@@ -506,6 +533,13 @@ impl ApiTokens {
             tracing::warn!(target: "session_auth", token_id = %record.id, %error, "recording an API token's use failed");
         }
     }
+}
+
+/// A new token id: 12 random bytes as 24 hex characters.
+fn new_id() -> Result<String, ApiTokenError> {
+    let mut id = [0u8; 12];
+    getrandom::fill(&mut id).map_err(|_| ApiTokenError::Randomness)?;
+    Ok(id.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Logs a refusal once, with its reason and, for a known token, its id; never the token.

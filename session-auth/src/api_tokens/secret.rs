@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use session_core::config::{KeyPurpose, Secret};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -178,12 +178,42 @@ impl TokenFormat {
     }
 
     fn hash(&self, token: &str) -> TokenHash {
+        self.mac(&[token.as_bytes()])
+    }
+
+    /// The stored hash of a seed-app token whose SHA-256 is `sha256`: the HMAC of a label that
+    /// no token of this format starts with (it has a NUL) and the digest, so the two kinds never
+    /// share a hash.
+    pub(crate) fn legacy_hash(&self, sha256: &[u8; 32]) -> TokenHash {
+        self.mac(&[LEGACY_LABEL, sha256])
+    }
+
+    /// The hash of a presented seed-app token (64 lowercase hex characters), if it is one.
+    pub(crate) fn check_legacy(&self, presented: &str) -> Option<TokenHash> {
+        if presented.len() != LEGACY_TOKEN_LEN
+            || !presented
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return None;
+        }
+        Some(self.legacy_hash(&Sha256::digest(presented.as_bytes()).into()))
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> TokenHash {
         // Invariant: HMAC takes a key of any length.
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC accepts any key");
-        mac.update(token.as_bytes());
+        for part in parts {
+            mac.update(part);
+        }
         TokenHash(mac.finalize().into_bytes().into())
     }
 }
+
+/// What the seed app's tokens are: 32 random bytes as lowercase hex.
+pub(crate) const LEGACY_TOKEN_LEN: usize = 64;
+/// Domain separation of [`TokenFormat::legacy_hash`].
+const LEGACY_LABEL: &[u8] = b"seed sha256\0";
 
 impl fmt::Debug for TokenFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -271,6 +301,28 @@ mod tests {
                 format.check(&format!("sat_{respelled}")),
                 Err(MalformedToken::Encoding)
             );
+        }
+    }
+
+    #[test]
+    fn seed_tokens_are_lowercase_hex_of_64_and_hash_apart() {
+        let format = format();
+        let token = "0123456789abcdef".repeat(4);
+        let hash = format.check_legacy(&token).expect("a seed token");
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        assert_eq!(hash, format.legacy_hash(&digest));
+        assert_ne!(
+            hash,
+            format.hash(&token),
+            "the two kinds never share a hash"
+        );
+        for bad in [
+            token.to_uppercase(),
+            token[1..].to_owned(),
+            format!("{token}0"),
+            "g".repeat(64),
+        ] {
+            assert_eq!(format.check_legacy(&bad), None, "{bad}");
         }
     }
 
