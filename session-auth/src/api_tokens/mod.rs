@@ -178,7 +178,7 @@ pub struct ApiTokenInfo {
 impl ApiTokenInfo {
     /// Whether it still authenticates at `now`.
     pub fn is_active(&self, now: UnixTime) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
+        store::is_active(self.revoked_at, self.expires_at, now)
     }
 }
 
@@ -233,14 +233,7 @@ impl BearerToken {
 /// Builds [`ApiTokens`]; see [`ApiTokens::builder`].
 #[derive(Debug)]
 #[must_use]
-pub struct ApiTokensBuilder {
-    format: TokenFormat,
-    store: Arc<dyn ApiTokenStore>,
-    limit: usize,
-    touch_interval: Duration,
-    clock: Arc<dyn Clock>,
-    accept_seed_tokens: bool,
-}
+pub struct ApiTokensBuilder(Inner);
 
 /// Why [`ApiTokensBuilder::prefix`] refused a prefix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -267,14 +260,14 @@ impl ApiTokensBuilder {
         if !valid_prefix(prefix) {
             return Err(InvalidPrefix);
         }
-        self.format = self.format.with_prefix(prefix.to_owned());
+        self.0.format = self.0.format.with_prefix(prefix.to_owned());
         Ok(self)
     }
 
     /// At most `limit` active (not revoked, not expired) tokens per user; creating one more is
     /// [`ApiTokenError::LimitReached`]. Default [`DEFAULT_LIMIT`].
     pub fn limit(mut self, limit: usize) -> Self {
-        self.limit = limit;
+        self.0.limit = limit;
         self
     }
 
@@ -282,13 +275,13 @@ impl ApiTokensBuilder {
     /// [`DEFAULT_TOUCH_INTERVAL`]), so a busy API client does not turn every request into a
     /// store write.
     pub fn touch_interval(mut self, interval: Duration) -> Self {
-        self.touch_interval = interval;
+        self.0.touch_interval = interval;
         self
     }
 
     /// Reads "now" from `clock` (tests, demos with a movable clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+        self.0.clock = clock;
         self
     }
 
@@ -297,20 +290,13 @@ impl ApiTokensBuilder {
     /// while they move to new tokens. Off by default: without it such a token is refused as
     /// `wrong_prefix`.
     pub fn accept_seed_tokens(mut self, accept: bool) -> Self {
-        self.accept_seed_tokens = accept;
+        self.0.accept_seed_tokens = accept;
         self
     }
 
     /// The configured tokens.
     pub fn build(self) -> ApiTokens {
-        ApiTokens(Arc::new(Inner {
-            format: self.format,
-            store: self.store,
-            limit: self.limit,
-            touch_interval: self.touch_interval,
-            clock: self.clock,
-            accept_seed_tokens: self.accept_seed_tokens,
-        }))
+        ApiTokens(Arc::new(self.0))
     }
 }
 
@@ -322,6 +308,7 @@ impl ApiTokensBuilder {
 #[derive(Clone)]
 pub struct ApiTokens(Arc<Inner>);
 
+#[derive(Debug)]
 struct Inner {
     format: TokenFormat,
     store: Arc<dyn ApiTokenStore>,
@@ -346,14 +333,14 @@ impl fmt::Debug for ApiTokens {
 impl ApiTokens {
     /// Tokens hashed under a key derived from `secret`, kept in `store`.
     pub fn builder(secret: &Secret, store: impl ApiTokenStore) -> ApiTokensBuilder {
-        ApiTokensBuilder {
+        ApiTokensBuilder(Inner {
             format: TokenFormat::new(secret, DEFAULT_PREFIX.to_owned()),
             store: Arc::new(store),
             limit: DEFAULT_LIMIT,
             touch_interval: DEFAULT_TOUCH_INTERVAL,
             clock: Arc::new(SystemClock),
             accept_seed_tokens: false,
-        }
+        })
     }
 
     /// The store the tokens are kept in.

@@ -52,8 +52,17 @@ impl ApiTokenRecord {
     /// assert!(!record.is_active(UnixTime::from_secs(200)), "an expiry is the first second it fails");
     /// ```
     pub fn is_active(&self, now: UnixTime) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
+        is_active(self.revoked_at, self.expires_at, now)
     }
+}
+
+/// Not revoked, and not past its expiry (the expiry is the first second it fails).
+pub(crate) fn is_active(
+    revoked_at: Option<UnixTime>,
+    expires_at: Option<UnixTime>,
+    now: UnixTime,
+) -> bool {
+    revoked_at.is_none() && expires_at.is_none_or(|at| now < at)
 }
 
 /// What [`ApiTokenStore::insert`] did.
