@@ -5,6 +5,7 @@
 
 use session_core::{UnixTime, UserId};
 
+use super::secret::{is_lower_hex, TokenHash};
 use super::store::{ApiTokenRecord, Inserted};
 use super::{ApiTokenError, ApiTokenInfo, ApiTokens};
 
@@ -38,17 +39,6 @@ impl std::fmt::Debug for LegacyApiToken {
             .field("token_prefix", &self.token_prefix)
             .finish_non_exhaustive()
     }
-}
-
-fn hex32(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let mut bytes = [0u8; 32];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(bytes)
 }
 
 impl ApiTokens {
@@ -89,13 +79,9 @@ impl ApiTokens {
     /// that is not 8 lowercase hex characters; a bad name or scope as for
     /// [`create`](Self::create); a store failure. A row imported twice is a store collision.
     pub async fn import_legacy(&self, row: &LegacyApiToken) -> Result<ApiTokenInfo, ApiTokenError> {
-        let digest = hex32(&row.token_hash).ok_or(ApiTokenError::InvalidSeedRow)?;
-        let prefix_ok = row.token_prefix.len() == 8
-            && row
-                .token_prefix
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !prefix_ok {
+        // The digest is 32 bytes in hex, as a `TokenHash` is written.
+        let digest = TokenHash::from_hex(&row.token_hash).ok_or(ApiTokenError::InvalidSeedRow)?;
+        if row.token_prefix.len() != 8 || !is_lower_hex(&row.token_prefix) {
             return Err(ApiTokenError::InvalidSeedRow);
         }
         let checked = super::NewApiToken::named(row.name.clone())
@@ -107,7 +93,7 @@ impl ApiTokens {
             name: checked.name,
             scopes: checked.scopes,
             display_prefix: row.token_prefix.clone(),
-            hash: self.0.format.legacy_hash(&digest),
+            hash: self.0.format.legacy_hash(digest.as_bytes()),
             created_at: row.created_at,
             last_used_at: row.last_used_at,
             expires_at: row.expires_at,
@@ -124,8 +110,5 @@ impl ApiTokens {
 /// tests and import scripts that start from a token).
 pub fn seed_hash(token: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    TokenHash::from_bytes(Sha256::digest(token.as_bytes()).into()).to_hex()
 }

@@ -190,11 +190,7 @@ impl TokenFormat {
 
     /// The hash of a presented seed-app token (64 lowercase hex characters), if it is one.
     pub(crate) fn check_legacy(&self, presented: &str) -> Option<TokenHash> {
-        if presented.len() != LEGACY_TOKEN_LEN
-            || !presented
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if presented.len() != LEGACY_TOKEN_LEN || !is_lower_hex(presented) {
             return None;
         }
         Some(self.legacy_hash(&Sha256::digest(presented.as_bytes()).into()))
@@ -208,6 +204,12 @@ impl TokenFormat {
         }
         TokenHash(mac.finalize().into_bytes().into())
     }
+}
+
+/// Whether `text` is lowercase hex digits only, as the seed app writes its tokens.
+pub(crate) fn is_lower_hex(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// What the seed app's tokens are: 32 random bytes as lowercase hex.

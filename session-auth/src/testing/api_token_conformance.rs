@@ -370,3 +370,93 @@ pub async fn concurrent_touches_keep_the_latest(store: Arc<dyn ApiTokenStore>) {
     let latest = NOW.saturating_add(std::time::Duration::from_secs(CONCURRENT_TASKS as u64 - 1));
     assert_eq!(found.last_used_at, Some(latest));
 }
+
+/// The store behind [`ApiTokens`](crate::api_tokens::ApiTokens): a created token
+/// authenticates (and its use is recorded), is listed, and after `revoke` is refused as
+/// revoked; `revoke_all` takes the rest.
+pub async fn tokens_made_through_api_tokens_authenticate_until_revoked(
+    store: Arc<dyn ApiTokenStore>,
+) {
+    use crate::api_tokens::{BearerError, NewApiToken};
+    let tokens = api_tokens(store);
+    let alice = UserId::new("alice");
+    let created = tokens
+        .create(&alice, NewApiToken::named("CI deploy").scopes(["deploy"]))
+        .await
+        .expect("create");
+    let other = tokens
+        .create(&alice, NewApiToken::named("nightly"))
+        .await
+        .expect("create");
+    let bearer = tokens
+        .authenticate(created.secret.expose())
+        .await
+        .expect("a new token authenticates");
+    assert_eq!(bearer.owner, alice);
+    assert_eq!(bearer.id, created.token.id);
+    assert!(bearer.allows("deploy"));
+
+    let listed = tokens.list(&alice).await.expect("list");
+    assert_eq!(listed.len(), 2);
+    let used = listed
+        .iter()
+        .find(|t| t.id == created.token.id)
+        .expect("listed");
+    assert!(used.last_used_at.is_some(), "the use was recorded");
+
+    assert!(tokens
+        .revoke(&alice, &created.token.id)
+        .await
+        .expect("revoke"));
+    assert!(matches!(
+        tokens.authenticate(created.secret.expose()).await,
+        Err(BearerError::Revoked)
+    ));
+    assert!(tokens.authenticate(other.secret.expose()).await.is_ok());
+    assert_eq!(tokens.revoke_all(&alice).await.expect("revoke_all"), 1);
+    assert!(matches!(
+        tokens.authenticate(other.secret.expose()).await,
+        Err(BearerError::Revoked)
+    ));
+}
+
+/// What the store keeps of a token is no token: its hash (bare, behind the prefix, or cut to a
+/// token's length) and its display prefix are refused; the token still works.
+pub async fn a_leaked_row_is_not_a_token(store: Arc<dyn ApiTokenStore>) {
+    use crate::api_tokens::{BearerError, NewApiToken};
+    let tokens = api_tokens(store.clone());
+    let alice = UserId::new("alice");
+    let created = tokens
+        .create(&alice, NewApiToken::named("CI deploy"))
+        .await
+        .expect("create");
+    let rows = store.list(&alice).await.expect("list");
+    let [row] = &rows[..] else {
+        panic!("one row: {rows:?}")
+    };
+    let hash = row.hash.to_hex();
+    assert_eq!(row.display_prefix, created.token.display_prefix);
+    for leaked in [
+        hash.clone(),
+        format!("sat_{hash}"),
+        row.display_prefix.clone(),
+        format!("sat_{}", &hash[..43]),
+    ] {
+        let refused = tokens.authenticate(&leaked).await;
+        assert!(
+            matches!(
+                refused,
+                Err(BearerError::Malformed(_) | BearerError::Unknown)
+            ),
+            "{leaked}: got {refused:?}"
+        );
+    }
+    assert!(tokens.authenticate(created.secret.expose()).await.is_ok());
+}
+
+/// `ApiTokens` on `store`, under a fixed test secret.
+fn api_tokens(store: Arc<dyn ApiTokenStore>) -> crate::api_tokens::ApiTokens {
+    // Invariant: 32 bytes is a valid secret.
+    let secret = session_core::Secret::from_bytes(vec![0x5a; 32]).expect("32 bytes");
+    crate::api_tokens::ApiTokens::builder(&secret, store).build()
+}

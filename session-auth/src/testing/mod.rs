@@ -239,6 +239,8 @@ macro_rules! api_token_store_conformance {
         $crate::api_token_store_conformance!(@shared $factory;
             concurrent_inserts_stop_at_the_limit,
             concurrent_touches_keep_the_latest,
+            tokens_made_through_api_tokens_authenticate_until_revoked,
+            a_leaked_row_is_not_a_token,
         );
     };
 }

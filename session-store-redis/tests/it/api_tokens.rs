@@ -5,9 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use session_auth::api_tokens::{
-    ApiTokenRecord, ApiTokenStore, ApiTokens, BearerError, Inserted, NewApiToken,
-};
+use session_auth::api_tokens::{ApiTokenRecord, ApiTokenStore, ApiTokens, Inserted, NewApiToken};
 use session_auth::testing::api_token_conformance::{every_field_record, record as token, NOW};
 use session_core::store::StoreError;
 use session_core::testing::RawAccess;
@@ -352,47 +350,11 @@ async fn a_damaged_token_is_corrupt_and_left_in_place() {
     assert_eq!(store.find(&row.hash).await.unwrap(), Some(row), "unchanged");
 }
 
-/// A token made through `ApiTokens` authenticates (and records its use), is listed, and after
-/// `revoke` is refused as `Revoked`; `revoke_all` takes the rest.
+/// Redis holds the keyed hash and display prefix `ApiTokens` made, and the token itself is in
+/// no key or value (that the hash and the prefix are refused as tokens is the suite's
+/// `a_leaked_row_is_not_a_token`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_token_through_api_tokens_authenticates_until_revoked() {
-    let (store, _guard) = shared_api_token_store().await;
-    let tokens = ApiTokens::builder(&secret(), store).build();
-    let created = tokens
-        .create(&alice(), NewApiToken::named("CI deploy").scopes(["deploy"]))
-        .await
-        .unwrap();
-    let other = tokens
-        .create(&alice(), NewApiToken::named("nightly"))
-        .await
-        .unwrap();
-    let bearer = tokens.authenticate(created.secret.expose()).await.unwrap();
-    assert_eq!(bearer.owner, alice());
-    assert_eq!(bearer.id, created.token.id);
-    assert!(bearer.allows("deploy"));
-
-    let listed = tokens.list(&alice()).await.unwrap();
-    assert_eq!(listed.len(), 2);
-    let used = listed.iter().find(|t| t.id == created.token.id).unwrap();
-    assert!(used.last_used_at.is_some(), "the use was recorded");
-
-    assert!(tokens.revoke(&alice(), &created.token.id).await.unwrap());
-    assert!(matches!(
-        tokens.authenticate(created.secret.expose()).await,
-        Err(BearerError::Revoked)
-    ));
-    assert!(tokens.authenticate(other.secret.expose()).await.is_ok());
-    assert_eq!(tokens.revoke_all(&alice()).await.unwrap(), 1);
-    assert!(matches!(
-        tokens.authenticate(other.secret.expose()).await,
-        Err(BearerError::Revoked)
-    ));
-}
-
-/// What Redis holds of a token is no token: its hash (bare or behind the prefix) and its display
-/// prefix are refused, and the token itself is in no key or value.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_leaked_row_is_not_a_token() {
+async fn redis_holds_no_token() {
     let (store, guard) = shared_api_token_store().await;
     let tokens = ApiTokens::builder(&secret(), store).build();
     let created = tokens
@@ -416,22 +378,8 @@ async fn a_leaked_row_is_not_a_token() {
         .unwrap();
     assert_eq!(hash.len(), 64);
     assert_eq!(display_prefix, created.token.display_prefix);
-    for leaked in [
-        hash.clone(),
-        format!("sat_{hash}"),
-        display_prefix.clone(),
-        format!("sat_{}", &hash[..43]),
-    ] {
-        let refused = tokens.authenticate(&leaked).await;
-        assert!(
-            matches!(
-                refused,
-                Err(BearerError::Malformed(_) | BearerError::Unknown)
-            ),
-            "{leaked}: got {refused:?}"
-        );
-    }
-    assert!(tokens.authenticate(created.secret.expose()).await.is_ok());
+    let stored = tokens.store().list(&alice()).await.unwrap();
+    assert_eq!(hash, &stored[0].hash.to_hex());
 
     let body = &created.secret.expose().as_bytes()["sat_".len()..];
     let everything = RedisRaw::of(&guard).stored_bytes().await.unwrap();
