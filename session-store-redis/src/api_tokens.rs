@@ -11,7 +11,8 @@ use session_core::{store::StoreError, UnixTime, UserId};
 
 use crate::config::RedisStoreConfig;
 use crate::error::{self, UnexpectedReply};
-use crate::store::{RedisStore, Server};
+use crate::server::Server;
+use crate::store::RedisStore;
 
 /// The API tokens of [`session_auth`]'s [`ApiTokens`](session_auth::api_tokens::ApiTokens) in
 /// Redis (feature `auth`).
@@ -49,9 +50,9 @@ use crate::store::{RedisStore, Server};
 ///
 /// | Key | Type | Content |
 /// |---|---|---|
-/// | `session:a:h:{hash_hex}` | hash | one token: `id`, `owner`, `name`, `scopes`, `display_prefix`, `created_at`, `last_used_at`, `expires_at`, `revoked_at` |
-/// | `session:a:i:{id}` | string | the token's `{hash_hex}` |
-/// | `session:a:o:616c696365` | set | the `{hash_hex}` of each of the owner's tokens |
+/// | `session:{a}h:{hash_hex}` | hash | one token: `id`, `owner`, `name`, `scopes`, `display_prefix`, `created_at`, `last_used_at`, `expires_at`, `revoked_at` |
+/// | `session:{a}i:{id}` | string | the token's `{hash_hex}` |
+/// | `session:{a}o:616c696365` | set | the `{hash_hex}` of each of the owner's tokens |
 ///
 /// - A token is found by its hash, so `find` (every authenticated request) is one `HMGET`.
 ///   The hash is the keyed HMAC of the token, never the token: a leaked key name is no token.
@@ -60,8 +61,13 @@ use crate::store::{RedisStore, Server};
 ///   and the other text fields are as they are, `scopes` is a JSON array of strings, times are
 ///   decimal Unix seconds, and absent optional fields (`last_used_at`, `expires_at`,
 ///   `revoked_at`) are absent fields.
+/// - `{a}` is a Redis Cluster hash tag: every API-token key is in one hash slot, so the
+///   scripts below, which reach token hashes they learn inside Redis (from an owner's index or
+///   an id's pointer), run on a cluster as on one server. API tokens are few (a handful per
+///   user) and `find` is one `HMGET`, so one slot (one primary and its replicas) carries them;
+///   the sessions, the hot path, spread over every slot. Keep braces out of the key prefix.
 /// - Session keys (`{prefix}s:`, `{prefix}u:`) and provider tokens (`{prefix}t:`) under the
-///   same prefix never collide with these (`{prefix}a:`).
+///   same prefix never collide with these (`{prefix}{a}`).
 ///
 /// `find` is one `HMGET` and `list` one `SMEMBERS` then one pipeline of `HMGET`s, so both work
 /// on a read-only replica. `insert`, `touch`, `revoke` and `revoke_all` are Lua scripts, atomic
@@ -76,9 +82,7 @@ use crate::store::{RedisStore, Server};
 ///   every token of the owner's index before writing any.
 ///
 /// Every command that can fail on a damaged key (a key of another type) runs before the
-/// script's first write, so a failing script writes nothing. The scripts reach token hashes
-/// they learn inside Redis (from an owner's index or an id's pointer), as the session store's
-/// `save` and `delete` do: a standalone server or a replicated primary, not Redis Cluster.
+/// script's first write, so a failing script writes nothing.
 ///
 /// A token that cannot be read back (a missing field, a number or scopes this store does not
 /// write, an index entry that is not a hash, a key of another type) is
@@ -113,24 +117,24 @@ impl RedisApiTokenStore {
         }
     }
 
-    /// `{prefix}a:h:`: the start of every token hash's key, followed by the hash's hex.
+    /// `{prefix}{a}h:`: the start of every token hash's key, followed by the hash's hex.
     fn token_key_prefix(&self) -> String {
-        format!("{}a:h:", self.prefix)
+        format!("{}{{a}}h:", self.prefix)
     }
 
-    /// `{prefix}a:h:<hash hex>`.
+    /// `{prefix}{a}h:<hash hex>`.
     fn token_key(&self, hash_hex: &str) -> String {
-        format!("{}a:h:{hash_hex}", self.prefix)
+        format!("{}{{a}}h:{hash_hex}", self.prefix)
     }
 
-    /// `{prefix}a:i:<id>`.
+    /// `{prefix}{a}i:<id>`.
     fn id_key(&self, id: &str) -> String {
-        format!("{}a:i:{id}", self.prefix)
+        format!("{}{{a}}i:{id}", self.prefix)
     }
 
-    /// `{prefix}a:o:<owner hex>`.
+    /// `{prefix}{a}o:<owner hex>`.
     fn owner_key(&self, owner: &UserId) -> String {
-        format!("{}a:o:{}", self.prefix, hex(owner.as_str()))
+        format!("{}{{a}}o:{}", self.prefix, hex(owner.as_str()))
     }
 }
 

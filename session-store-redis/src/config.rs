@@ -32,6 +32,9 @@ pub struct RedisStoreConfig {
     pub(crate) key_prefix: String,
     pub(crate) response_timeout: Duration,
     pub(crate) connection_timeout: Duration,
+    /// The seed nodes of a Redis Cluster, when the store runs on one.
+    #[cfg(feature = "cluster")]
+    pub(crate) cluster_nodes: Option<Vec<String>>,
 }
 
 impl RedisStoreConfig {
@@ -44,13 +47,57 @@ impl RedisStoreConfig {
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+            #[cfg(feature = "cluster")]
+            cluster_nodes: None,
         }
     }
 
     /// A config for the URL in the environment variable `REDIS_URL`, or
-    /// `redis://127.0.0.1:6379` when it is unset or not valid Unicode.
+    /// `redis://127.0.0.1:6379` when it is unset or not valid Unicode. With the feature
+    /// `cluster`, a non-empty `REDIS_CLUSTER_NODES` (comma-separated URLs) wins: the config is
+    /// then [`cluster`](Self::cluster) of those nodes.
     pub fn from_env() -> Self {
+        #[cfg(feature = "cluster")]
+        if let Ok(nodes) = std::env::var("REDIS_CLUSTER_NODES") {
+            let nodes: Vec<&str> = nodes
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .collect();
+            if !nodes.is_empty() {
+                return Self::cluster(nodes);
+            }
+        }
         Self::new(std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned()))
+    }
+
+    /// A config for a Redis Cluster (feature `cluster`), given the URLs of some of its nodes
+    /// (`redis://[user:password@]host:port`; the client learns the rest of the cluster from
+    /// them).
+    ///
+    /// On a cluster every call of the session store touches one key, so one hash slot; the
+    /// user index is kept correct across slots by the order of its writes (the crate docs
+    /// explain it). A slot without a primary makes the calls on its keys fail as transient
+    /// ([`StoreError::Unavailable`](session_core::store::StoreError::Unavailable) or `Timeout`:
+    /// 503) until a replica is promoted or the node is back; the store finds the new primary by
+    /// itself.
+    ///
+    /// ```
+    /// use session_store_redis::RedisStoreConfig;
+    ///
+    /// let config = RedisStoreConfig::cluster(["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]);
+    /// assert!(format!("{config:?}").contains("10.0.0.2"));
+    /// ```
+    #[cfg(feature = "cluster")]
+    pub fn cluster<I, S>(nodes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let nodes: Vec<String> = nodes.into_iter().map(Into::into).collect();
+        let mut config = Self::new(nodes.first().cloned().unwrap_or_default());
+        config.cluster_nodes = Some(nodes);
+        config
     }
 
     /// Prepends `prefix` to every key the store writes (default `"session:"`). Give each
@@ -77,12 +124,23 @@ impl RedisStoreConfig {
     pub fn redacted_url(&self) -> String {
         redact_url(&self.url)
     }
+
+    /// The URL, or for a cluster its seed URLs joined by `,`, with credentials redacted: what
+    /// errors and `Debug` output name.
+    pub(crate) fn redacted_target(&self) -> String {
+        #[cfg(feature = "cluster")]
+        if let Some(nodes) = &self.cluster_nodes {
+            let nodes: Vec<String> = nodes.iter().map(|n| redact_url(n)).collect();
+            return format!("cluster {}", nodes.join(","));
+        }
+        self.redacted_url()
+    }
 }
 
 impl fmt::Debug for RedisStoreConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStoreConfig")
-            .field("url", &self.redacted_url())
+            .field("url", &self.redacted_target())
             .field("key_prefix", &self.key_prefix)
             .field("response_timeout", &self.response_timeout)
             .field("connection_timeout", &self.connection_timeout)

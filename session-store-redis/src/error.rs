@@ -101,7 +101,11 @@ pub(crate) fn store_error(op: &'static str, err: RedisError) -> StoreError {
                     | ServerErrorKind::MasterDown
                     | ServerErrorKind::TryAgain
                     | ServerErrorKind::ClusterDown
-            )
+                    // A redirection the cluster client could not follow (the node it names
+                    // is down): the slot has no reachable primary.
+                    | ServerErrorKind::Moved
+                    | ServerErrorKind::Ask
+            ) | ErrorKind::ClusterConnectionNotFound
         );
     let call = CallError { op, source: err };
     if timeout {

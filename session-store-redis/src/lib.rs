@@ -61,9 +61,12 @@
 
 #[cfg(feature = "auth")]
 mod api_tokens;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod config;
 mod error;
 mod scripts;
+mod server;
 mod store;
 #[cfg(feature = "auth")]
 mod tokens;

@@ -1,26 +1,18 @@
 //! [`RedisStore`]: the [`SessionStore`] implementation on a Redis [`ConnectionManager`].
 
 use std::fmt;
-use std::future::Future;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{FromRedisValue, RedisResult, ScriptInvocation};
+use redis::{RedisResult, ScriptInvocation};
 use session_core::{
     store::{SessionKey, SessionRecord, StoreCaps, StoreError},
     SessionStore, UnixTime, UserId,
 };
 
 use crate::config::RedisStoreConfig;
-use crate::error::{self, ConnectError, CorruptRecord, DeadlineExceeded, UnexpectedReply};
+use crate::error::{self, CorruptRecord, UnexpectedReply};
 use crate::scripts;
-
-/// How many times a failed (re)connection attempt is retried within one call.
-const RECONNECT_RETRIES: usize = 1;
-/// The pause before that retry (with jitter, at most [`RECONNECT_MAX_DELAY`]).
-const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(100);
-const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(200);
+use crate::server::Server;
 /// The latest expiry Redis is asked for (the end of year 9999): `EXPIREAT` rejects absurd times,
 /// and a saturated `UnixTime` must not turn a write into an error.
 const MAX_EXPIRE_AT: u64 = 253_402_300_799;
@@ -67,7 +59,6 @@ impl RedisStore {
     }
 
     /// The connection, for another store of this crate to share.
-    #[cfg(feature = "auth")]
     pub(crate) fn server(&self) -> &Server {
         &self.server
     }
@@ -78,15 +69,15 @@ impl RedisStore {
         &self.prefix
     }
 
-    fn record_key(&self, key: &SessionKey) -> String {
+    pub(crate) fn record_key(&self, key: &SessionKey) -> String {
         self.record_key_hex(&key.to_hex())
     }
 
-    fn record_key_hex(&self, key_hex: &str) -> String {
+    pub(crate) fn record_key_hex(&self, key_hex: &str) -> String {
         format!("{}s:{key_hex}", self.prefix)
     }
 
-    fn index_key(&self, user: &UserId) -> String {
+    pub(crate) fn index_key(&self, user: &UserId) -> String {
         format!("{}u:{}", self.prefix, user.as_str())
     }
 
@@ -120,91 +111,13 @@ impl RedisStore {
     }
 }
 
-/// One multiplexed connection to the server that reconnects by itself, and the deadline every
-/// call runs under: what the stores of this crate share.
-#[derive(Clone)]
-pub(crate) struct Server {
-    conn: ConnectionManager,
-    /// The URL with credentials redacted.
-    pub(crate) target: String,
-    pub(crate) deadline: Duration,
-}
-
-impl Server {
-    /// Connects eagerly, as [`RedisStore::connect`] describes.
-    pub(crate) async fn connect(config: &RedisStoreConfig) -> Result<Self, StoreError> {
-        let target = config.redacted_url();
-        let client = redis::Client::open(config.url.as_str())
-            .map_err(|err| error::connect_error(target.clone(), err))?;
-        let manager_config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(config.response_timeout))
-            .set_connection_timeout(Some(config.connection_timeout))
-            .set_number_of_retries(RECONNECT_RETRIES)
-            .set_min_delay(RECONNECT_MIN_DELAY)
-            .set_max_delay(RECONNECT_MAX_DELAY);
-        let deadline =
-            config.connection_timeout * 2 + RECONNECT_MAX_DELAY + config.response_timeout;
-        let connecting = async {
-            let mut conn = ConnectionManager::new_with_config(client, manager_config).await?;
-            redis::cmd("PING").query_async::<()>(&mut conn).await?;
-            Ok(conn)
-        };
-        let conn = match tokio::time::timeout(deadline, connecting).await {
-            Ok(Ok(conn)) => conn,
-            Ok(Err(err)) => return Err(error::connect_error(target, err)),
-            Err(_) => {
-                return Err(StoreError::timeout(ConnectError::TimedOut {
-                    target,
-                    after: deadline,
-                }))
-            }
-        };
-        Ok(Server {
-            conn,
-            target,
-            deadline,
-        })
-    }
-
-    /// A handle on the connection (cheap: it is multiplexed).
-    pub(crate) fn conn(&self) -> ConnectionManager {
-        self.conn.clone()
-    }
-
-    /// Runs one Redis call under the deadline and maps its error.
-    pub(crate) async fn run<T>(
-        &self,
-        op: &'static str,
-        call: impl Future<Output = RedisResult<T>>,
-    ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.deadline, call).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => Err(error::store_error(op, err)),
-            Err(_) => Err(StoreError::timeout(DeadlineExceeded {
-                op,
-                after: self.deadline,
-            })),
-        }
-    }
-
-    /// Invokes a script under the deadline.
-    pub(crate) async fn invoke<T: FromRedisValue>(
-        &self,
-        op: &'static str,
-        invocation: &ScriptInvocation<'_>,
-    ) -> Result<T, StoreError> {
-        let mut conn = self.conn();
-        self.run(op, invocation.invoke_async(&mut conn)).await
-    }
-}
-
 /// The record's effective expiry in Unix seconds, as Redis accepts it.
-fn expire_at(record: &SessionRecord) -> u64 {
+pub(crate) fn expire_at(record: &SessionRecord) -> u64 {
     record.effective_expiry().as_secs().min(MAX_EXPIRE_AT)
 }
 
 /// Reads stored bytes back as the record under `key`.
-fn decode(key: &SessionKey, bytes: &[u8]) -> Result<SessionRecord, CorruptRecord> {
+pub(crate) fn decode(key: &SessionKey, bytes: &[u8]) -> Result<SessionRecord, CorruptRecord> {
     let record = SessionRecord::from_bytes(bytes)?;
     if record.key != *key {
         return Err(CorruptRecord::KeyMismatch);
@@ -212,10 +125,53 @@ fn decode(key: &SessionKey, bytes: &[u8]) -> Result<SessionRecord, CorruptRecord
     Ok(record)
 }
 
+/// The live records of `user` among the index `members` and their `HGET ... r` replies, in
+/// creation order, and the members whose record is gone (or whose name is not a key hex). A key
+/// of another type, a corrupt record or a record of another user is skipped.
+pub(crate) fn live_records<'m>(
+    user: &UserId,
+    now: UnixTime,
+    members: &'m [String],
+    replies: Vec<RedisResult<Option<Vec<u8>>>>,
+) -> Result<(Vec<SessionRecord>, Vec<&'m String>), StoreError> {
+    let mut live = Vec::new();
+    let mut gone = Vec::new();
+    for (key_hex, reply) in members.iter().zip(replies) {
+        let Some(key) = SessionKey::from_hex(key_hex) else {
+            gone.push(key_hex);
+            continue;
+        };
+        let bytes = match reply {
+            Ok(Some(bytes)) => bytes,
+            // Expired or deleted without its index entry (R9).
+            Ok(None) => {
+                gone.push(key_hex);
+                continue;
+            }
+            Err(err) if error::is_wrong_type(&err) => {
+                tracing::warn!(session = %key.fingerprint(), "session key in Redis holds another type than a hash");
+                continue;
+            }
+            Err(err) => return Err(error::store_error("list_for_user", err)),
+        };
+        match decode(&key, &bytes) {
+            Ok(record) if record.user_id.as_ref() == Some(user) && !record.is_expired(now) => {
+                live.push(record);
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(session = %key.fingerprint(), error = %err, "corrupt session record in Redis skipped");
+            }
+        }
+    }
+    live.sort_by_key(|r| r.created_at);
+    Ok((live, gone))
+}
+
 /// The `RENEW` reply asking for a second call with the old record's user index.
 const RENEW_OTHER_USER: i64 = -3;
 
-fn unexpected(op: &'static str, reply: i64) -> StoreError {
+pub(crate) fn unexpected(op: &'static str, reply: i64) -> StoreError {
     StoreError::backend(UnexpectedReply { op, reply })
 }
 
@@ -255,6 +211,10 @@ impl SessionStore for RedisStore {
     }
 
     async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        #[cfg(feature = "cluster")]
+        if self.server.is_cluster() {
+            return crate::cluster::create(self, record).await;
+        }
         let key_hex = record.key.to_hex();
         let mut invocation = scripts::CREATE.prepare_invoke();
         invocation.key(self.record_key_hex(&key_hex));
@@ -277,6 +237,10 @@ impl SessionStore for RedisStore {
     }
 
     async fn save(&self, record: &SessionRecord, expected_version: u64) -> Result<(), StoreError> {
+        #[cfg(feature = "cluster")]
+        if self.server.is_cluster() {
+            return crate::cluster::save(self, record, expected_version).await;
+        }
         let key_hex = record.key.to_hex();
         let mut invocation = scripts::SAVE.prepare_invoke();
         invocation.key(self.record_key_hex(&key_hex));
@@ -307,6 +271,10 @@ impl SessionStore for RedisStore {
         expected_version: u64,
         record: &SessionRecord,
     ) -> Result<(), StoreError> {
+        #[cfg(feature = "cluster")]
+        if self.server.is_cluster() {
+            return crate::cluster::renew(self, old, expected_version, record).await;
+        }
         let mut conn = self.server.conn();
         // At most two calls, under one deadline: the first names the new record's user index
         // only; if the old record belongs to another user, the script changes nothing and names
@@ -338,6 +306,10 @@ impl SessionStore for RedisStore {
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        #[cfg(feature = "cluster")]
+        if self.server.is_cluster() {
+            return crate::cluster::delete(self, key).await;
+        }
         let key_hex = key.to_hex();
         let mut invocation = scripts::DELETE.prepare_invoke();
         invocation
@@ -349,6 +321,10 @@ impl SessionStore for RedisStore {
     }
 
     async fn delete_for_user(&self, user: &UserId) -> Result<u64, StoreError> {
+        #[cfg(feature = "cluster")]
+        if self.server.is_cluster() {
+            return crate::cluster::delete_for_user(self, user).await;
+        }
         let mut invocation = scripts::DELETE_FOR_USER.prepare_invoke();
         invocation
             .key(self.index_key(user))
@@ -363,6 +339,10 @@ impl SessionStore for RedisStore {
         user: &UserId,
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
+        #[cfg(feature = "cluster")]
+        if self.server.is_cluster() {
+            return crate::cluster::list_for_user(self, user, now).await;
+        }
         let mut conn = self.server.conn();
         let index = self.index_key(user);
         let members: Vec<String> = self
@@ -390,36 +370,7 @@ impl SessionStore for RedisStore {
             .run("list_for_user", pipe.query_async(&mut conn))
             .await?;
 
-        let mut live = Vec::new();
-        let mut gone = Vec::new();
-        for (key_hex, reply) in members.iter().zip(replies) {
-            let Some(key) = SessionKey::from_hex(key_hex) else {
-                gone.push(key_hex);
-                continue;
-            };
-            let bytes = match reply {
-                Ok(Some(bytes)) => bytes,
-                // Expired or deleted without its index entry (R9): clean up below.
-                Ok(None) => {
-                    gone.push(key_hex);
-                    continue;
-                }
-                Err(err) if error::is_wrong_type(&err) => {
-                    tracing::warn!(session = %key.fingerprint(), "session key in Redis holds another type than a hash");
-                    continue;
-                }
-                Err(err) => return Err(error::store_error("list_for_user", err)),
-            };
-            match decode(&key, &bytes) {
-                Ok(record) if record.user_id.as_ref() == Some(user) && !record.is_expired(now) => {
-                    live.push(record);
-                }
-                Ok(_) => {}
-                Err(err) => {
-                    tracing::warn!(session = %key.fingerprint(), error = %err, "corrupt session record in Redis skipped");
-                }
-            }
-        }
+        let (live, gone) = live_records(user, now, &members, replies)?;
 
         if !gone.is_empty() {
             // Only tidying: the answer is right without it, so a failure (a read-only replica,
@@ -438,7 +389,6 @@ impl SessionStore for RedisStore {
                 tracing::debug!(error = %err, "could not remove stale entries from a user index");
             }
         }
-        live.sort_by_key(|r| r.created_at);
         Ok(live)
     }
 

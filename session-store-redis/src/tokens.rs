@@ -11,7 +11,8 @@ use session_core::{store::StoreError, UnixTime, UserId};
 
 use crate::config::RedisStoreConfig;
 use crate::error;
-use crate::store::{RedisStore, Server};
+use crate::server::Server;
+use crate::store::RedisStore;
 
 /// The provider tokens of [`session_auth`]'s vault in Redis (feature `auth`).
 ///
@@ -58,8 +59,8 @@ use crate::store::{RedisStore, Server};
 /// between are left out), so both work on a read-only replica. `put`, `replace` and `delete` are
 /// Lua scripts, atomic on the server, that touch only the keys they are given (the grant and, for
 /// `put` and `delete`, the owner's index), as Redis Cluster requires; a key of another type fails
-/// them before anything is written. The store does not connect to a Cluster itself (the
-/// crate's connection is to one server), but the layout is ready for one.
+/// them before anything is written. So the store runs on a Redis Cluster as on one server
+/// (feature `cluster`, [`RedisStoreConfig::cluster`]).
 ///
 /// A grant hash that cannot be read back (a missing field, a number or state this build does
 /// not know, a key of another type) is [`StoreError::Corrupt`], from `get` and `list`, and is

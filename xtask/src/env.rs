@@ -75,7 +75,7 @@ fn describe(command: &Command) -> String {
     text
 }
 
-fn have(program: &str) -> bool {
+pub(crate) fn have(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
         .stdout(Stdio::null())
@@ -83,7 +83,7 @@ fn have(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -91,7 +91,7 @@ fn is_root() -> bool {
 }
 
 /// Installs Debian packages when running as root on a Debian-like system.
-fn apt_install(packages: &[&str]) -> Result<(), Failure> {
+pub(crate) fn apt_install(packages: &[&str]) -> Result<(), Failure> {
     if !(is_root() && have("apt-get")) {
         return Err(Failure(format!(
             "{} is not installed and cannot be installed automatically here (needs root and apt-get): install it",

@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's single entry point for tests, lints, benchmarks and the
 //! demo. Depends on nothing but std, so it compiles in seconds on a fresh machine.
 
+mod engines;
 mod env;
 mod tidy;
 
@@ -12,7 +13,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test                 the whole test suite: starts or installs Redis, installs the jose,
+  test                 the whole test suite: starts or installs Redis, a 3-primary Redis
+                       Cluster on free loopback ports and PostgreSQL, installs the jose,
                        @auth/core, bcryptjs and playwright-core npm packages in .tools/node and
                        Debian's Chromium (apt-get) for the interop and browser tests, then
                        runs every crate's tests
@@ -49,15 +51,28 @@ fn main() -> ExitCode {
 
 fn test() -> Result<(), Failure> {
     let redis_url = env::ensure_redis()?;
+    // Both are stopped when `test` returns, passed or not.
+    let cluster = engines::RedisCluster::start()?;
+    let cluster_nodes = cluster.nodes();
+    let postgres = engines::Postgres::ensure()?;
     let node_tools = env::ensure_npm_packages()?;
     let chromium = env::ensure_chromium()?;
     println!(
-        "xtask: Redis at {redis_url}; jose, @auth/core and playwright-core in {}; Chromium at {}",
+        "xtask: Redis at {redis_url}; Redis Cluster at {cluster_nodes}; PostgreSQL at {}{}; \
+         jose, @auth/core and playwright-core in {}; Chromium at {}",
+        postgres.url,
+        if postgres.is_private() {
+            " (started here)"
+        } else {
+            ""
+        },
         node_tools.display(),
         chromium.display()
     );
     let envs = [
         ("REDIS_URL", redis_url.as_str()),
+        ("REDIS_CLUSTER_NODES", cluster_nodes.as_str()),
+        ("POSTGRES_URL", postgres.url.as_str()),
         (
             "SESSION_NODE_TOOLS",
             node_tools.to_str().unwrap_or_default(),
@@ -68,8 +83,8 @@ fn test() -> Result<(), Failure> {
     run(cargo(&["test", "--workspace", "--all-features", "--all-targets"]).envs(envs))?;
     run(cargo(&["test", "--workspace", "--all-features", "--doc"]).envs(envs))?;
     println!(
-        "xtask: all tests passed (Redis, SQLite and sled tests ran against the real engines, \
-         the demo's browser test in Chromium)"
+        "xtask: all tests passed (Redis, Redis Cluster, PostgreSQL, SQLite and sled tests ran \
+         against the real engines, the demo's browser test in Chromium)"
     );
     Ok(())
 }

@@ -86,8 +86,8 @@ fn cmd(args: &[&[u8]]) -> redis::Cmd {
     cmd
 }
 
-/// The documented layout: the token's hash under `{prefix}a:h:<hash hex>` with exactly its
-/// fields, `{prefix}a:i:<id>` naming the hash, `{prefix}a:o:<owner hex>` the owner's hashes;
+/// The documented layout: the token's hash under `{prefix}{a}h:<hash hex>` with exactly its
+/// fields, `{prefix}{a}i:<id>` naming the hash, `{prefix}{a}o:<owner hex>` the owner's hashes;
 /// any owner text is safe in the index's name.
 #[tokio::test]
 async fn the_keys_are_the_documented_ones_with_the_documented_fields() {
@@ -102,24 +102,24 @@ async fn the_keys_are_the_documented_ones_with_the_documented_fields() {
     let mut keys = guard.keys();
     keys.sort();
     let mut expected = vec![
-        format!("{prefix}a:h:{}", full.hash.to_hex()),
-        format!("{prefix}a:h:{}", bare.hash.to_hex()),
-        format!("{prefix}a:i:{}", full.id),
-        format!("{prefix}a:i:{}", bare.id),
-        format!("{prefix}a:o:616c696365"),
-        format!("{prefix}a:o:{}", hex("a:b {x}")),
+        format!("{prefix}{{a}}h:{}", full.hash.to_hex()),
+        format!("{prefix}{{a}}h:{}", bare.hash.to_hex()),
+        format!("{prefix}{{a}}i:{}", full.id),
+        format!("{prefix}{{a}}i:{}", bare.id),
+        format!("{prefix}{{a}}o:616c696365"),
+        format!("{prefix}{{a}}o:{}", hex("a:b {x}")),
     ];
     expected.sort();
     assert_eq!(keys, expected);
 
     let pointer: String = redis::cmd("GET")
-        .arg(format!("{prefix}a:i:{}", full.id))
+        .arg(format!("{prefix}{{a}}i:{}", full.id))
         .query_async(&mut raw)
         .await
         .unwrap();
     assert_eq!(pointer, full.hash.to_hex());
     let members: Vec<String> = redis::cmd("SMEMBERS")
-        .arg(format!("{prefix}a:o:616c696365"))
+        .arg(format!("{prefix}{{a}}o:616c696365"))
         .query_async(&mut raw)
         .await
         .unwrap();
@@ -134,7 +134,11 @@ async fn the_keys_are_the_documented_ones_with_the_documented_fields() {
         fields.sort();
         fields
     };
-    let full_fields = fields(format!("{prefix}a:h:{}", full.hash.to_hex()), raw.clone()).await;
+    let full_fields = fields(
+        format!("{prefix}{{a}}h:{}", full.hash.to_hex()),
+        raw.clone(),
+    )
+    .await;
     let names: Vec<&str> = full_fields.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -162,7 +166,11 @@ async fn the_keys_are_the_documented_ones_with_the_documented_fields() {
         serde_json::from_str::<Vec<String>>(&value("scopes")).unwrap(),
         full.scopes
     );
-    let bare_fields = fields(format!("{prefix}a:h:{}", bare.hash.to_hex()), raw.clone()).await;
+    let bare_fields = fields(
+        format!("{prefix}{{a}}h:{}", bare.hash.to_hex()),
+        raw.clone(),
+    )
+    .await;
     let names: Vec<&str> = bare_fields.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -235,7 +243,7 @@ async fn a_damaged_token_is_corrupt_and_left_in_place() {
         let mut raw = common::raw(&guard.url).await;
         let full = every_field_record("alice");
         stored(&store, &full).await;
-        let key = format!("{}a:h:{}", guard.prefix, full.hash.to_hex());
+        let key = format!("{}{{a}}h:{}", guard.prefix, full.hash.to_hex());
         for command in damage(&key) {
             run(&mut raw, &command).await;
         }
@@ -266,7 +274,7 @@ async fn a_damaged_token_is_corrupt_and_left_in_place() {
     let (store, guard) = shared_api_token_store().await;
     let mut raw = common::raw(&guard.url).await;
     stored(&store, &token("alice", 1)).await;
-    let index = format!("{}a:o:616c696365", guard.prefix);
+    let index = format!("{}{{a}}o:616c696365", guard.prefix);
     run(&mut raw, &cmd(&[b"SADD", index.as_bytes(), b"not-a-hash"])).await;
     let err = store.list(&alice()).await.expect_err("a bad index entry");
     assert!(matches!(err, StoreError::Corrupt { .. }), "got {err:?}");
@@ -276,7 +284,7 @@ async fn a_damaged_token_is_corrupt_and_left_in_place() {
     let mut raw = common::raw(&guard.url).await;
     let bobs = token("bob", 2);
     stored(&store, &bobs).await;
-    let index = format!("{}a:o:616c696365", guard.prefix);
+    let index = format!("{}{{a}}o:616c696365", guard.prefix);
     let entry = bobs.hash.to_hex();
     run(
         &mut raw,
@@ -295,7 +303,7 @@ async fn a_damaged_token_is_corrupt_and_left_in_place() {
     let mut raw = common::raw(&guard.url).await;
     let first = token("alice", 1);
     stored(&store, &first).await;
-    let key = format!("{}a:h:{}", guard.prefix, first.hash.to_hex());
+    let key = format!("{}{{a}}h:{}", guard.prefix, first.hash.to_hex());
     run(
         &mut raw,
         &cmd(&[b"HSET", key.as_bytes(), b"expires_at", b"soon"]),
@@ -312,7 +320,7 @@ async fn a_damaged_token_is_corrupt_and_left_in_place() {
     // An owner index of another type: `insert` and `revoke_all` fail before writing anything.
     let (store, guard) = shared_api_token_store().await;
     let mut raw = common::raw(&guard.url).await;
-    let index = format!("{}a:o:616c696365", guard.prefix);
+    let index = format!("{}{{a}}o:616c696365", guard.prefix);
     run(&mut raw, &cmd(&[b"SET", index.as_bytes(), b"garbage"])).await;
     let err = store
         .insert(&token("alice", 1), 5, NOW)
@@ -331,7 +339,7 @@ async fn a_damaged_token_is_corrupt_and_left_in_place() {
     let mut raw = common::raw(&guard.url).await;
     let row = token("alice", 1);
     stored(&store, &row).await;
-    let pointer = format!("{}a:i:{}", guard.prefix, row.id);
+    let pointer = format!("{}{{a}}i:{}", guard.prefix, row.id);
     run(&mut raw, &cmd(&[b"DEL", pointer.as_bytes()])).await;
     run(&mut raw, &cmd(&[b"SADD", pointer.as_bytes(), b"x"])).await;
     for (op, res) in [
@@ -363,7 +371,7 @@ async fn redis_holds_no_token() {
         .unwrap();
     let mut raw = common::raw(&guard.url).await;
     let hashes: Vec<String> = redis::cmd("SMEMBERS")
-        .arg(format!("{}a:o:616c696365", guard.prefix))
+        .arg(format!("{}{{a}}o:616c696365", guard.prefix))
         .query_async(&mut raw)
         .await
         .unwrap();
@@ -371,7 +379,7 @@ async fn redis_holds_no_token() {
         panic!("one token: {hashes:?}")
     };
     let display_prefix: String = redis::cmd("HGET")
-        .arg(format!("{}a:h:{hash}", guard.prefix))
+        .arg(format!("{}{{a}}h:{hash}", guard.prefix))
         .arg("display_prefix")
         .query_async(&mut raw)
         .await
@@ -404,7 +412,7 @@ async fn from_store_shares_the_session_stores_connection_and_prefix() {
     assert_eq!(keys.len(), 3, "a token, its id and an index: {keys:?}");
     assert!(
         keys.iter()
-            .all(|k| k.starts_with(&format!("{}a:", guard.prefix))),
+            .all(|k| k.starts_with(&format!("{}{{a}}", guard.prefix))),
         "{keys:?}"
     );
     let shown = format!("{store:?}");

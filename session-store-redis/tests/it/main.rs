@@ -7,6 +7,12 @@
 #[cfg(feature = "auth")]
 mod api_tokens;
 mod at_rest;
+#[cfg(feature = "cluster")]
+mod cluster;
+#[cfg(feature = "cluster")]
+mod cluster_common;
+#[cfg(feature = "cluster")]
+mod cluster_faults;
 mod common;
 mod conformance;
 mod corruption;
