@@ -28,6 +28,7 @@
 //! | `sled` | `SledStore`, `SledStoreConfig` (embedded, from `session-store-sled`) |
 //! | `sqlite` | `SqliteStore`, `SqliteStoreConfig` (embedded SQLite, from `session-store-sqlite`) |
 //! | `redis` | `RedisStore`, `RedisStoreConfig` (a Redis server, from `session-store-redis`) |
+//! | `redis-cluster` | `redis`, plus `RedisStoreConfig::cluster` (a Redis Cluster) |
 //! | `auth` | module `auth` (`session-auth`: OAuth sign-in with GitHub, Vercel or any provider, API tokens, passwords), `OAuth`, `Provider`, `ApiTokens`, the [`Auth`] extractor (bearer token or session); with a framework feature, that framework's sign-in routes (`axum::oauth_routes`, `actix::oauth_routes`, `rocket::oauth_routes`) |
 //!
 //! [`MemoryStore`] and stateless sessions (signed: [`JwtCodec`]; encrypted: [`JweCodec`]) need

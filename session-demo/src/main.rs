@@ -6,8 +6,10 @@
 //! check that a fresh access token can be had; API tokens (`/tokens`: create, shown once, list,
 //! revoke) and `/api/me`, which answers for a session or an `Authorization: Bearer` token.
 //!
-//! `--store jwt|jwe|memory|sled|sqlite|redis` picks the backend (default: an SQLite file in
-//! `demo-data/`, nothing to install); `--port N` the port (default 3000). `hash <password>`
+//! `--store jwt|jwe|memory|sled|sqlite|redis|redis-cluster` picks the backend (default: an
+//! SQLite file in `demo-data/`, nothing to install; `redis` is `REDIS_URL`, `redis-cluster` the
+//! nodes in `REDIS_CLUSTER_NODES`); `--port N` the port (default 3000). Several demo processes
+//! given the same store and `SESSION_SECRET` are one app on several nodes. `hash <password>`
 //! prints an Argon2id hash for `users.json`.
 
 mod api_tokens;
@@ -136,18 +138,31 @@ async fn build_manager(options: &Options, secret: &Secret) -> Result<SessionMana
             secret,
             SqliteStore::open(SqliteStoreConfig::new(dir.join("sessions.sqlite3")))?,
         ),
-        "redis" => SessionManager::stateful(
+        "redis" | "redis-cluster" => SessionManager::stateful(
             secret,
-            RedisStore::connect(RedisStoreConfig::from_env()).await?,
+            RedisStore::connect(redis_config(&options.store)?).await?,
         ),
-        other => {
-            return Err(format!(
-                "unknown store {other:?}: use jwt, jwe, memory, sled, sqlite or redis"
-            )
-            .into())
-        }
+        other => return Err(format!(
+            "unknown store {other:?}: use jwt, jwe, memory, sled, sqlite, redis or redis-cluster"
+        )
+        .into()),
     };
     Ok(builder.build())
+}
+
+/// `REDIS_URL` for `redis`; the nodes in `REDIS_CLUSTER_NODES` for `redis-cluster`; keys under
+/// `REDIS_KEY_PREFIX` when it is set.
+fn redis_config(store: &str) -> Result<RedisStoreConfig, BoxError> {
+    let config = if store == "redis-cluster" {
+        RedisStoreConfig::cluster_from_env()
+            .ok_or("--store redis-cluster needs REDIS_CLUSTER_NODES (comma-separated node URLs)")?
+    } else {
+        RedisStoreConfig::from_env()
+    };
+    Ok(match std::env::var("REDIS_KEY_PREFIX") {
+        Ok(prefix) => config.key_prefix(prefix),
+        Err(_) => config,
+    })
 }
 
 /// Where the OAuth tokens are kept: beside the sessions for SQLite and Redis, in memory for the
@@ -157,7 +172,9 @@ async fn token_store(options: &Options) -> Result<Arc<dyn TokenStore>, BoxError>
         "sqlite" => Arc::new(SqliteTokenStore::open(SqliteStoreConfig::new(
             options.data_dir.join("sessions.sqlite3"),
         ))?),
-        "redis" => Arc::new(RedisTokenStore::connect(RedisStoreConfig::from_env()).await?),
+        "redis" | "redis-cluster" => {
+            Arc::new(RedisTokenStore::connect(redis_config(&options.store)?).await?)
+        }
         _ => Arc::new(MemoryTokenStore::new()),
     })
 }
@@ -169,7 +186,9 @@ async fn api_token_store(options: &Options) -> Result<Arc<dyn ApiTokenStore>, Bo
         "sqlite" => Arc::new(SqliteApiTokenStore::open(SqliteStoreConfig::new(
             options.data_dir.join("sessions.sqlite3"),
         ))?),
-        "redis" => Arc::new(RedisApiTokenStore::connect(RedisStoreConfig::from_env()).await?),
+        "redis" | "redis-cluster" => {
+            Arc::new(RedisApiTokenStore::connect(redis_config(&options.store)?).await?)
+        }
         _ => Arc::new(MemoryApiTokenStore::new()),
     })
 }

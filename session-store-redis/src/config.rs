@@ -53,22 +53,31 @@ impl RedisStoreConfig {
     }
 
     /// A config for the URL in the environment variable `REDIS_URL`, or
-    /// `redis://127.0.0.1:6379` when it is unset or not valid Unicode. With the feature
-    /// `cluster`, a non-empty `REDIS_CLUSTER_NODES` (comma-separated URLs) wins: the config is
-    /// then [`cluster`](Self::cluster) of those nodes.
+    /// `redis://127.0.0.1:6379` when it is unset or not valid Unicode.
     pub fn from_env() -> Self {
-        #[cfg(feature = "cluster")]
-        if let Ok(nodes) = std::env::var("REDIS_CLUSTER_NODES") {
-            let nodes: Vec<&str> = nodes
-                .split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .collect();
-            if !nodes.is_empty() {
-                return Self::cluster(nodes);
-            }
-        }
         Self::new(std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned()))
+    }
+
+    /// A config for the Redis Cluster whose nodes the environment variable
+    /// `REDIS_CLUSTER_NODES` names (comma-separated URLs; feature `cluster`), or `None` when it
+    /// is unset or names none.
+    ///
+    /// ```
+    /// use session_store_redis::RedisStoreConfig;
+    ///
+    /// if let Some(config) = RedisStoreConfig::cluster_from_env() {
+    ///     println!("sessions on {config:?}");
+    /// }
+    /// ```
+    #[cfg(feature = "cluster")]
+    pub fn cluster_from_env() -> Option<Self> {
+        let nodes = std::env::var("REDIS_CLUSTER_NODES").ok()?;
+        let nodes: Vec<&str> = nodes
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        (!nodes.is_empty()).then(|| Self::cluster(nodes))
     }
 
     /// A config for a Redis Cluster (feature `cluster`), given the URLs of some of its nodes

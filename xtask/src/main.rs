@@ -91,7 +91,16 @@ fn test() -> Result<(), Failure> {
 
 /// Every feature of the facade crate on its own: feature unification in workspace-wide runs
 /// hides missing wiring.
-const ADAPTER_FEATURES: &[&str] = &["axum", "actix", "rocket", "sled", "sqlite", "redis", "auth"];
+const ADAPTER_FEATURES: &[&str] = &[
+    "axum",
+    "actix",
+    "rocket",
+    "sled",
+    "sqlite",
+    "redis",
+    "redis-cluster",
+    "auth",
+];
 /// Framework crates that must not appear in another framework's dependency tree.
 const FRAMEWORKS: &[(&str, &str)] = &[
     ("axum", "axum"),
