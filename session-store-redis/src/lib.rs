@@ -41,6 +41,40 @@
 //! `{key_hex}` is the SHA-256 of the session id ([`SessionKey`](session_core::store::SessionKey)): the
 //! id itself never reaches Redis. The store never uses `KEYS` or `FLUSH*`.
 //!
+//! # Redis Cluster
+//!
+//! With the feature `cluster`, [`RedisStoreConfig::cluster`] (or
+//! [`RedisStoreConfig::cluster_from_env`], `REDIS_CLUSTER_NODES`) puts the store on a Redis
+//! Cluster. The key names are the same; what changes is how a write that spans a record and a
+//! user index is done, since the two are in different hash slots (often on different nodes) and
+//! a script may only touch keys of one slot:
+//!
+//! - Every script touches exactly one key. The steps of a write run in an order that keeps one
+//!   invariant whatever fails between them: *every live record that names a user is in that
+//!   user's index, scored no earlier than its expiry*. An index entry is written before the
+//!   record that needs it and removed only after the record stopped needing it, so a failure
+//!   can leave an extra entry, never a missing one; lists and "log out everywhere" check each
+//!   record's own user, and the index drops an entry once its score is past.
+//! - `renew` writes the new record first (nobody holds its id yet), then takes the old record
+//!   with a compare-and-set on its version; if that fails it deletes the new record again. A
+//!   concurrent renew, save or delete of the old record therefore has one winner, as on one
+//!   server.
+//! - `delete_for_user` reads the index again after deleting what it listed, for entries a
+//!   renew running meanwhile wrote, until nothing new appears, and counts a renewed pair once.
+//! - Index entries are scored an hour past the record's expiry and the record remembers that
+//!   score, so a save that slides the expiry forward is one script call; about once an hour a
+//!   signed-in session's save also raises its entry.
+//! - The provider-token keys are hash-tagged by owner and the API-token keys by `{a}`, so their
+//!   scripts, which touch several keys, stay in one slot.
+//!
+//! The client follows `MOVED` and `ASK` and refreshes its slot map after a failover. While a
+//! slot has no primary (its node is down and no replica has taken over yet), calls on its keys
+//! fail with [`StoreError::Unavailable`](session_core::store::StoreError::Unavailable) or
+//! `Timeout` (503 in the adapters) within the deadline, and succeed again once a replica is
+//! promoted or the node is back, without recreating the store. Replication is asynchronous:
+//! a write acknowledged just before its primary dies can be lost in a failover (the user then
+//! has an older session, or none), as with any Redis replica.
+//!
 //! # Failures
 //!
 //! A server that is down, slow, read-only (a replica) or out of memory gives

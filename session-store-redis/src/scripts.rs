@@ -8,8 +8,8 @@
 //!
 //! `create` and `renew` touch only the keys they are given in `KEYS`. `save`, `delete` and
 //! `delete_for_user` also reach keys they only learn inside the script (the stored user's index,
-//! the records of a user). That is fine on a standalone server or a replicated primary; Redis
-//! Cluster is not supported.
+//! the records of a user). That is fine on a standalone server or a replicated primary; on a
+//! Redis Cluster the store runs the one-key scripts of `cluster.rs` instead.
 //!
 //! Commands that can fail on a damaged key (`ZADD` on a user index of another type) run before
 //! the record is written, so a failing script leaves no record without its index entry.

@@ -32,7 +32,8 @@ const MAX_EXPIRE_AT: u64 = 253_402_300_799;
 /// [`is_transient`](StoreError::is_transient)) and succeed again once it is back, without a
 /// restart. Every call finishes within about `2 × connection_timeout + response_timeout`.
 ///
-/// Needs a standalone Redis 7+ (or a primary with replicas); Redis Cluster is not supported. Use
+/// Needs Redis 7+: a standalone server, a primary with replicas, or (feature `cluster`) a Redis
+/// Cluster, where writes run as described in the crate docs. Use
 /// the `noeviction` memory policy (writes then fail with [`StoreError::Full`] when memory is
 /// full); an `allkeys-*` policy would silently log users out. Without persistence (RDB/AOF) a
 /// restart ends every session: users simply have no session, never an error.

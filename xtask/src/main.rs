@@ -179,6 +179,16 @@ fn bench(args: &[String]) -> Result<(), Failure> {
     if wants("stores") || wants("http") || wants("growth") {
         command.env("REDIS_URL", env::ensure_redis()?);
     }
+    // The stores part also measures a Redis Cluster and PostgreSQL; both stop with the bench.
+    let mut engines = None;
+    if wants("stores") {
+        let cluster = engines::RedisCluster::start()?;
+        let postgres = engines::Postgres::ensure()?;
+        command
+            .env("REDIS_CLUSTER_NODES", cluster.nodes())
+            .env("POSTGRES_URL", &postgres.url);
+        engines = Some((cluster, postgres));
+    }
     // The quick smoke run uses wrk when it is there and a small built-in client otherwise.
     if wants("http") && !quick {
         env::ensure_wrk()?;
@@ -189,7 +199,9 @@ fn bench(args: &[String]) -> Result<(), Failure> {
         run(&mut cargo(&["build", "--release", "-p", "session-bench"]))?;
         env::wait_for_quiet_machine();
     }
-    run(&mut command)
+    let result = run(&mut command);
+    drop(engines);
+    result
 }
 
 fn demo(args: &[String]) -> Result<(), Failure> {

@@ -1,7 +1,10 @@
 //! Part 2, `stores`: `load` and `save` latency of every store for the typical record,
 //! sequentially on one task, against the raw engine measured in the same run (sled insert/get,
-//! rusqlite prepared upsert/select, Redis SET/GET), and a check that loading an unchanged Redis
-//! session is one round trip with no writes (from the server's `INFO commandstats`).
+//! rusqlite prepared upsert/select, Redis SET/GET, the same on a Redis Cluster), and a check
+//! that loading an unchanged Redis session is one round trip with no writes (from the server's
+//! `INFO commandstats`).
+
+mod redis_cluster;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,25 +27,25 @@ use crate::{context, fail, BoxError, Options, Report, Section, Table, Target};
 
 /// Iterations per repetition: (loads, saves).
 #[derive(Debug, Clone, Copy)]
-struct Counts {
-    loads: usize,
-    saves: usize,
+pub(super) struct Counts {
+    pub(super) loads: usize,
+    pub(super) saves: usize,
 }
 
 /// Per-repetition latency summaries of one operation.
 #[derive(Debug, Default)]
-struct OpStats {
+pub(super) struct OpStats {
     medians: Vec<f64>,
     p99s: Vec<f64>,
 }
 
 impl OpStats {
-    fn add(&mut self, samples: &Samples) {
+    pub(super) fn add(&mut self, samples: &Samples) {
         self.medians.push(samples.percentile(50.0) / 1_000.0);
         self.p99s.push(samples.percentile(99.0) / 1_000.0);
     }
 
-    fn median(&self) -> Spread {
+    pub(super) fn median(&self) -> Spread {
         Spread::of(&self.medians)
     }
 
@@ -53,17 +56,20 @@ impl OpStats {
 
 /// One row pair of the table: a store and (optionally) its raw engine floor.
 #[derive(Debug)]
-struct Measured {
-    store: String,
-    floor: Option<(&'static str, &'static str)>,
-    load: OpStats,
-    save: OpStats,
-    floor_load: OpStats,
-    floor_save: OpStats,
+pub(super) struct Measured {
+    pub(super) store: String,
+    pub(super) floor: Option<(&'static str, &'static str)>,
+    pub(super) load: OpStats,
+    pub(super) save: OpStats,
+    pub(super) floor_load: OpStats,
+    pub(super) floor_save: OpStats,
 }
 
 impl Measured {
-    fn new(store: impl Into<String>, floor: Option<(&'static str, &'static str)>) -> Self {
+    pub(super) fn new(
+        store: impl Into<String>,
+        floor: Option<(&'static str, &'static str)>,
+    ) -> Self {
         Measured {
             store: store.into(),
             floor,
@@ -219,7 +225,16 @@ async fn run_async(options: Options) -> Result<Report, BoxError> {
     let cleaned = cleanup_prefix(&mut conn, &prefix).await;
     let (redis_row, round_trip) = redis_result?;
     let removed = cleaned.map_err(context("cleaning up the bench's Redis keys"))?;
+    let (cluster_row, cluster_removed) = redis_cluster::part(
+        &redis_cluster::nodes()?,
+        &random_prefix(),
+        counts(5_000, 5_000),
+        reps,
+    )
+    .await?;
+    let cluster_target = redis_cluster::target(&cluster_row, &redis_row);
     rows.push(redis_row);
+    rows.push(cluster_row);
 
     let mut table = Table::new(&[
         "store",
@@ -271,7 +286,8 @@ async fn run_async(options: Options) -> Result<Report, BoxError> {
              bytes under the same 32-byte key: sled `get` / `insert` (+ `flush` to match the \
              store's default durability), SQLite (WAL, synchronous=NORMAL) through one rusqlite \
              connection with prepared statements, Redis `GET` / `SET` on a multiplexed \
-             connection. The sled and SQLite stores run one record's load (and sled its \
+             connection, and on the cluster through redis-rs' cluster connection (three \
+             primaries on loopback, no replicas). The sled and SQLite stores run one record's load (and sled its \
              transaction) on the calling task and their flushes and writes on Tokio's blocking \
              pool; the floors call the engine directly.",
             typical_record(UnixTime::now()).to_bytes().len()
@@ -288,7 +304,7 @@ async fn run_async(options: Options) -> Result<Report, BoxError> {
             ),
             format!(
                 "Redis keys were written under a random prefix and removed afterwards with SCAN \
-                 MATCH + DEL ({removed} keys)."
+                 MATCH + DEL ({removed} keys; on the cluster, per node: {cluster_removed} keys)."
             ),
         ],
     };
@@ -298,6 +314,7 @@ async fn run_async(options: Options) -> Result<Report, BoxError> {
         targets: engine_targets(&rows, decode_us),
     };
     report.targets.push(round_trip.1);
+    report.targets.push(cluster_target);
     Ok(report)
 }
 
@@ -363,11 +380,18 @@ pub(crate) fn random_prefix() -> String {
     format!("session-bench:{}:", &hex[..16])
 }
 
-async fn create(store: &dyn SessionStore, record: &SessionRecord) -> Result<(), BoxError> {
+pub(super) async fn create(
+    store: &dyn SessionStore,
+    record: &SessionRecord,
+) -> Result<(), BoxError> {
     store.create(record).await.map_err(context("create"))
 }
 
-async fn loads(store: &dyn SessionStore, key: &SessionKey, n: usize) -> Result<Samples, BoxError> {
+pub(super) async fn loads(
+    store: &dyn SessionStore,
+    key: &SessionKey,
+    n: usize,
+) -> Result<Samples, BoxError> {
     let now = UnixTime::now();
     let mut samples = Samples::with_capacity(n);
     for _ in 0..n {
@@ -381,7 +405,7 @@ async fn loads(store: &dyn SessionStore, key: &SessionKey, n: usize) -> Result<S
     Ok(samples)
 }
 
-async fn saves(
+pub(super) async fn saves(
     store: &dyn SessionStore,
     record: &mut SessionRecord,
     n: usize,
