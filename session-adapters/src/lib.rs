@@ -29,6 +29,7 @@
 //! | `sqlite` | `SqliteStore`, `SqliteStoreConfig` (embedded SQLite, from `session-store-sqlite`) |
 //! | `redis` | `RedisStore`, `RedisStoreConfig` (a Redis server, from `session-store-redis`) |
 //! | `redis-cluster` | `redis`, plus `RedisStoreConfig::cluster` (a Redis Cluster) |
+//! | `postgres` | `PostgresStore`, `PostgresStoreConfig` (a PostgreSQL server, from `session-store-postgres`) |
 //! | `auth` | module `auth` (`session-auth`: OAuth sign-in with GitHub, Vercel or any provider, API tokens, passwords), `OAuth`, `Provider`, `ApiTokens`, the [`Auth`] extractor (bearer token or session); with a framework feature, that framework's sign-in routes (`axum::oauth_routes`, `actix::oauth_routes`, `rocket::oauth_routes`) |
 //!
 //! [`MemoryStore`] and stateless sessions (signed: [`JwtCodec`]; encrypted: [`JweCodec`]) need
@@ -91,6 +92,11 @@ pub use session_store_sqlite::{SqliteStore, SqliteStoreConfig};
 #[doc(inline)]
 pub use session_store_redis::{RedisStore, RedisStoreConfig};
 
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+#[doc(inline)]
+pub use session_store_postgres::{PostgresStore, PostgresStoreConfig};
+
 /// OAuth sign-in, API tokens and passwords: [`session_auth`], re-exported. The framework modules serve its routes:
 /// `axum::oauth_routes`, `actix::oauth_routes` and `rocket::oauth_routes` (each with its
 /// framework's feature and `auth`).
@@ -115,6 +121,11 @@ pub use session_store_sqlite::{SqliteApiTokenStore, SqliteTokenStore};
 #[cfg_attr(docsrs, doc(cfg(all(feature = "redis", feature = "auth"))))]
 #[doc(inline)]
 pub use session_store_redis::{RedisApiTokenStore, RedisTokenStore};
+
+#[cfg(all(feature = "postgres", feature = "auth"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "postgres", feature = "auth"))))]
+#[doc(inline)]
+pub use session_store_postgres::{PostgresApiTokenStore, PostgresTokenStore};
 
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]

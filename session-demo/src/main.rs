@@ -6,9 +6,10 @@
 //! check that a fresh access token can be had; API tokens (`/tokens`: create, shown once, list,
 //! revoke) and `/api/me`, which answers for a session or an `Authorization: Bearer` token.
 //!
-//! `--store jwt|jwe|memory|sled|sqlite|redis|redis-cluster` picks the backend (default: an
-//! SQLite file in `demo-data/`, nothing to install; `redis` is `REDIS_URL`, `redis-cluster` the
-//! nodes in `REDIS_CLUSTER_NODES`); `--port N` the port (default 3000). Several demo processes
+//! `--store jwt|jwe|memory|sled|sqlite|redis|redis-cluster|postgres` picks the backend
+//! (default: an SQLite file in `demo-data/`, nothing to install; `redis` is `REDIS_URL`,
+//! `redis-cluster` the nodes in `REDIS_CLUSTER_NODES`, `postgres` the database at
+//! `POSTGRES_URL`, in schema `POSTGRES_SCHEMA` if set); `--port N` the port (default 3000). Several demo processes
 //! given the same store and `SESSION_SECRET` are one app on several nodes. `hash <password>`
 //! prints an Argon2id hash for `users.json`.
 
@@ -31,7 +32,8 @@ use session_adapters::auth::tokens::{MemoryTokenStore, TokenStore};
 use session_adapters::auth::{Profile, TokenError};
 use session_adapters::axum::{oauth_routes, SessionLayer};
 use session_adapters::{
-    Error, JweCodec, JwtCodec, MemoryStore, RedisApiTokenStore, RedisStore, RedisStoreConfig,
+    Error, JweCodec, JwtCodec, MemoryStore, PostgresApiTokenStore, PostgresStore,
+    PostgresStoreConfig, PostgresTokenStore, RedisApiTokenStore, RedisStore, RedisStoreConfig,
     RedisTokenStore, Secret, Session, SessionManager, SignedIn, SledStore, SledStoreConfig,
     SqliteApiTokenStore, SqliteStore, SqliteStoreConfig, SqliteTokenStore, UserId,
 };
@@ -142,8 +144,12 @@ async fn build_manager(options: &Options, secret: &Secret) -> Result<SessionMana
             secret,
             RedisStore::connect(redis_config(&options.store)?).await?,
         ),
+        "postgres" => SessionManager::stateful(
+            secret,
+            PostgresStore::connect(postgres_config()).await?,
+        ),
         other => return Err(format!(
-            "unknown store {other:?}: use jwt, jwe, memory, sled, sqlite, redis or redis-cluster"
+            "unknown store {other:?}: use jwt, jwe, memory, sled, sqlite, redis, redis-cluster or postgres"
         )
         .into()),
     };
@@ -165,8 +171,17 @@ fn redis_config(store: &str) -> Result<RedisStoreConfig, BoxError> {
     })
 }
 
-/// Where the OAuth tokens are kept: beside the sessions for SQLite and Redis, in memory for the
-/// others.
+/// `POSTGRES_URL`, in the schema `POSTGRES_SCHEMA` when it is set.
+fn postgres_config() -> PostgresStoreConfig {
+    let config = PostgresStoreConfig::from_env();
+    match std::env::var("POSTGRES_SCHEMA") {
+        Ok(schema) => config.schema(schema),
+        Err(_) => config,
+    }
+}
+
+/// Where the OAuth tokens are kept: beside the sessions for SQLite, Redis and PostgreSQL, in
+/// memory for the others.
 async fn token_store(options: &Options) -> Result<Arc<dyn TokenStore>, BoxError> {
     Ok(match options.store.as_str() {
         "sqlite" => Arc::new(SqliteTokenStore::open(SqliteStoreConfig::new(
@@ -175,12 +190,13 @@ async fn token_store(options: &Options) -> Result<Arc<dyn TokenStore>, BoxError>
         "redis" | "redis-cluster" => {
             Arc::new(RedisTokenStore::connect(redis_config(&options.store)?).await?)
         }
+        "postgres" => Arc::new(PostgresTokenStore::connect(postgres_config()).await?),
         _ => Arc::new(MemoryTokenStore::new()),
     })
 }
 
-/// Where the API tokens are kept: beside the sessions for SQLite and Redis, in memory for the
-/// others.
+/// Where the API tokens are kept: beside the sessions for SQLite, Redis and PostgreSQL, in
+/// memory for the others.
 async fn api_token_store(options: &Options) -> Result<Arc<dyn ApiTokenStore>, BoxError> {
     Ok(match options.store.as_str() {
         "sqlite" => Arc::new(SqliteApiTokenStore::open(SqliteStoreConfig::new(
@@ -189,6 +205,7 @@ async fn api_token_store(options: &Options) -> Result<Arc<dyn ApiTokenStore>, Bo
         "redis" | "redis-cluster" => {
             Arc::new(RedisApiTokenStore::connect(redis_config(&options.store)?).await?)
         }
+        "postgres" => Arc::new(PostgresApiTokenStore::connect(postgres_config()).await?),
         _ => Arc::new(MemoryApiTokenStore::new()),
     })
 }

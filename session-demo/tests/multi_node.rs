@@ -251,3 +251,27 @@ async fn two_nodes_on_one_redis_cluster() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_postgres() {
+    let url = std::env::var("POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let schema = format!("multi_node_{}", std::process::id());
+    two_nodes_are_one_app(
+        "postgres",
+        false,
+        &[("POSTGRES_URL", url.clone()), ("POSTGRES_SCHEMA", schema.clone())],
+    )
+    .await;
+    drop_schema(&url, &schema);
+}
+
+/// Drops the test's schema again (best effort: a leftover schema is only clutter).
+fn drop_schema(url: &str, schema: &str) {
+    let _ = Command::new("psql")
+        .arg(url)
+        .args(["-qc", &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}

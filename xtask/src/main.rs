@@ -23,7 +23,7 @@ commands:
   bench [codec|stores|http|growth|passwords] [--quick]
                        benchmarks in release mode; writes the table to BENCHMARKS.md
                        (--quick: tiny iteration counts, a smoke run that writes nothing)
-  demo [--store jwt|jwe|memory|sled|sqlite|redis] [--port N]
+  demo [--store jwt|jwe|memory|sled|sqlite|redis|redis-cluster|postgres] [--port N]
                        the demo app on http://127.0.0.1:3000 (SQLite file store by default)
 ";
 
@@ -99,6 +99,7 @@ const ADAPTER_FEATURES: &[&str] = &[
     "sqlite",
     "redis",
     "redis-cluster",
+    "postgres",
     "auth",
 ];
 /// Framework crates that must not appear in another framework's dependency tree.
@@ -205,14 +206,30 @@ fn bench(args: &[String]) -> Result<(), Failure> {
 }
 
 fn demo(args: &[String]) -> Result<(), Failure> {
-    if args
+    let store = args
         .windows(2)
-        .any(|w| w[0] == "--store" && w[1] == "redis")
-    {
-        let redis_url = env::ensure_redis()?;
-        std::env::set_var("REDIS_URL", redis_url);
-    }
+        .find(|w| w[0] == "--store")
+        .map(|w| w[1].as_str());
     let mut command = cargo(&["run", "-p", "session-demo", "--"]);
     command.args(args);
+    // Engines started here stop when the demo does.
+    let mut _cluster = None;
+    let mut _postgres = None;
+    match store {
+        Some("redis") => {
+            command.env("REDIS_URL", env::ensure_redis()?);
+        }
+        Some("redis-cluster") if std::env::var_os("REDIS_CLUSTER_NODES").is_none() => {
+            let cluster = engines::RedisCluster::start()?;
+            command.env("REDIS_CLUSTER_NODES", cluster.nodes());
+            _cluster = Some(cluster);
+        }
+        Some("postgres") => {
+            let postgres = engines::Postgres::ensure()?;
+            command.env("POSTGRES_URL", &postgres.url);
+            _postgres = Some(postgres);
+        }
+        _ => {}
+    }
     run(&mut command)
 }
