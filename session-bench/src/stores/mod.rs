@@ -1,9 +1,11 @@
 //! Part 2, `stores`: `load` and `save` latency of every store for the typical record,
 //! sequentially on one task, against the raw engine measured in the same run (sled insert/get,
-//! rusqlite prepared upsert/select, Redis SET/GET, the same on a Redis Cluster), and a check
+//! rusqlite prepared upsert/select, Redis SET/GET, the same on a Redis Cluster, PostgreSQL
+//! prepared SELECT/UPDATE), and a check
 //! that loading an unchanged Redis session is one round trip with no writes (from the server's
 //! `INFO commandstats`).
 
+mod postgres;
 mod redis_cluster;
 
 use std::collections::BTreeMap;
@@ -235,6 +237,15 @@ async fn run_async(options: Options) -> Result<Report, BoxError> {
     let cluster_target = redis_cluster::target(&cluster_row, &redis_row);
     rows.push(redis_row);
     rows.push(cluster_row);
+    let postgres_row = postgres::part(
+        &postgres::url()?,
+        &format!("session_bench_{}", &random_prefix()[14..30]),
+        counts(3_000, 2_000),
+        reps,
+    )
+    .await?;
+    let postgres_target = postgres::target(&postgres_row);
+    rows.push(postgres_row);
 
     let mut table = Table::new(&[
         "store",
@@ -287,7 +298,8 @@ async fn run_async(options: Options) -> Result<Report, BoxError> {
              store's default durability), SQLite (WAL, synchronous=NORMAL) through one rusqlite \
              connection with prepared statements, Redis `GET` / `SET` on a multiplexed \
              connection, and on the cluster through redis-rs' cluster connection (three \
-             primaries on loopback, no replicas). The sled and SQLite stores run one record's load (and sled its \
+             primaries on loopback, no replicas), PostgreSQL prepared `SELECT` / `UPDATE` on \
+             one tokio-postgres connection to the same server. The sled and SQLite stores run one record's load (and sled its \
              transaction) on the calling task and their flushes and writes on Tokio's blocking \
              pool; the floors call the engine directly.",
             typical_record(UnixTime::now()).to_bytes().len()
@@ -315,6 +327,7 @@ async fn run_async(options: Options) -> Result<Report, BoxError> {
     };
     report.targets.push(round_trip.1);
     report.targets.push(cluster_target);
+    report.targets.push(postgres_target);
     Ok(report)
 }
 
