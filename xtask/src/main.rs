@@ -3,6 +3,7 @@
 
 mod engines;
 mod env;
+mod fuzz;
 mod tidy;
 
 use std::process::ExitCode;
@@ -25,6 +26,9 @@ commands:
                        (--quick: tiny iteration counts, a smoke run that writes nothing)
   demo [--store jwt|jwe|memory|sled|sqlite|redis|redis-cluster|postgres] [--port N]
                        the demo app on http://127.0.0.1:3000 (SQLite file store by default)
+  fuzz [target] [--seconds N]
+                       the cargo-fuzz targets (all, or the one named) for N seconds each
+                       (default 30) on a copy of fuzz/corpus; fails naming any crash input
 ";
 
 fn main() -> ExitCode {
@@ -34,6 +38,7 @@ fn main() -> ExitCode {
         Some("lint") => lint(),
         Some("bench") => bench(&args[1..]),
         Some("demo") => demo(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
