@@ -53,7 +53,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
-use session_core::adapter::LazySession;
+use session_core::adapter::{CsrfRequest, LazySession};
 use session_core::{RequestContext, SessionManager, Validate};
 
 use crate::answer::Answer;
@@ -154,6 +154,17 @@ where
                 .get_all(header::COOKIE)
                 .filter_map(|v| v.to_str().ok());
             let session = manager.lazy_from_headers(cookies, ctx);
+            let csrf = CsrfRequest::from_headers(req.method().as_str(), |name| {
+                header_str(headers, header::HeaderName::from_static(name))
+            });
+            let refused = session.check_csrf(&csrf).is_err();
+            if refused {
+                // Refused before the handler: nothing runs, nothing is committed.
+                let (req, _payload) = req.into_parts();
+                return Ok(
+                    ServiceResponse::new(req, respond(Answer::status(403))).map_into_right_body()
+                );
+            }
             req.extensions_mut().insert(session.clone());
             let mut res = service.call(req).await?;
             let status = res.status().as_u16();

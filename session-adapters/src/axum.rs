@@ -56,7 +56,7 @@ use http::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE, USER_AGENT, WWW_AUTHENT
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use serde::de::DeserializeOwned;
-use session_core::adapter::LazySession;
+use session_core::adapter::{CsrfRequest, LazySession};
 use session_core::{RequestContext, SessionManager, Validate};
 
 use crate::answer::Answer;
@@ -140,6 +140,13 @@ where
                 .iter()
                 .filter_map(|v| v.to_str().ok());
             let session = manager.lazy_from_headers(cookies, ctx);
+            let csrf = CsrfRequest::from_headers(request.method().as_str(), |name| {
+                header_str(headers, http::HeaderName::from_static(name))
+            });
+            if session.check_csrf(&csrf).is_err() {
+                // Refused before the handler: nothing runs, nothing is committed.
+                return Ok(respond(Answer::status(403)));
+            }
             request.extensions_mut().insert(session.clone());
             let response = inner.call(request).await?.into_response();
             let status = response.status().as_u16();

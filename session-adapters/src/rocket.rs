@@ -62,13 +62,14 @@
 
 use std::io::Cursor;
 
-use rocket::fairing::{Fairing, Info, Kind};
-use rocket::http::{ContentType, Header, Status};
+use rocket::fairing::{self, Fairing, Info, Kind};
+use rocket::http::uri::Origin;
+use rocket::http::{ContentType, Header, Method, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
-use rocket::Data;
+use rocket::{Build, Data, Rocket};
 use serde::de::DeserializeOwned;
-use session_core::adapter::{Denial, LazySession};
+use session_core::adapter::{CsrfRequest, Denial, LazySession};
 use session_core::{RequestContext, SessionManager, Validate};
 
 use crate::answer::Answer;
@@ -127,8 +128,12 @@ impl Fairing for SessionFairing {
         Info {
             name: "Sessions",
             // Attached twice, a session would be loaded and committed twice.
-            kind: Kind::Request | Kind::Response | Kind::Singleton,
+            kind: Kind::Ignite | Kind::Request | Kind::Response | Kind::Singleton,
         }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        Ok(rocket.mount("/", rocket::routes![csrf_refused]))
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _data: &mut Data<'_>) {
@@ -145,6 +150,16 @@ impl Fairing for SessionFairing {
             let value = req.cookies().get(name).map(|c| c.value().to_owned());
             self.manager.lazy(value.as_deref(), ctx)
         };
+        let csrf =
+            CsrfRequest::from_headers(req.method().as_str(), |name| req.headers().get_one(name));
+        if session.check_csrf(&csrf).is_err() {
+            // A fairing cannot answer by itself: the request goes to the route that answers
+            // 403, so no handler of the app runs, and without a session slot nothing is
+            // committed.
+            req.set_method(Method::Get);
+            req.set_uri(Origin::parse(CSRF_REFUSED_PATH).expect("a valid static path"));
+            return;
+        }
         req.local_cache(|| LoadSlot(Some(session)));
     }
 
@@ -178,6 +193,24 @@ impl Fairing for SessionFairing {
             }
             Err(e) => *res = respond(Answer::session_error(&e)),
         }
+    }
+}
+
+/// Where [`SessionFairing`] sends a request refused as a cross-site request forgery.
+const CSRF_REFUSED_PATH: &str = "/__session/csrf-refused";
+
+/// The 403 of a request refused as a cross-site request forgery (core logged the reason).
+#[rocket::get("/__session/csrf-refused")]
+fn csrf_refused() -> CsrfRefused {
+    CsrfRefused
+}
+
+/// The responder of [`csrf_refused`]: the same 403 the other frameworks answer.
+struct CsrfRefused;
+
+impl<'r> Responder<'r, 'static> for CsrfRefused {
+    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+        Ok(respond(Answer::status(403)))
     }
 }
 

@@ -44,6 +44,14 @@ async fn write_then_fail(session: Session) -> HttpResponse {
     }
 }
 
+async fn csrf(session: Session) -> Result<String, Error> {
+    Ok(routes::csrf(&session)?)
+}
+
+async fn form(session: Session, token: web::Path<String>) -> Result<String, Error> {
+    routes::form(&session, &token)
+}
+
 async fn login(session: Session, user: web::Path<String>) -> Result<&'static str, Error> {
     Ok(routes::login(&session, &user.into_inner())?)
 }
@@ -98,6 +106,8 @@ fn routes(config: &mut web::ServiceConfig) {
         .route("/read", web::get().to(read))
         .route("/write", web::post().to(write))
         .route("/write-then-fail", web::post().to(write_then_fail))
+        .route("/csrf", web::get().to(csrf))
+        .route("/form/{token}", web::post().to(form))
         .route("/login/{user}", web::post().to(login))
         .route("/renew", web::post().to(renew))
         .route("/logout", web::post().to(logout))

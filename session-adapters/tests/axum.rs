@@ -38,6 +38,14 @@ async fn write_then_fail(session: Session) -> (StatusCode, &'static str) {
     }
 }
 
+async fn csrf(session: Session) -> Result<String, Error> {
+    Ok(routes::csrf(&session)?)
+}
+
+async fn form(session: Session, Path(token): Path<String>) -> Result<String, Error> {
+    routes::form(&session, &token)
+}
+
 async fn login(session: Session, Path(user): Path<String>) -> Result<&'static str, Error> {
     Ok(routes::login(&session, &user)?)
 }
@@ -96,6 +104,8 @@ fn bare() -> Router {
         .route("/read", get(read))
         .route("/write", post(write))
         .route("/write-then-fail", post(write_then_fail))
+        .route("/csrf", get(csrf))
+        .route("/form/{token}", post(form))
         .route("/login/{user}", post(login))
         .route("/renew", post(renew))
         .route("/logout", post(logout))

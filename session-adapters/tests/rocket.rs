@@ -57,6 +57,16 @@ fn renew(session: Session) -> &'static str {
     "ok"
 }
 
+#[get("/csrf")]
+fn csrf(session: Session) -> Result<String, Error> {
+    Ok(routes::csrf(&session)?)
+}
+
+#[post("/form/<token>")]
+fn form(session: Session, token: &str) -> Result<String, Error> {
+    routes::form(&session, token)
+}
+
 #[post("/logout")]
 fn logout(session: Session) -> &'static str {
     session.destroy();
@@ -134,6 +144,8 @@ fn bare() -> Rocket<Build> {
             read,
             write,
             write_then_fail,
+            csrf,
+            form,
             login,
             renew,
             logout,

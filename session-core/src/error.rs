@@ -32,6 +32,16 @@ pub enum SessionError {
     /// "Log out everywhere" in stateless mode needs a revocation store.
     #[error("log out everywhere needs a revocation store in stateless mode")]
     NoRevocationStore,
+    /// A form's CSRF token did not match the session (403, [S-27]).
+    ///
+    /// [S-27]: crate::manual::security
+    #[error(transparent)]
+    Csrf(#[from] crate::csrf::CsrfRefusal),
+    /// Form tokens need a key: stateful managers derive it from their secret, stateless ones
+    /// are given one with
+    /// [`csrf_token_secret`](crate::adapter::SessionManagerBuilder::csrf_token_secret).
+    #[error("CSRF form tokens need a secret: call csrf_token_secret on the manager's builder")]
+    NoCsrfKey,
 }
 
 impl From<StoreError> for SessionError {
@@ -45,7 +55,7 @@ impl From<StoreError> for SessionError {
 
 impl SessionError {
     /// The HTTP status adapters answer with: 503 for a transient store failure ([C14]), 409 for a
-    /// conflict ([C8]), 500 otherwise.
+    /// conflict ([C8]), 403 for a refused CSRF token, 500 otherwise.
     ///
     /// [C14]: crate::manual::contracts#c14
     /// [C8]: crate::manual::contracts#c8
@@ -53,6 +63,7 @@ impl SessionError {
         match self {
             SessionError::Store(e) if e.is_transient() => 503,
             SessionError::Conflict => 409,
+            SessionError::Csrf(refusal) => refusal.status_code(),
             _ => 500,
         }
     }

@@ -24,6 +24,16 @@ pub(crate) fn log_invalid_data(why: &'static str) {
     );
 }
 
+/// An unsafe request carrying the session cookie was refused as a forgery (S-27): WARN with the
+/// `reason` and the method, never a header's value.
+pub(crate) fn log_csrf_refusal(refusal: crate::csrf::CsrfRefusal, method: &str) {
+    tracing::warn!(
+        reason = refusal.reason(),
+        method,
+        "request refused as a cross-site request forgery"
+    );
+}
+
 /// A manager operation whose failure is logged by [`log_failure`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Operation {

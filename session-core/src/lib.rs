@@ -46,6 +46,7 @@
 mod b64;
 pub mod codec;
 mod cookie;
+mod csrf;
 mod error;
 mod events;
 mod guard;
@@ -83,6 +84,7 @@ pub mod handler {
 /// For adapter authors (a web framework's binding): the manager an adapter drives around every
 /// request, what it answers, and the guard's decisions.
 pub mod adapter {
+    pub use crate::csrf::{CsrfRefusal, CsrfRequest};
     pub use crate::error::SessionError;
     pub use crate::guard::{AccessGuard, Denial};
     pub use crate::manager::{CookieUpdate, LazySession, SessionManager, SessionManagerBuilder};
@@ -94,6 +96,7 @@ pub mod config {
     pub use crate::cookie::{
         CookieOptions, CookieTooLarge, SameSite, DEFAULT_COOKIE_NAME, MAX_COOKIE_SIZE,
     };
+    pub use crate::csrf::{CsrfProtection, InvalidOrigin, WithoutOrigin};
     pub use crate::policy::{
         ConfigError, ConflictPolicy, Policy, PolicyBuilder, SessionPolicy, DEFAULT_MAX_AGE,
         DEFAULT_REFRESH_THRESHOLD, MAX_SESSION_LIFETIME,

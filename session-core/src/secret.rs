@@ -171,10 +171,12 @@ pub enum KeyPurpose {
     SignedId,
     /// Signing session JWTs (stateless mode).
     Jwt,
+    /// The session-bound CSRF tokens of forms ([`Session::csrf_token`](crate::Session::csrf_token)).
+    CsrfToken,
     /// Keys for anything else the application derives, by label. Labels containing a NUL byte
     /// are reserved for this crate (application-token keys of
     /// [`TokenCodec`](crate::codec::TokenCodec) use one), and the built-in labels
-    /// (`"signed-id cookie tag"`, `"session jwt"`) must not be reused.
+    /// (`"signed-id cookie tag"`, `"session jwt"`, `"csrf form token"`) must not be reused.
     Custom(&'static str),
 }
 
@@ -183,6 +185,7 @@ impl KeyPurpose {
         match self {
             KeyPurpose::SignedId => "signed-id cookie tag",
             KeyPurpose::Jwt => "session jwt",
+            KeyPurpose::CsrfToken => "csrf form token",
             KeyPurpose::Custom(label) => label,
         }
     }

@@ -705,6 +705,12 @@ impl Session {
     /// Ends the session: the record is deleted and a removal cookie sent at commit ([C7]). Writing
     /// to the session afterwards starts a new one.
     ///
+    /// In stateless mode there is no record: with a
+    /// [`revocation_store`](crate::adapter::SessionManagerBuilder::revocation_store) the token is
+    /// revoked there until it would have expired, so a copy of the cookie replayed later is no
+    /// session; **without one, the token stays valid until it expires**: only the browser's copy
+    /// is removed, and anyone holding a copy can still use it.
+    ///
     /// # Examples
     ///
     /// ```
@@ -726,6 +732,75 @@ impl Session {
     /// [C7]: crate::manual::contracts#c7
     pub fn destroy(&self) {
         self.lock().record.destroy();
+    }
+
+    /// The CSRF token for this session's forms ([S-27]): put it in a hidden field and check it
+    /// with [`verify_csrf_token`](Self::verify_csrf_token) when the form comes back.
+    ///
+    /// The token is an HMAC of the session's key, so it needs no storage and is valid for this
+    /// session only; a sign-in or renewal gives the session a new key and so a new token (from
+    /// the next request on: a page rendered in the request that signs in should redirect). Asked
+    /// for without a session, it starts one, so the cookie that comes back with the form names
+    /// it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{adapter::CsrfRefusal, MemoryStore, RequestContext, Secret, SessionError, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// let token = session.csrf_token()?;
+    /// assert!(session.exists(), "a session was started for the form");
+    /// assert!(session.verify_csrf_token(&token).is_ok());
+    ///
+    /// let other = manager.load(None, RequestContext::default()).await?;
+    /// assert!(matches!(other.verify_csrf_token(&token), Err(SessionError::Csrf(CsrfRefusal::BadToken))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NoCsrfKey`] for a stateless manager built without
+    /// [`csrf_token_secret`](crate::adapter::SessionManagerBuilder::csrf_token_secret).
+    ///
+    /// [S-27]: crate::manual::security
+    pub fn csrf_token(&self) -> Result<String, SessionError> {
+        let key = self.manager.csrf_key().ok_or(SessionError::NoCsrfKey)?;
+        let mut state = self.lock();
+        if !state.record.is_loaded() {
+            // A new session: store it, so the form's cookie comes back with it.
+            self.record_mut(&mut state);
+            state.record.mark_written(false);
+        }
+        let record = self.record_mut(&mut state);
+        Ok(key.token(&record.key))
+    }
+
+    /// Checks a form's CSRF token against this session, in constant time ([S-27]).
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::Csrf`] with [`CsrfRefusal::BadToken`](crate::adapter::CsrfRefusal::BadToken)
+    ///   (403) when the token is not this session's (missing, malformed, another session's, or
+    ///   there is no session); logged once at WARN with reason `bad_token`.
+    /// - [`SessionError::NoCsrfKey`] as for [`csrf_token`](Self::csrf_token).
+    ///
+    /// [S-27]: crate::manual::security
+    pub fn verify_csrf_token(&self, presented: &str) -> Result<(), SessionError> {
+        let key = self.manager.csrf_key().ok_or(SessionError::NoCsrfKey)?;
+        let valid = self
+            .lock()
+            .record
+            .get()
+            .is_some_and(|record| key.verify(&record.key, presented));
+        if valid {
+            Ok(())
+        } else {
+            let refusal = crate::csrf::CsrfRefusal::BadToken;
+            crate::events::log_csrf_refusal(refusal, "form");
+            Err(SessionError::Csrf(refusal))
+        }
     }
 
     /// The session's lifetime figures ([C3]), or `None` when there is no session.

@@ -42,6 +42,8 @@ pub(crate) struct NewToken {
     /// Days until it expires; empty for never.
     #[serde(default)]
     days: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 /// `POST /tokens`: creates a token and shows it, once.
@@ -50,6 +52,9 @@ pub(crate) async fn create(
     user: SignedIn,
     Form(form): Form<NewToken>,
 ) -> Response {
+    if let Err(e) = user.verify_csrf_token(&form.csrf) {
+        return session_adapters::Error::from(e).into_response();
+    }
     let mut request = NewApiToken::named(form.name).scopes(form.scopes.split_whitespace());
     match form.days.trim() {
         "" => {}
@@ -75,7 +80,11 @@ pub(crate) async fn revoke(
     State(app): State<App>,
     user: SignedIn,
     Path(id): Path<String>,
+    Form(form): Form<crate::CsrfField>,
 ) -> Response {
+    if let Err(e) = user.verify_csrf_token(&form.csrf) {
+        return session_adapters::Error::from(e).into_response();
+    }
     match app.api_tokens.revoke(user.user_id(), &id).await {
         Ok(_) => Redirect::to("/tokens").into_response(),
         Err(error) => render(&app, &user, None, Some(&error.to_string())).await,
@@ -100,7 +109,14 @@ async fn render(app: &App, user: &SignedIn, shown: Option<Shown>, error: Option<
         }
     };
     let now = UnixTime::now();
-    let html = tokens_page(&app.base_url, &tokens, now, shown.as_ref(), error);
+    let token = match user.csrf_token() {
+        Ok(token) => token,
+        Err(e) => return session_adapters::Error::from(e).into_response(),
+    };
+    let html = crate::pages::with_csrf(
+        tokens_page(&app.base_url, &tokens, now, shown.as_ref(), error),
+        &token,
+    );
     // The page may carry a token: no cache keeps it.
     ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }

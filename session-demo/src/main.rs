@@ -284,6 +284,16 @@ async fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
+/// The CSRF token of a POST form ([`pages::with_csrf`] puts it in every form); the handler checks
+/// it with `verify_csrf_token` before doing anything. The session layer's origin check refuses
+/// cross-site POSTs before any handler runs; this is the second line, for browsers that send no
+/// origin headers.
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
 async fn home(State(app): State<App>, user: SignedIn) -> Result<Html<String>, Error> {
     let count: u64 = user.get("count")?.unwrap_or(0);
     let sessions = user.list_user_sessions().await?;
@@ -295,14 +305,17 @@ async fn home(State(app): State<App>, user: SignedIn) -> Result<Html<String>, Er
         let note: Option<String> = user.get(PASSWORD_NOTE).ok().flatten();
         (scheme, note)
     });
-    Ok(Html(pages::dashboard(
-        &app.store_name,
-        user.user_id(),
-        &user,
-        count,
-        &sessions,
-        provider.as_ref(),
-        password.as_ref(),
+    Ok(Html(pages::with_csrf(
+        pages::dashboard(
+            &app.store_name,
+            user.user_id(),
+            &user,
+            count,
+            &sessions,
+            provider.as_ref(),
+            password.as_ref(),
+        ),
+        &user.csrf_token()?,
     )))
 }
 
@@ -341,16 +354,28 @@ async fn login_form(State(app): State<App>, session: Session) -> Response {
     if session.user_id().is_some() {
         return Redirect::to("/").into_response();
     }
-    Html(pages::login(None, &app.sign_in.simulated)).into_response()
+    match session.csrf_token() {
+        Ok(token) => Html(pages::with_csrf(
+            pages::login(None, &app.sign_in.simulated),
+            &token,
+        ))
+        .into_response(),
+        Err(e) => Error::from(e).into_response(),
+    }
 }
 
 /// Moves the stand-in provider's clock an hour on (the dashboard's "let the access token
 /// expire"); nothing when the providers are real.
-async fn advance_provider_clock(State(app): State<App>, _user: SignedIn) -> Redirect {
+async fn advance_provider_clock(
+    State(app): State<App>,
+    user: SignedIn,
+    Form(form): Form<CsrfField>,
+) -> Result<Redirect, Error> {
+    user.verify_csrf_token(&form.csrf)?;
     if let Some(standin) = &app.sign_in.standin {
         standin.advance(std::time::Duration::from_secs(3600));
     }
-    Redirect::to("/")
+    Ok(Redirect::to("/"))
 }
 
 /// Session key of the dashboard's note that the password hash was just upgraded.
@@ -360,6 +385,8 @@ const PASSWORD_NOTE: &str = "password_note";
 struct Credentials {
     username: String,
     password: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 async fn login(
@@ -368,6 +395,9 @@ async fn login(
     session: Session,
     Form(form): Form<Credentials>,
 ) -> Response {
+    if let Err(e) = session.verify_csrf_token(&form.csrf) {
+        return Error::from(e).into_response();
+    }
     let users = app.users.clone();
     let username = form.username.clone();
     let before = app.users.scheme(&form.username);
@@ -375,9 +405,12 @@ async fn login(
         .await
         .unwrap_or(users::SignIn::Refused);
     if matches!(outcome, users::SignIn::Refused) {
-        let page = pages::login(
-            Some("Unknown user or wrong password."),
-            &app.sign_in.simulated,
+        let page = pages::with_csrf(
+            pages::login(
+                Some("Unknown user or wrong password."),
+                &app.sign_in.simulated,
+            ),
+            &form.csrf,
         );
         return (axum::http::StatusCode::UNAUTHORIZED, Html(page)).into_response();
     }
@@ -391,20 +424,23 @@ async fn login(
     Redirect::to("/").into_response()
 }
 
-async fn count(user: SignedIn) -> Result<Redirect, Error> {
+async fn count(user: SignedIn, Form(form): Form<CsrfField>) -> Result<Redirect, Error> {
+    user.verify_csrf_token(&form.csrf)?;
     let n: u64 = user.get("count")?.unwrap_or(0);
     user.insert("count", n + 1)?;
     Ok(Redirect::to("/"))
 }
 
-async fn renew(user: SignedIn) -> Redirect {
+async fn renew(user: SignedIn, Form(form): Form<CsrfField>) -> Result<Redirect, Error> {
+    user.verify_csrf_token(&form.csrf)?;
     user.renew();
-    Redirect::to("/")
+    Ok(Redirect::to("/"))
 }
 
-async fn logout(session: Session) -> Redirect {
+async fn logout(session: Session, Form(form): Form<CsrfField>) -> Result<Redirect, Error> {
+    session.verify_csrf_token(&form.csrf)?;
     session.destroy();
-    Redirect::to("/login")
+    Ok(Redirect::to("/login"))
 }
 
 #[derive(Deserialize)]
@@ -412,6 +448,8 @@ struct Everywhere {
     /// Also revoke the user's API tokens.
     #[serde(default)]
     revoke_tokens: Option<String>,
+    #[serde(default)]
+    csrf: String,
 }
 
 async fn logout_everywhere(
@@ -419,6 +457,7 @@ async fn logout_everywhere(
     user: SignedIn,
     Form(form): Form<Everywhere>,
 ) -> Result<Response, Error> {
+    user.verify_csrf_token(&form.csrf)?;
     if form.revoke_tokens.is_some() {
         if let Err(e) = app.api_tokens.revoke_all(user.user_id()).await {
             let status = axum::http::StatusCode::from_u16(e.status_code())

@@ -18,6 +18,24 @@ pub(crate) fn page(title: &str, body: &str) -> String {
 }
 
 /// Escapes text for HTML element content and attribute values.
+/// `html` with the session's CSRF token as a hidden `csrf` field in every POST form, which the
+/// handlers check ([`crate::CsrfField`]). The token is base64url: nothing to escape.
+pub(crate) fn with_csrf(html: String, token: &str) -> String {
+    let field = format!("<input type=\"hidden\" name=\"csrf\" value=\"{token}\">");
+    let mut out = String::with_capacity(html.len() + 64);
+    let mut rest = html.as_str();
+    while let Some(start) = rest.find("<form method=\"post\"") {
+        let Some(end) = rest[start..].find('>') else {
+            break;
+        };
+        out.push_str(&rest[..start + end + 1]);
+        out.push_str(&field);
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

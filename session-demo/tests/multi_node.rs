@@ -2,7 +2,8 @@
 //! and the same store, are one application. A session made on node A is used on node B, a write
 //! on B is seen on A, "log out everywhere" on A ends the user's session on B, and concurrent
 //! writers on A and B follow the conflict model: every increment a node acknowledged is in the
-//! final count, the others were refused (409), none is lost.
+//! final count, the others were refused (409), none is lost. A form's CSRF token made on one
+//! node is accepted on the other (it is derived from the shared secret and the session).
 //!
 //! Run for every store several processes can share: SQLite (one file), Redis, Redis Cluster
 //! (`REDIS_CLUSTER_NODES`, which `cargo xtask test` sets) and PostgreSQL (`POSTGRES_URL`). The
@@ -105,15 +106,42 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn sign_in(client: &Client, node: &Node, user: &str, password: &str) -> String {
+/// The CSRF token of the first form on `page`.
+fn csrf_field(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).expect("a CSRF field") + marker.len();
+    let end = start + page[start..].find('"').expect("end of the token");
+    page[start..end].to_owned()
+}
+
+/// Signs in on `node` as a browser does: the login page (a session and its form token), then
+/// the form. Returns the signed-in session's cookie and its form token (a new one: the
+/// session's id changed at sign-in).
+async fn sign_in(client: &Client, node: &Node, user: &str, password: &str) -> (String, String) {
+    let form = client
+        .get(format!("{}/login", node.base))
+        .send()
+        .await
+        .expect("GET /login");
+    let cookie = session_cookie(&form).expect("a session for the form");
+    let token = csrf_field(&form.text().await.expect("the login page"));
     let response = client
         .post(format!("{}/login", node.base))
-        .form(&[("username", user), ("password", password)])
+        .header("cookie", &cookie)
+        .form(&[("username", user), ("password", password), ("csrf", &token)])
         .send()
         .await
         .expect("POST /login");
     assert!(response.status().is_redirection(), "{}", response.status());
-    session_cookie(&response).expect("a session cookie")
+    let cookie = session_cookie(&response).expect("a session cookie");
+    let dashboard = client
+        .get(format!("{}/", node.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("GET /");
+    let token = csrf_field(&dashboard.text().await.expect("the dashboard"));
+    (cookie, token)
 }
 
 /// The counter on the node's dashboard, or `None` when the cookie is no signed-in session.
@@ -134,10 +162,11 @@ async fn counter(client: &Client, node: &Node, cookie: &str) -> Option<u64> {
     Some(page[start..end].parse().expect("a number"))
 }
 
-async fn increment(client: &Client, node: &Node, cookie: &str) -> StatusCode {
+async fn increment(client: &Client, node: &Node, cookie: &str, token: &str) -> StatusCode {
     client
         .post(format!("{}/count", node.base))
         .header("cookie", cookie)
+        .form(&[("csrf", token)])
         .send()
         .await
         .expect("POST /count")
@@ -158,21 +187,49 @@ async fn two_nodes_are_one_app(store: &str, shared_data_dir: bool, env: &[(&str,
     let logs = || format!("node A:\n{}\nnode B:\n{}", read(&a.log), read(&b.log));
 
     // A session made on A is used on B, and a write on B is seen on A.
-    let alice = sign_in(&http, &a, "alice", "wonderland").await;
+    let (alice, token) = sign_in(&http, &a, "alice", "wonderland").await;
     assert_eq!(counter(&http, &b, &alice).await, Some(0), "{}", logs());
-    assert!(increment(&http, &b, &alice).await.is_redirection());
+    assert!(increment(&http, &b, &alice, &token).await.is_redirection());
     assert_eq!(counter(&http, &a, &alice).await, Some(1), "{}", logs());
+
+    // A cross-site form post with the user's cookie (and even the right form token) is refused
+    // before the handler, and so is a same-site one without the token.
+    let forged = http
+        .post(format!("{}/count", a.base))
+        .header("cookie", &alice)
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .expect("POST /count");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let tokenless = http
+        .post(format!("{}/count", b.base))
+        .header("cookie", &alice)
+        .form(&[("csrf", "")])
+        .send()
+        .await
+        .expect("POST /count");
+    assert_eq!(tokenless.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        counter(&http, &a, &alice).await,
+        Some(1),
+        "nothing was written"
+    );
 
     // Concurrent writers on both nodes: what was acknowledged is counted, nothing is lost.
     let rounds = 20;
     let writer = |node: &Node| {
         let (http, cookie, url) = (http.clone(), alice.clone(), format!("{}/count", node.base));
+        let token = token.clone();
         tokio::spawn(async move {
             let mut acknowledged = 0u64;
             for _ in 0..rounds {
                 let status = http
                     .post(&url)
                     .header("cookie", &cookie)
+                    .form(&[("csrf", &token)])
                     .send()
                     .await
                     .expect("POST /count")
@@ -202,12 +259,12 @@ async fn two_nodes_are_one_app(store: &str, shared_data_dir: bool, env: &[(&str,
     assert_eq!(counter(&http, &b, &alice).await, Some(counted));
 
     // "Log out everywhere" on A ends the user's session made on B.
-    let on_b = sign_in(&http, &b, "alice", "wonderland").await;
+    let (on_b, _) = sign_in(&http, &b, "alice", "wonderland").await;
     assert!(counter(&http, &a, &on_b).await.is_some());
     let everywhere = http
         .post(format!("{}/logout-everywhere", a.base))
         .header("cookie", &alice)
-        .form(&[("confirm", "1")])
+        .form(&[("csrf", token.as_str())])
         .send()
         .await
         .expect("POST /logout-everywhere");
@@ -260,7 +317,10 @@ async fn two_nodes_on_one_postgres() {
     two_nodes_are_one_app(
         "postgres",
         false,
-        &[("POSTGRES_URL", url.clone()), ("POSTGRES_SCHEMA", schema.clone())],
+        &[
+            ("POSTGRES_URL", url.clone()),
+            ("POSTGRES_SCHEMA", schema.clone()),
+        ],
     )
     .await;
     drop_schema(&url, &schema);

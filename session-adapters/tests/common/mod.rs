@@ -15,6 +15,8 @@
 //! - `GET  /read`               Session extractor; body = data "n" as a number, or "none".
 //! - `POST /write`              Session extractor; n = n + 1 (absent = 0); body = new n.
 //! - `POST /write-then-fail`   Session extractor; n = n + 1, then answers 500 "failed".
+//! - `GET  /csrf`               Session extractor; body = `csrf_token()`.
+//! - `POST /form/{token}`       Session extractor; `verify_csrf_token(token)?`, then as `/write`.
 //! - `POST /login/{user}`       Session extractor; `session.login(UserId::new(user))` and insert
 //!                              "name" = user; body "ok".
 //! - `POST /renew`              Session extractor; `session.renew()`; body "ok".
@@ -44,6 +46,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod bearer;
+pub mod csrf;
 pub mod oauth;
 pub mod routes;
 pub mod scenarios;
@@ -53,6 +56,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Once};
 
+use session_core::config::CsrfProtection;
 use session_core::testing::{FaultSwitch, FaultyStore, MockClock, SpyCounts, SpyStore};
 use session_core::{JweCodec, JwtCodec, MemoryStore, Policy, Secret, SessionManager, SessionStore};
 
@@ -197,20 +201,29 @@ pub async fn fixture<D: Driver>(backend: Backend) -> Fixture<D::App> {
 
 /// The ROUTES app of driver `D` on `backend` with `policy`.
 pub async fn fixture_with<D: Driver>(backend: Backend, policy: Policy) -> Fixture<D::App> {
-    build_fixture::<D>(backend, policy, false).await
+    build_fixture::<D>(backend, policy, CsrfProtection::new(), false).await
+}
+
+/// The ROUTES app of driver `D` on `backend` with the default policy and `csrf`.
+pub async fn fixture_with_csrf<D: Driver>(
+    backend: Backend,
+    csrf: CsrfProtection,
+) -> Fixture<D::App> {
+    build_fixture::<D>(backend, Policy::default(), csrf, false).await
 }
 
 /// [`fixture`] with the session middleware attached twice.
 pub async fn fixture_with_middleware_twice<D: Driver>(backend: Backend) -> Fixture<D::App> {
-    build_fixture::<D>(backend, Policy::default(), true).await
+    build_fixture::<D>(backend, Policy::default(), CsrfProtection::new(), true).await
 }
 
 async fn build_fixture<D: Driver>(
     backend: Backend,
     policy: Policy,
+    csrf: CsrfProtection,
     twice: bool,
 ) -> Fixture<D::App> {
-    let parts = managed(backend, policy);
+    let parts = managed_with(backend, policy, csrf);
     let app = if twice {
         D::app_with_middleware_twice(parts.manager.clone()).await
     } else {
@@ -247,19 +260,29 @@ impl Managed {
 
 /// The manager of a test on `backend` with `policy` (see [`Managed`]).
 pub fn managed(backend: Backend, policy: Policy) -> Managed {
+    managed_with(backend, policy, CsrfProtection::new())
+}
+
+/// [`managed`] with the CSRF check `csrf`. Stateless managers get form tokens from the test
+/// secret too.
+pub fn managed_with(backend: Backend, policy: Policy, csrf: CsrfProtection) -> Managed {
     global_subscriber();
     let clock = MockClock::at(START);
     let (manager, calls, faults, temp_dir) = match backend {
         Backend::Stateless => {
             let codec = JwtCodec::hs256(&secret()).expect("an HS256 key from 32 bytes");
             let (store, calls, faults) = spied(MemoryStore::new());
-            let builder = SessionManager::stateless(codec).revocation_store(store);
+            let builder = SessionManager::stateless(codec)
+                .revocation_store(store)
+                .csrf_token_secret(&secret());
             (builder, calls, faults, None)
         }
         Backend::StatelessJwe => {
             let codec = JweCodec::a256gcm(&secret()).expect("an A256GCM key from 32 bytes");
             let (store, calls, faults) = spied(MemoryStore::new());
-            let builder = SessionManager::stateless(codec).revocation_store(store);
+            let builder = SessionManager::stateless(codec)
+                .revocation_store(store)
+                .csrf_token_secret(&secret());
             (builder, calls, faults, None)
         }
         Backend::Memory => {
@@ -286,7 +309,11 @@ pub fn managed(backend: Backend, policy: Policy) -> Managed {
             )
         }
     };
-    let manager = manager.policy(policy).clock(clock.clone()).build();
+    let manager = manager
+        .policy(policy)
+        .clock(clock.clone())
+        .csrf(csrf)
+        .build();
     Managed {
         manager,
         backend,
@@ -455,6 +482,10 @@ macro_rules! behaviour_suite {
             guard_redirects_pages_and_401s_apis,
             decoded_once_per_request,
             a_handler_that_never_asks_for_the_session_costs_nothing,
+            s27_a_cross_site_post_with_the_cookie_is_refused_before_the_handler,
+            s27_strict_mode_refuses_a_post_without_origin_headers,
+            s27_form_tokens_are_bound_to_the_session,
+            s24_a_logged_out_cookie_replayed_is_no_session,
             $($stateful,)*
         );
     };

@@ -46,6 +46,17 @@ pub fn write_then_fail(session: &Session) -> Result<(), DataError> {
     Ok(())
 }
 
+/// `GET /csrf`: the session's form token (starting a session if there is none).
+pub fn csrf(session: &Session) -> Result<String, SessionError> {
+    session.csrf_token()
+}
+
+/// `POST /form/{token}`: checks the form token, then increments `n` like `POST /write`.
+pub fn form(session: &Session, token: &str) -> Result<String, session_adapters::Error> {
+    session.verify_csrf_token(token)?;
+    Ok(write(session)?)
+}
+
 /// `POST /login/{user}`: signs `user` in and stores their name.
 pub fn login(session: &Session, user: &str) -> Result<&'static str, DataError> {
     session.login(UserId::new(user));

@@ -16,6 +16,13 @@ use super::{
     TestApp, TestRequest,
 };
 
+pub use super::csrf::{
+    s24_a_logged_out_cookie_replayed_is_no_session,
+    s27_a_cross_site_post_with_the_cookie_is_refused_before_the_handler,
+    s27_form_tokens_are_bound_to_the_session,
+    s27_strict_mode_refuses_a_post_without_origin_headers,
+};
+
 const HOUR: Duration = Duration::from_secs(3600);
 const MINUTE: Duration = Duration::from_secs(60);
 /// The default lifetime in seconds.

@@ -220,11 +220,23 @@ impl SessionManager {
         CookieUpdate::Remove(self.0.policy.cookie().removal_cookie())
     }
 
-    /// Deletes a record the request destroyed (stateful mode; a stateless token just expires
-    /// with its removed cookie).
+    /// Ends a session the request destroyed: deletes its record (stateful), or, in stateless
+    /// mode with a revocation store, revokes its token (its `jti`) until the token would have
+    /// expired anyway, so the logged-out cookie replayed is no session ([S-24]). Without a
+    /// revocation store a stateless token stays valid until it expires: only the browser's copy
+    /// is removed.
+    ///
+    /// [S-24]: crate::manual::security
     async fn delete_destroyed(&self, key: &SessionKey) -> Result<(), SessionError> {
-        if let Mode::Stateful { store, .. } = &self.0.mode {
-            store.delete(key).await?;
+        match &self.0.mode {
+            Mode::Stateful { store, .. } => store.delete(key).await?,
+            Mode::Stateless {
+                revocations: Some(store),
+                ..
+            } => self.revoke_token(&**store, key, self.now()).await?,
+            Mode::Stateless {
+                revocations: None, ..
+            } => {}
         }
         tracing::debug!(session = %key.fingerprint(), "session destroyed");
         Ok(())

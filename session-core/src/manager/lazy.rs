@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
+use crate::csrf::{CsrfRefusal, CsrfRequest};
 use crate::error::SessionError;
 use crate::session::{RequestContext, Session};
 
@@ -105,6 +106,45 @@ impl LazySession {
             })
             .await
             .cloned()
+    }
+
+    /// The cross-site request forgery check ([S-27]) for this request, which adapters run
+    /// before the handler: a request without the session cookie passes (nothing ambient to
+    /// abuse); one with it is decided by the manager's
+    /// [`CsrfProtection`](crate::config::CsrfProtection). A refusal is logged here, once, at
+    /// WARN with its reason; the adapter answers 403 without calling the handler.
+    ///
+    /// ```
+    /// use session_core::adapter::{CsrfRefusal, CsrfRequest};
+    /// use session_core::{MemoryStore, RequestContext, Secret, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new()).build();
+    /// let forged = CsrfRequest {
+    ///     method: "POST",
+    ///     host: Some("app.example"),
+    ///     origin: Some("https://evil.example"),
+    ///     ..CsrfRequest::default()
+    /// };
+    /// let with_cookie = manager.lazy_from_headers(["session=x.y"], RequestContext::default());
+    /// assert_eq!(with_cookie.check_csrf(&forged), Err(CsrfRefusal::ForeignOrigin));
+    /// let without = manager.lazy_from_headers([], RequestContext::default());
+    /// assert_eq!(without.check_csrf(&forged), Ok(()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The [`CsrfRefusal`] when the request looks forged.
+    ///
+    /// [S-27]: crate::manual::security
+    pub fn check_csrf(&self, request: &CsrfRequest<'_>) -> Result<(), CsrfRefusal> {
+        if self.0.cookie.is_none() {
+            return Ok(());
+        }
+        let checked = self.0.manager.csrf().check(request);
+        if let Err(refusal) = checked {
+            crate::events::log_csrf_refusal(refusal, request.method);
+        }
+        checked
     }
 
     /// The session, if something already loaded it.

@@ -155,6 +155,11 @@ impl SessionManager {
                     Err(reason) => return Ok(Err(reason)),
                 };
                 let record = decoded.payload;
+                if let Some(store) = revocations {
+                    if self.is_token_revoked(&**store, &record.key, now).await? {
+                        return Ok(Err(RejectReason::Revoked));
+                    }
+                }
                 let mut not_before = None;
                 if let (Some(store), Some(user)) = (revocations, &record.user_id) {
                     let marker = self.not_before(&**store, user, now).await?;

@@ -20,6 +20,7 @@ use std::sync::Arc;
 #[cfg(doc)]
 use crate::codec::JwtCodec;
 use crate::codec::{SessionCodec, SignedIdCodec};
+use crate::csrf::{CsrfProtection, CsrfTokenKey};
 use crate::guard::AccessGuard;
 use crate::id::SessionId;
 use crate::policy::{Policy, SessionPolicy};
@@ -61,6 +62,9 @@ struct Inner {
     guard: AccessGuard,
     /// Stateful commits of one session take turns (see `commit_locks.rs`).
     commit_locks: CommitLocks,
+    csrf: CsrfProtection,
+    /// The key of form tokens, if the manager has one.
+    csrf_key: Option<CsrfTokenKey>,
 }
 
 /// Loads and commits sessions; one per application, cheap to clone.
@@ -115,6 +119,8 @@ pub struct SessionManagerBuilder {
     policy: Arc<dyn SessionPolicy>,
     clock: Arc<dyn Clock>,
     guard: AccessGuard,
+    csrf: CsrfProtection,
+    csrf_key: Option<CsrfTokenKey>,
 }
 
 impl fmt::Debug for SessionManagerBuilder {
@@ -168,9 +174,11 @@ impl SessionManagerBuilder {
     }
 
     /// Stateless mode: keep per-user "not before" times in `store`, so "log out everywhere"
-    /// revokes tokens already issued ([C9], [S-24]). Costs one store read per request with a
-    /// signed-in user. Without it, stateless tokens live until they expire. Ignored in stateful
-    /// mode, where the store itself ends sessions.
+    /// revokes tokens already issued ([C9], [S-24]), and the tokens of destroyed sessions
+    /// (`destroy()`, a logout), so a logged-out cookie replayed is no session. Costs one store
+    /// read per request with a token, and a second one when it names a user. Without it,
+    /// stateless tokens live until they expire, logged out or not. Ignored in stateful mode,
+    /// where the store itself ends sessions.
     ///
     /// # Examples
     ///
@@ -253,6 +261,48 @@ impl SessionManagerBuilder {
         self
     }
 
+    /// The cross-site request forgery check adapters run before every handler (default
+    /// [`CsrfProtection::new`]: on, this site's origin, requests without origin headers allowed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use session_core::config::{CsrfProtection, WithoutOrigin};
+    /// use session_core::{MemoryStore, Secret, SessionManager};
+    /// let manager = SessionManager::stateful(&Secret::from_bytes(vec![7u8; 32])?, MemoryStore::new())
+    ///     .csrf(CsrfProtection::new().allow_origin("https://www.example")?.without_origin(WithoutOrigin::Refuse))
+    ///     .build();
+    /// assert!(manager.csrf().is_enabled());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn csrf(mut self, csrf: CsrfProtection) -> Self {
+        self.csrf = csrf;
+        self
+    }
+
+    /// The secret form tokens ([`Session::csrf_token`](crate::Session::csrf_token)) are derived
+    /// from (HKDF label `csrf form token`). Stateful managers derive them from their own secret
+    /// already; a stateless manager needs this to offer form tokens.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use session_core::{JwtCodec, RequestContext, Secret, SessionManager};
+    /// let secret = Secret::from_bytes(vec![7u8; 32])?;
+    /// let manager = SessionManager::stateless(JwtCodec::hs256(&secret)?)
+    ///     .csrf_token_secret(&secret)
+    ///     .build();
+    /// let session = manager.load(None, RequestContext::default()).await?;
+    /// let token = session.csrf_token()?;
+    /// assert!(session.verify_csrf_token(&token).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub fn csrf_token_secret(mut self, secret: &Secret) -> Self {
+        self.csrf_key = Some(CsrfTokenKey::new(secret));
+        self
+    }
+
     /// The manager. Building checks nothing: the policy was checked when it was built
     /// ([`PolicyBuilder::build`](crate::config::PolicyBuilder::build)), the secret when it was made.
     ///
@@ -272,6 +322,8 @@ impl SessionManagerBuilder {
             clock: self.clock,
             guard: self.guard,
             commit_locks: CommitLocks::new(),
+            csrf: self.csrf,
+            csrf_key: self.csrf_key,
         }))
     }
 }
@@ -283,6 +335,8 @@ impl SessionManager {
             policy: Arc::new(Policy::default()),
             clock: Arc::new(SystemClock),
             guard: AccessGuard::default(),
+            csrf: CsrfProtection::new(),
+            csrf_key: None,
         }
     }
 
@@ -333,6 +387,7 @@ impl SessionManager {
             codec: Arc::new(SignedIdCodec::new(secret)),
             store: Arc::new(store),
         })
+        .csrf_token_secret(secret)
     }
 
     /// The policy in force.
@@ -347,6 +402,16 @@ impl SessionManager {
     /// ```
     pub fn policy(&self) -> &dyn SessionPolicy {
         &*self.0.policy
+    }
+
+    /// The cross-site request forgery check in force ([`SessionManagerBuilder::csrf`]).
+    pub fn csrf(&self) -> &CsrfProtection {
+        &self.0.csrf
+    }
+
+    /// The key of form tokens, if there is one.
+    pub(crate) fn csrf_key(&self) -> Option<&CsrfTokenKey> {
+        self.0.csrf_key.as_ref()
     }
 
     /// The session guard's configuration.

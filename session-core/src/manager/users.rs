@@ -95,6 +95,50 @@ impl SessionManager {
         Ok(ended)
     }
 
+    /// The key under which the revocation store remembers one destroyed stateless token.
+    fn revoked_token_key(key: &SessionKey) -> SessionKey {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(b"session-core revoked token\0")
+            .chain_update(key.as_bytes())
+            .finalize();
+        SessionKey::from_bytes(digest.into())
+    }
+
+    /// Revokes the stateless token whose `jti` is `key`: an entry in the revocation store that
+    /// outlives every token with that `jti` (the longest one expires one lifetime after its
+    /// last refresh, at most `now + longest_lifetime`).
+    pub(super) async fn revoke_token(
+        &self,
+        store: &dyn SessionStore,
+        key: &SessionKey,
+        now: UnixTime,
+    ) -> Result<(), SessionError> {
+        let lifetime = self.0.policy.longest_lifetime();
+        let entry = SessionRecord::new(
+            Self::revoked_token_key(key),
+            now,
+            now + lifetime + std::time::Duration::from_secs(60),
+        );
+        match store.create(&entry).await {
+            Ok(()) | Err(StoreError::Collision) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether the stateless token whose `jti` is `key` was revoked by a logout.
+    pub(super) async fn is_token_revoked(
+        &self,
+        store: &dyn SessionStore,
+        key: &SessionKey,
+        now: UnixTime,
+    ) -> Result<bool, SessionError> {
+        Ok(store
+            .load(&Self::revoked_token_key(key), now)
+            .await?
+            .is_some())
+    }
+
     /// The key of a user's "not before" marker in the revocation store.
     fn marker_key(user: &UserId) -> SessionKey {
         use sha2::{Digest, Sha256};
