@@ -126,6 +126,7 @@ impl Server {
     }
 
     /// Whether this is a cluster connection: every call then touches one key (one slot).
+    #[cfg(feature = "cluster")]
     pub(crate) fn is_cluster(&self) -> bool {
         match self.conn {
             Conn::Single(_) => false,

@@ -60,6 +60,7 @@ impl RedisStore {
     }
 
     /// The connection, for another store of this crate to share.
+    #[cfg(any(feature = "auth", feature = "cluster"))]
     pub(crate) fn server(&self) -> &Server {
         &self.server
     }
