@@ -157,6 +157,7 @@ impl Fairing for SessionFairing {
             // 403, so no handler of the app runs, and without a session slot nothing is
             // committed.
             req.set_method(Method::Get);
+            // Invariant: CSRF_REFUSED_PATH is a constant absolute path, a valid origin URI.
             req.set_uri(Origin::parse(CSRF_REFUSED_PATH).expect("a valid static path"));
             return;
         }

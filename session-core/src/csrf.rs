@@ -360,6 +360,7 @@ impl fmt::Debug for CsrfTokenKey {
 impl CsrfTokenKey {
     pub(crate) fn new(secret: &Secret) -> Self {
         let key = secret.derive(KeyPurpose::CsrfToken);
+        // Invariant: HMAC accepts a key of any length.
         CsrfTokenKey(
             Hmac::<Sha256>::new_from_slice(key.expose()).expect("HMAC takes a key of any length"),
         )
