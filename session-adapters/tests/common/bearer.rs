@@ -653,6 +653,62 @@ pub async fn missing_api_tokens_is_a_500_naming_the_fix<D: BearerDriver>(backend
     );
 }
 
+/// S-28: an API token is read from `Authorization: Bearer` only. A valid token in the query
+/// (`?access_token=`, RFC 6750 §2.3, which we do not support), under other common names, or
+/// in a form-encoded `POST`, is no credential: 401 with the plain `Bearer` challenge, and with
+/// a session cookie the request is the session's user, never the token's.
+pub async fn s28_an_api_token_comes_from_the_authorization_header_only<D: BearerDriver>(
+    backend: Backend,
+) {
+    let bf = bearer_fixture::<D>(backend).await;
+    let ctx = format!("{}/{backend:?}", D::NAME);
+    let header = bf.whoami(&[&format!("Bearer {}", bf.valid)], None).await;
+    assert_eq!(
+        header.body, "bearer:bob:ci:deploy,read",
+        "{ctx}: the header works"
+    );
+
+    for name in ["access_token", "token", "api_key"] {
+        let query = format!("{name}={}", bf.valid);
+        let ctx = format!("{ctx}: ?{name}=");
+
+        let response = bf
+            .fx
+            .send(TestRequest::get(&format!("/api/whoami?{query}")))
+            .await;
+        assert_eq!(response.status, 401, "{ctx}: {response:?}");
+        assert_eq!(
+            response.header("www-authenticate"),
+            Some("Bearer"),
+            "{ctx}: {response:?}"
+        );
+
+        let response = bf
+            .fx
+            .send(TestRequest::get(&format!("/api/maybe-whoami?{query}")))
+            .await;
+        assert_eq!(response.body, "anonymous", "{ctx}: {response:?}");
+
+        let request = TestRequest::post(&format!("/api/whoami-write?{query}"))
+            .header("content-type", "application/x-www-form-urlencoded");
+        let response = bf.fx.send(request).await;
+        assert_eq!(
+            response.status, 401,
+            "{ctx}: form-encoded POST: {response:?}"
+        );
+
+        let response = bf
+            .fx
+            .send(TestRequest::get(&format!("/api/whoami?{query}")).cookie(Some(&bf.alice)))
+            .await;
+        assert_eq!(
+            (response.status, response.body.as_str()),
+            (200, "session:alice"),
+            "{ctx}: with alice's cookie"
+        );
+    }
+}
+
 /// Expands to one test per bearer scenario, on a stateless and a stateful backend.
 macro_rules! bearer_suite {
     ($driver:ty, $test:meta) => {
@@ -665,12 +721,14 @@ macro_rules! bearer_suite {
                 a_token_store_outage_is_503,
                 revocation_takes_effect_at_once,
                 missing_api_tokens_is_a_500_naming_the_fix,
+                s28_an_api_token_comes_from_the_authorization_header_only,
             );
             mod stateless {
                 use super::*;
                 $crate::common::bearer::bearer_suite!(@tests $driver, $test; Stateless;
                     bearer_matrix,
                     a_bearer_request_never_touches_the_session,
+                    s28_an_api_token_comes_from_the_authorization_header_only,
                 );
             }
         }

@@ -46,6 +46,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod bearer;
+pub mod credentials;
 pub mod csrf;
 pub mod oauth;
 pub mod routes;
@@ -486,6 +487,7 @@ macro_rules! behaviour_suite {
             s27_strict_mode_refuses_a_post_without_origin_headers,
             s27_form_tokens_are_bound_to_the_session,
             s24_a_logged_out_cookie_replayed_is_no_session,
+            s28_the_session_comes_from_the_cookie_only,
             $($stateful,)*
         );
     };

@@ -16,6 +16,7 @@ use super::{
     TestApp, TestRequest,
 };
 
+pub use super::credentials::s28_the_session_comes_from_the_cookie_only;
 pub use super::csrf::{
     s24_a_logged_out_cookie_replayed_is_no_session,
     s27_a_cross_site_post_with_the_cookie_is_refused_before_the_handler,
@@ -76,38 +77,91 @@ pub async fn c1_no_cookie_and_no_write_sends_nothing<D: Driver>(backend: Backend
     assert_eq!(fx.calls.writes(), 0, "{fx}: store writes");
 }
 
-/// C2: a garbage, tampered or foreign cookie is no session; it is cleared, and an event names
-/// the reason without ever containing the value.
+/// C2, S-29: a garbage, tampered, badly signed, foreign, wrongly signed (stateless: another
+/// algorithm, an unknown `kid`), logged-out-everywhere or expired cookie is no session; it is
+/// cleared, and exactly one event names its exact reason without ever containing the value.
+/// (Schema errors: `a_payload_that_fails_validation_is_no_session`. A corrupt stored record
+/// cannot be made here: the fixture gives no raw access to its stores; see the store
+/// conformance contract `a_corrupt_record_is_a_typed_error`.)
 pub async fn c2_invalid_cookie_is_no_session_and_is_cleared<D: Driver>(backend: Backend) {
     let fx = fixture::<D>(backend).await;
     let valid = fx.post("/write", None).await.only_cookie(&fx).value;
-    let cases = [
-        ("garbage", "not-a-session-cookie".to_owned()),
-        ("tampered", tamper(&valid)),
-        ("another secret", foreign_cookie(&fx).await),
+    let stateless = !backend.is_stateful();
+    // (case, cookie value, the exact `reason` of its one event) (S-29).
+    let mut cases = vec![
+        ("garbage", "not-a-session-cookie".to_owned(), "malformed"),
+        (
+            "tampered",
+            tamper(&valid),
+            if stateless {
+                "malformed"
+            } else {
+                "bad_signature"
+            },
+        ),
+        ("bad signature", tamper_signature(&valid), "bad_signature"),
+        (
+            "another secret",
+            foreign_cookie(&fx).await,
+            // The `kid` is the fingerprint of the key: another secret is another kid.
+            if stateless {
+                "unknown_kid"
+            } else {
+                "bad_signature"
+            },
+        ),
     ];
-    for (case, value) in cases {
-        let capture = LogCapture::new();
-        let response = {
-            let _guard = capture.install();
-            fx.get("/read", Some(&format!("session={value}"))).await
-        };
-        assert_eq!(
-            (response.status, response.body.as_str()),
-            (200, "none"),
-            "{fx}: {case}"
-        );
-        let removal = response.only_cookie(format!("{fx}: {case}"));
-        assert!(removal.is_removal(), "{fx}: {case}: {}", removal.raw);
-        assert_eq!(removal.name, "session", "{fx}: {case}");
-        assert_eq!(removal.attr("Path"), Some("/"), "{fx}: {case}");
-        assert!(
-            capture.events().iter().any(|e| e.field("reason").is_some()),
-            "{fx}: {case}: no event with a reason in {:?}",
-            capture.events()
-        );
-        capture.assert_never_contains(&value);
+    if backend == Backend::Stateless {
+        cases.push(("wrong alg", hs512_cookie(&fx).await, "wrong_alg"));
+        cases.push(("unknown kid", foreign_kid_cookie(&fx).await, "unknown_kid"));
     }
+    // Revoked (stateless) or deleted (stateful): signed in, then "log out everywhere" from
+    // another session of the same user.
+    let revoked = fx.login("carol").await;
+    let other = fx.login("carol").await;
+    let response = fx.post("/logout-everywhere", Some(&other)).await;
+    assert_eq!(response.status, 200, "{fx}: {response:?}");
+    let revoked = revoked.strip_prefix("session=").expect("a pair").to_owned();
+    cases.push((
+        "logged out everywhere",
+        revoked,
+        if stateless { "revoked" } else { "unknown_id" },
+    ));
+    for (case, value, reason) in &cases {
+        expect_rejected(&fx, case, value, reason).await;
+    }
+    // Expired: the first cookie, a second past its lifetime.
+    fx.clock.advance(Duration::from_secs(DAY_SECS as u64 + 1));
+    // A store hides a record past its own expiry (`load` is `None`), so a stateful session
+    // that ran out is logged as `unknown_id`; a token carries its `exp` and says `expired`.
+    let expired = if stateless { "expired" } else { "unknown_id" };
+    expect_rejected(&fx, "expired", &valid, expired).await;
+}
+
+/// `GET /read` with `session=<value>` is 200 "none", clears the cookie, and logs exactly one
+/// event whose `reason` is `reason`, without the value.
+async fn expect_rejected<A: TestApp>(fx: &Fixture<A>, case: &str, value: &str, reason: &str) {
+    let capture = LogCapture::new();
+    let response = {
+        let _guard = capture.install();
+        fx.get("/read", Some(&format!("session={value}"))).await
+    };
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (200, "none"),
+        "{fx}: {case}"
+    );
+    let removal = response.only_cookie(format!("{fx}: {case}"));
+    assert!(removal.is_removal(), "{fx}: {case}: {}", removal.raw);
+    assert_eq!(removal.name, "session", "{fx}: {case}");
+    assert_eq!(removal.attr("Path"), Some("/"), "{fx}: {case}");
+    let reasons: Vec<String> = capture
+        .events()
+        .iter()
+        .filter_map(|e| e.field("reason").map(str::to_owned))
+        .collect();
+    assert_eq!(reasons, [reason], "{fx}: {case}: {:?}", capture.events());
+    capture.assert_never_contains(value);
 }
 
 /// C3: the status reports the time left; past it the session is gone and its cookie cleared.
@@ -653,6 +707,56 @@ fn tamper(value: &str) -> String {
     let mut chars: Vec<char> = value.chars().collect();
     chars[0] = if chars[0] == 'A' { 'B' } else { 'A' };
     chars.into_iter().collect()
+}
+
+/// `value` with one character in the middle of its last segment (the signature, the tag)
+/// changed: every other part is intact.
+fn tamper_signature(value: &str) -> String {
+    let start = value.rfind('.').map_or(0, |dot| dot + 1);
+    let at = start + (value.len() - start) / 2;
+    let mut bytes = value.as_bytes().to_vec();
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).expect("base64url stays ASCII")
+}
+
+/// A stateless session cookie made by `codec` on the fixture's clock.
+async fn cookie_from<A: TestApp>(fx: &Fixture<A>, codec: JwtCodec) -> String {
+    let manager = SessionManager::stateless(codec)
+        .clock(fx.clock.clone())
+        .build();
+    let session = manager
+        .load(None, RequestContext::default())
+        .await
+        .expect("no cookie, no store call");
+    session.insert("n", 1).expect("a number serialises");
+    let update = manager.commit(&session).await.expect("no store");
+    SetCookie::parse(update.header_value().expect("a new session sets a cookie")).value
+}
+
+/// A session token signed with HS512 (the suite's codec is HS256) under the suite's secret.
+async fn hs512_cookie<A: TestApp>(fx: &Fixture<A>) -> String {
+    use session_core::codec::{JwtAlgorithm, JwtKey};
+    let secret = Secret::from_bytes(vec![0x42; 64]).expect("64 bytes");
+    let key = JwtKey::hmac(JwtAlgorithm::HS512, &secret).expect("an HS512 key");
+    let codec = JwtCodec::builder(JwtAlgorithm::HS512)
+        .key(key)
+        .build()
+        .expect("an HS512 codec");
+    cookie_from(fx, codec).await
+}
+
+/// A session token signed with the suite's own key, under a `kid` the ring does not hold.
+async fn foreign_kid_cookie<A: TestApp>(fx: &Fixture<A>) -> String {
+    use session_core::codec::{JwtAlgorithm, JwtKey};
+    let key = JwtKey::hmac(JwtAlgorithm::HS256, &super::secret())
+        .expect("an HS256 key")
+        .with_kid("not-in-the-ring")
+        .expect("a valid kid");
+    let codec = JwtCodec::builder(JwtAlgorithm::HS256)
+        .key(key)
+        .build()
+        .expect("an HS256 codec");
+    cookie_from(fx, codec).await
 }
 
 /// A valid cookie value of the same mode, made with another secret.

@@ -7,6 +7,7 @@
 #[cfg(feature = "auth")]
 mod api_tokens;
 mod at_rest;
+mod clock_restart;
 #[cfg(feature = "cluster")]
 mod cluster;
 #[cfg(feature = "cluster")]

@@ -9,6 +9,7 @@
 mod api_tokens;
 mod common;
 mod conformance;
+mod crash;
 mod engine_corruption;
 mod faults;
 mod open;
