@@ -126,11 +126,13 @@ mod tests {
 async fn build_manager(options: &Options, secret: &Secret) -> Result<SessionManager, BoxError> {
     let dir = &options.data_dir;
     let builder = match options.store.as_str() {
-        "jwt" => {
-            SessionManager::stateless(JwtCodec::hs256(secret)?).revocation_store(MemoryStore::new())
-        }
+        // Stateless managers have no secret of their own to derive form tokens from.
+        "jwt" => SessionManager::stateless(JwtCodec::hs256(secret)?)
+            .revocation_store(MemoryStore::new())
+            .csrf_token_secret(secret),
         "jwe" => SessionManager::stateless(JweCodec::a256gcm(secret)?)
-            .revocation_store(MemoryStore::new()),
+            .revocation_store(MemoryStore::new())
+            .csrf_token_secret(secret),
         "memory" => SessionManager::stateful(secret, MemoryStore::new()),
         "sled" => SessionManager::stateful(
             secret,
