@@ -25,6 +25,7 @@ mod growth;
 mod http;
 mod passwords;
 mod servers;
+mod soak;
 mod stores;
 mod timing;
 
@@ -65,7 +66,8 @@ A full run of all five parts writes BENCHMARKS.md and benchmarks/growth.svg at t
 root, unless the 1-minute load average at its start is at least half the number of cores
 (another job is running): then it prints its figures but writes neither; rerun on a quiet
 machine. A growth run without the other parts writes its plot to the temp dir only.
-growth-store <memory|sled|sqlite|redis> [--quick] is the growth part's child process.
+growth-store <memory|sled|sqlite|redis> [--quick] is the growth part's child process;
+soak-client --url U [--seconds N] [--concurrency C] is `cargo xtask soak`'s load process.
 Environment: REDIS_URL (default redis://127.0.0.1:6379).";
 
 /// Which parts to run, and how hard.
@@ -326,6 +328,15 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("session-bench serve: {}", chain(&*e));
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args.first().map(String::as_str) == Some("soak-client") {
+        return match soak::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("session-bench soak-client: {}", chain(&*e));
                 ExitCode::FAILURE
             }
         };

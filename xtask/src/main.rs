@@ -4,6 +4,7 @@
 mod engines;
 mod env;
 mod fuzz;
+mod soak;
 mod tidy;
 
 use std::process::ExitCode;
@@ -29,6 +30,10 @@ commands:
   fuzz [target] [--seconds N]
                        the cargo-fuzz targets (all, or the one named) for N seconds each
                        (default 30) on a copy of fuzz/corpus; fails naming any crash input
+  soak [--seconds N] [--concurrency C] [--store S ...]
+                       the release demo under a hostile request mix from a second process,
+                       per store (sqlite memory redis postgres jwt; default 30 s, 16 clients):
+                       fails on any 5xx, panic, lost write or lost session; reports memory
 ";
 
 fn main() -> ExitCode {
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("demo") => demo(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
