@@ -121,6 +121,31 @@ mod tests {
         }
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
+
+    /// Every page with a form asks for a CSRF token: every store the demo offers without a
+    /// server must give one (the stateless ones once answered 500 `NoCsrfKey`).
+    #[tokio::test]
+    async fn every_embedded_store_gives_form_tokens() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let secret = Secret::from_bytes(vec![5; 32]).expect("32 bytes");
+        for store in ["jwt", "jwe", "memory", "sled", "sqlite"] {
+            let options = Options {
+                store: store.to_owned(),
+                port: 0,
+                data_dir: dir.path().join(store),
+            };
+            std::fs::create_dir_all(&options.data_dir).expect("data dir");
+            let manager = build_manager(&options, &secret).await.expect(store);
+            let session = manager
+                .load(None, session_core::RequestContext::default())
+                .await
+                .expect("a session");
+            let token = session
+                .csrf_token()
+                .unwrap_or_else(|e| panic!("{store}: {e}"));
+            assert!(session.verify_csrf_token(&token).is_ok(), "{store}");
+        }
+    }
 }
 
 async fn build_manager(options: &Options, secret: &Secret) -> Result<SessionManager, BoxError> {
