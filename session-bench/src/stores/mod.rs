@@ -490,34 +490,47 @@ async fn redis_part(
         .await
         .map_err(context("connect RedisStore"))?;
     let mut m = Measured::new("RedisStore", Some(("GET", "SET")));
+    against_get_set(&mut m, &store, &format!("{prefix}floor"), conn, c, reps).await?;
+    let check = round_trip_check(store, conn).await?;
+    Ok((m, check))
+}
+
+/// Measures `store`'s load and save of the typical record into `m`, each repetition beside
+/// `GET` / `SET` of the same bytes under `floor_key` on `conn` (one server or a cluster).
+pub(super) async fn against_get_set(
+    m: &mut Measured,
+    store: &RedisStore,
+    floor_key: &str,
+    conn: &mut impl redis::aio::ConnectionLike,
+    c: Counts,
+    reps: usize,
+) -> Result<(), BoxError> {
     let mut record = typical_record(UnixTime::now());
-    create(&store, &record).await?;
+    create(store, &record).await?;
     let value = record.to_bytes();
-    let floor_key = format!("{prefix}floor");
     redis::cmd("SET")
-        .arg(&floor_key)
+        .arg(floor_key)
         .arg(&value)
         .query_async::<()>(conn)
         .await?;
     for _ in 0..reps {
-        m.load.add(&loads(&store, &record.key, c.loads).await?);
+        m.load.add(&loads(store, &record.key, c.loads).await?);
         let mut s = Samples::with_capacity(c.loads);
         for _ in 0..c.loads {
             let start = Instant::now();
-            let bytes: Option<Vec<u8>> =
-                redis::cmd("GET").arg(&floor_key).query_async(conn).await?;
+            let bytes: Option<Vec<u8>> = redis::cmd("GET").arg(floor_key).query_async(conn).await?;
             s.push(start.elapsed());
             if bytes.is_none() {
                 return Err(fail("Redis floor: key missing"));
             }
         }
         m.floor_load.add(&s);
-        m.save.add(&saves(&store, &mut record, c.saves).await?);
+        m.save.add(&saves(store, &mut record, c.saves).await?);
         let mut s = Samples::with_capacity(c.saves);
         for _ in 0..c.saves {
             let start = Instant::now();
             redis::cmd("SET")
-                .arg(&floor_key)
+                .arg(floor_key)
                 .arg(&value)
                 .query_async::<()>(conn)
                 .await?;
@@ -525,8 +538,7 @@ async fn redis_part(
         }
         m.floor_save.add(&s);
     }
-    let check = round_trip_check(store, conn).await?;
-    Ok((m, check))
+    Ok(())
 }
 
 /// Commands that only read; anything else seen in a delta counts as a write.

@@ -3,15 +3,10 @@
 //! `SET` through redis-rs' cluster connection, and the target that the store stays within 1.5x
 //! of that floor.
 
-use std::time::Instant;
-
 use redis::cluster_async::ClusterConnection;
 use session_adapters::{RedisStore, RedisStoreConfig};
-use session_core::UnixTime;
 
-use super::{create, loads, saves, Counts, Measured};
-use crate::codec::typical_record;
-use crate::timing::Samples;
+use super::{Counts, Measured};
 use crate::{context, fail, BoxError, Target};
 
 /// The cluster's node URLs, from `REDIS_CLUSTER_NODES`.
@@ -67,41 +62,7 @@ async fn measure(
         "RedisStore on a 3-primary Redis Cluster",
         Some(("cluster GET", "cluster SET")),
     );
-    let mut record = typical_record(UnixTime::now());
-    create(&store, &record).await?;
-    let value = record.to_bytes();
-    let floor_key = format!("{prefix}floor");
-    redis::cmd("SET")
-        .arg(&floor_key)
-        .arg(&value)
-        .query_async::<()>(conn)
-        .await?;
-    for _ in 0..reps {
-        m.load.add(&loads(&store, &record.key, c.loads).await?);
-        let mut s = Samples::with_capacity(c.loads);
-        for _ in 0..c.loads {
-            let start = Instant::now();
-            let bytes: Option<Vec<u8>> =
-                redis::cmd("GET").arg(&floor_key).query_async(conn).await?;
-            s.push(start.elapsed());
-            if bytes.is_none() {
-                return Err(fail("Redis Cluster floor: key missing"));
-            }
-        }
-        m.floor_load.add(&s);
-        m.save.add(&saves(&store, &mut record, c.saves).await?);
-        let mut s = Samples::with_capacity(c.saves);
-        for _ in 0..c.saves {
-            let start = Instant::now();
-            redis::cmd("SET")
-                .arg(&floor_key)
-                .arg(&value)
-                .query_async::<()>(conn)
-                .await?;
-            s.push(start.elapsed());
-        }
-        m.floor_save.add(&s);
-    }
+    super::against_get_set(&mut m, &store, &format!("{prefix}floor"), conn, c, reps).await?;
     Ok(m)
 }
 
