@@ -139,31 +139,8 @@ impl RawAccess for ClusterRaw {
         for (node, key) in keys {
             let client = redis::Client::open(node.as_str())?;
             let mut conn = client.get_multiplexed_async_connection().await?;
-            let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut conn).await?;
-            let values: Vec<Vec<u8>> = match kind.as_str() {
-                "hash" => {
-                    redis::cmd("HGETALL")
-                        .arg(&key)
-                        .query_async(&mut conn)
-                        .await?
-                }
-                "zset" => {
-                    redis::cmd("ZRANGE")
-                        .arg(&key)
-                        .arg(0)
-                        .arg(-1)
-                        .query_async(&mut conn)
-                        .await?
-                }
-                "set" => {
-                    redis::cmd("SMEMBERS")
-                        .arg(&key)
-                        .query_async(&mut conn)
-                        .await?
-                }
-                "string" => vec![redis::cmd("GET").arg(&key).query_async(&mut conn).await?],
-                "none" => continue,
-                other => return Err(format!("a key of unexpected type {other}").into()),
+            let Some(values) = common::key_contents(&mut conn, key.as_bytes()).await? else {
+                continue;
             };
             all.push(key.into_bytes());
             all.extend(values);
@@ -174,22 +151,7 @@ impl RawAccess for ClusterRaw {
     async fn overwrite_record(&self, key: &SessionKey, bytes: &[u8]) -> Result<(), BoxError> {
         let client = redis::cluster::ClusterClient::new(self.nodes.iter().map(String::as_str))?;
         let mut conn = client.get_async_connection().await?;
-        let hash = record_key(&self.prefix, key);
-        let exists: bool = redis::cmd("HEXISTS")
-            .arg(&hash)
-            .arg("r")
-            .query_async(&mut conn)
-            .await?;
-        if !exists {
-            return Err("no record under this key".into());
-        }
-        let _: () = redis::cmd("HSET")
-            .arg(&hash)
-            .arg("r")
-            .arg(bytes)
-            .query_async(&mut conn)
-            .await?;
-        Ok(())
+        common::overwrite_record_bytes(&mut conn, &record_key(&self.prefix, key), bytes).await
     }
 }
 

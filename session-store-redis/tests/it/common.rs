@@ -178,31 +178,8 @@ impl RawAccess for RedisRaw {
         }
         let mut all = Vec::new();
         for key in keys {
-            let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut conn).await?;
-            let values: Vec<Vec<u8>> = match kind.as_str() {
-                "hash" => {
-                    redis::cmd("HGETALL")
-                        .arg(&key)
-                        .query_async(&mut conn)
-                        .await?
-                }
-                "zset" => {
-                    redis::cmd("ZRANGE")
-                        .arg(&key)
-                        .arg(0)
-                        .arg(-1)
-                        .query_async(&mut conn)
-                        .await?
-                }
-                "set" => {
-                    redis::cmd("SMEMBERS")
-                        .arg(&key)
-                        .query_async(&mut conn)
-                        .await?
-                }
-                "string" => vec![redis::cmd("GET").arg(&key).query_async(&mut conn).await?],
-                "none" => continue, // expired since the SCAN
-                other => return Err(format!("a key of unexpected type {other}").into()),
+            let Some(values) = key_contents(&mut conn, &key).await? else {
+                continue; // expired since the SCAN
             };
             all.push(key);
             all.extend(values);
@@ -212,23 +189,56 @@ impl RawAccess for RedisRaw {
 
     async fn overwrite_record(&self, key: &SessionKey, bytes: &[u8]) -> Result<(), BoxError> {
         let mut conn = self.connection().await?;
-        let hash = record_key(&self.prefix, key);
-        let exists: bool = redis::cmd("HEXISTS")
-            .arg(&hash)
-            .arg("r")
-            .query_async(&mut conn)
-            .await?;
-        if !exists {
-            return Err("no record under this key".into());
-        }
-        let _: () = redis::cmd("HSET")
-            .arg(&hash)
-            .arg("r")
-            .arg(bytes)
-            .query_async(&mut conn)
-            .await?;
-        Ok(())
+        overwrite_record_bytes(&mut conn, &record_key(&self.prefix, key), bytes).await
     }
+}
+
+/// Every value under `key` (hash fields and values, set or sorted-set members, a string), or
+/// `None` when the key is gone: what the at-rest contracts scan.
+pub(crate) async fn key_contents(
+    conn: &mut impl redis::aio::ConnectionLike,
+    key: &[u8],
+) -> Result<Option<Vec<Vec<u8>>>, BoxError> {
+    let kind: String = redis::cmd("TYPE").arg(key).query_async(conn).await?;
+    let values = match kind.as_str() {
+        "hash" => redis::cmd("HGETALL").arg(key).query_async(conn).await?,
+        "zset" => {
+            redis::cmd("ZRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .query_async(conn)
+                .await?
+        }
+        "set" => redis::cmd("SMEMBERS").arg(key).query_async(conn).await?,
+        "string" => vec![redis::cmd("GET").arg(key).query_async(conn).await?],
+        "none" => return Ok(None),
+        other => return Err(format!("a key of unexpected type {other}").into()),
+    };
+    Ok(Some(values))
+}
+
+/// Replaces the record bytes of the hash `hash`, failing if it holds no record.
+pub(crate) async fn overwrite_record_bytes(
+    conn: &mut impl redis::aio::ConnectionLike,
+    hash: &str,
+    bytes: &[u8],
+) -> Result<(), BoxError> {
+    let exists: bool = redis::cmd("HEXISTS")
+        .arg(hash)
+        .arg("r")
+        .query_async(conn)
+        .await?;
+    if !exists {
+        return Err("no record under this key".into());
+    }
+    let _: () = redis::cmd("HSET")
+        .arg(hash)
+        .arg("r")
+        .arg(bytes)
+        .query_async(conn)
+        .await?;
+    Ok(())
 }
 
 /// A `redis-server` of our own on a free loopback port, without persistence; killed on drop.
