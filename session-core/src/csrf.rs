@@ -346,10 +346,11 @@ fn origin_of(url: &str) -> Option<String> {
     ))
 }
 
-/// The key of form tokens: HMAC-SHA256 of a session's key, under a key derived from the secret
-/// (HKDF label `csrf form token`).
+/// The keys of form tokens: HMAC-SHA256 of a session's key, under keys derived from a secret
+/// (HKDF label `csrf form token`). The first makes tokens; every key verifies them, so a
+/// rotation of the secret keeps the forms already rendered valid.
 #[derive(Clone)]
-pub(crate) struct CsrfTokenKey(Hmac<Sha256>);
+pub(crate) struct CsrfTokenKey(Vec<Hmac<Sha256>>);
 
 impl fmt::Debug for CsrfTokenKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -359,15 +360,22 @@ impl fmt::Debug for CsrfTokenKey {
 
 impl CsrfTokenKey {
     pub(crate) fn new(secret: &Secret) -> Self {
-        let key = secret.derive(KeyPurpose::CsrfToken);
-        // Invariant: HMAC accepts a key of any length.
-        CsrfTokenKey(
-            Hmac::<Sha256>::new_from_slice(key.expose()).expect("HMAC takes a key of any length"),
-        )
+        CsrfTokenKey(vec![Self::mac(&secret.derive(KeyPurpose::CsrfToken))])
     }
 
-    fn tag(&self, session: &SessionKey) -> [u8; 32] {
-        let mut mac = self.0.clone();
+    /// The keys from ones already derived for [`KeyPurpose::CsrfToken`], the one that makes
+    /// tokens first; `None` for none.
+    pub(crate) fn from_derived(keys: &[Secret]) -> Option<Self> {
+        (!keys.is_empty()).then(|| CsrfTokenKey(keys.iter().map(Self::mac).collect()))
+    }
+
+    fn mac(key: &Secret) -> Hmac<Sha256> {
+        // Invariant: HMAC accepts a key of any length.
+        Hmac::<Sha256>::new_from_slice(key.expose()).expect("HMAC takes a key of any length")
+    }
+
+    fn tag(key: &Hmac<Sha256>, session: &SessionKey) -> [u8; 32] {
+        let mut mac = key.clone();
         mac.update(b"csrf\0");
         mac.update(session.as_bytes());
         mac.finalize().into_bytes().into()
@@ -375,15 +383,18 @@ impl CsrfTokenKey {
 
     /// The token of `session`: 43 base64url characters.
     pub(crate) fn token(&self, session: &SessionKey) -> String {
-        crate::b64::encode(&self.tag(session))
+        crate::b64::encode(&Self::tag(&self.0[0], session))
     }
 
-    /// Whether `presented` is `session`'s token, compared in constant time.
+    /// Whether `presented` is `session`'s token under any of the keys, each compared in
+    /// constant time.
     pub(crate) fn verify(&self, session: &SessionKey, presented: &str) -> bool {
-        match crate::b64::decode_array::<32>(presented.trim()) {
-            Some(tag) => bool::from(tag.ct_eq(&self.tag(session))),
-            None => false,
-        }
+        let Some(tag) = crate::b64::decode_array::<32>(presented.trim()) else {
+            return false;
+        };
+        self.0.iter().fold(false, |found, key| {
+            found | bool::from(tag.ct_eq(&Self::tag(key, session)))
+        })
     }
 }
 
@@ -618,5 +629,22 @@ mod tests {
         let other = CsrfTokenKey::new(&Secret::from_bytes(vec![8; 32]).unwrap());
         assert!(!other.verify(&a, &token), "another secret's token");
         assert_eq!(format!("{key:?}"), "CsrfTokenKey(<redacted>)");
+    }
+
+    #[test]
+    fn a_ring_makes_tokens_with_its_first_key_and_verifies_with_all() {
+        let derived = |byte| Secret::from_bytes(vec![byte; 32]).unwrap();
+        let session = crate::store::SessionId::generate().key();
+        let old = CsrfTokenKey::from_derived(&[derived(1)]).unwrap();
+        let rotated = CsrfTokenKey::from_derived(&[derived(2), derived(1)]).unwrap();
+        let removed = CsrfTokenKey::from_derived(&[derived(2)]).unwrap();
+        let old_token = old.token(&session);
+        assert!(rotated.verify(&session, &old_token));
+        assert!(
+            !removed.verify(&session, &old_token),
+            "a removed key verifies nothing"
+        );
+        assert_eq!(rotated.token(&session), removed.token(&session));
+        assert!(CsrfTokenKey::from_derived(&[]).is_none());
     }
 }

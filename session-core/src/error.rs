@@ -37,8 +37,8 @@ pub enum SessionError {
     /// [S-27]: crate::manual::security
     #[error(transparent)]
     Csrf(#[from] crate::csrf::CsrfRefusal),
-    /// Form tokens need a key: stateful managers derive it from their secret, stateless ones
-    /// are given one with
+    /// Form tokens need a key, and the manager has none: its codec holds no secret to derive
+    /// one from (a stateless manager on a verify-only ring) and none was given with
     /// [`csrf_token_secret`](crate::adapter::SessionManagerBuilder::csrf_token_secret).
     #[error("CSRF form tokens need a secret: call csrf_token_secret on the manager's builder")]
     NoCsrfKey,

@@ -109,6 +109,12 @@ impl Secret {
         self.derive_with_info(&[APP_TOKEN_LABEL, purpose.as_bytes()])
     }
 
+    /// A codec key's secret material (an HMAC or AES key, a private key's PEM), kept only to
+    /// derive keys from ([`SessionCodec::derive_keys`](crate::codec::SessionCodec::derive_keys)).
+    pub(crate) fn key_material(material: &[u8]) -> Secret {
+        Secret(material.to_vec())
+    }
+
     pub(crate) fn derive_with_info(&self, info: &[&[u8]]) -> Secret {
         let hk = Hkdf::<Sha256>::new(Some(b"session-core/v1"), &self.0);
         let mut okm = vec![0u8; 32];

@@ -761,7 +761,8 @@ impl Session {
     ///
     /// # Errors
     ///
-    /// [`SessionError::NoCsrfKey`] for a stateless manager built without
+    /// [`SessionError::NoCsrfKey`] for a stateless manager whose codec holds no secret (a
+    /// verify-only ring) built without
     /// [`csrf_token_secret`](crate::adapter::SessionManagerBuilder::csrf_token_secret).
     ///
     /// [S-27]: crate::manual::security

@@ -1,14 +1,18 @@
 //! Lifetimes at the edges: revocation of long-lived stateless tokens, a login in the same second
 //! as "log out everywhere", the cookie following an idle deadline a write moved, the absolute cap
-//! from `created_at`, a handler's server error, and what `Debug` may show.
+//! from `created_at`, a handler's server error, what `Debug` may show, and form tokens across
+//! codecs and key rotations.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use session_core::codec::{
+    JweAlgorithm, JweEncryption, JweKey, JwtAlgorithm, JwtKey, SignedIdCodec,
+};
 use session_core::testing::MockClock;
 use session_core::{
-    CookieUpdate, JwtCodec, MemoryStore, Policy, RequestContext, Secret, Session, SessionManager,
-    UserId,
+    CookieUpdate, JweCodec, JwtCodec, MemoryStore, Policy, RequestContext, Secret, Session,
+    SessionError, SessionManager, UserId,
 };
 
 const START: u64 = 1_750_000_000;
@@ -280,4 +284,124 @@ async fn debug_output_shows_no_cookie_value_and_no_stored_value() {
         shown.contains("expected u32"),
         "the shape is still explained: {shown}"
     );
+}
+
+/// Form tokens across every codec: each manager derives their key from its codec, so none
+/// needs a second secret (a stateless manager used to fail at its first `csrf_token` without
+/// one).
+#[tokio::test]
+async fn every_codec_that_holds_a_secret_gives_form_tokens_without_a_second_one() {
+    const ES256_PRIVATE: &[u8] = include_bytes!("fixtures/es256-private.pem");
+    const ES256_PUBLIC: &[u8] = include_bytes!("fixtures/es256-public.pem");
+    let key32 = Secret::from_bytes(vec![0x33; 32]).unwrap();
+    let es256 = JwtCodec::builder(JwtAlgorithm::ES256)
+        .key(JwtKey::from_pem(JwtAlgorithm::ES256, ES256_PRIVATE, ES256_PUBLIC).unwrap())
+        .build()
+        .unwrap();
+    let ecdh = JweCodec::builder(JweAlgorithm::EcdhEsA256Kw, JweEncryption::A256Gcm)
+        .key(JweKey::ecdh_es_p256(std::str::from_utf8(ES256_PRIVATE).unwrap()).unwrap())
+        .build()
+        .unwrap();
+    let kw = JweCodec::builder(JweAlgorithm::A256GcmKw, JweEncryption::A256Gcm)
+        .key(JweKey::a256gcmkw(&key32).unwrap())
+        .build()
+        .unwrap();
+    let managers = [
+        (
+            "stateful",
+            SessionManager::stateful(&secret(), MemoryStore::new()).build(),
+        ),
+        (
+            "HS256",
+            SessionManager::stateless(JwtCodec::hs256(&secret()).unwrap()).build(),
+        ),
+        ("ES256", SessionManager::stateless(es256).build()),
+        (
+            "dir",
+            SessionManager::stateless(JweCodec::a256gcm(&key32).unwrap()).build(),
+        ),
+        ("A256GCMKW", SessionManager::stateless(kw).build()),
+        ("ECDH-ES", SessionManager::stateless(ecdh).build()),
+    ];
+    for (name, manager) in managers {
+        let (cookie, token) = form(&manager).await;
+        let session = manager
+            .load_from_header(Some(&cookie), RequestContext::default())
+            .await
+            .unwrap();
+        assert!(session.verify_csrf_token(&token).is_ok(), "{name}");
+        assert!(session.verify_csrf_token(&token[1..]).is_err(), "{name}");
+    }
+}
+
+/// A codec with no secret at all (it encrypts to another service's public key) is the one
+/// case that needs `csrf_token_secret`, and says so with a typed error.
+#[tokio::test]
+async fn a_public_key_ring_needs_a_form_token_secret_and_says_so() {
+    const EC_PUBLIC: &str = include_str!("fixtures/es256-public.pem");
+    let codec = || {
+        JweCodec::builder(JweAlgorithm::EcdhEsA256Kw, JweEncryption::A256Gcm)
+            .key(JweKey::ecdh_es_p256_public(EC_PUBLIC).unwrap())
+            .build()
+            .unwrap()
+    };
+    let without = SessionManager::stateless(codec()).build();
+    let session = without.load(None, RequestContext::default()).await.unwrap();
+    assert!(matches!(session.csrf_token(), Err(SessionError::NoCsrfKey)));
+    let with = SessionManager::stateless(codec())
+        .csrf_token_secret(&secret())
+        .build();
+    let session = with.load(None, RequestContext::default()).await.unwrap();
+    let token = session.csrf_token().unwrap();
+    assert!(session.verify_csrf_token(&token).is_ok());
+}
+
+/// S-10 for form tokens: after a key rotation the forms rendered before it still verify while
+/// the cookie does, and new forms get tokens under the new key.
+#[tokio::test]
+async fn form_tokens_rendered_before_a_key_rotation_still_verify() {
+    let old = Secret::from_bytes(vec![0x01; 32]).unwrap();
+    let new = Secret::from_bytes(vec![0x02; 32]).unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let rotations = [
+        (
+            "stateful",
+            SessionManager::stateful(&old, store.clone()).build(),
+            SessionManager::stateful(&new, store.clone())
+                .signed_ids(SignedIdCodec::new(&new).with_previous(&old))
+                .build(),
+        ),
+        (
+            "stateless",
+            SessionManager::stateless(JwtCodec::hs256(&old).unwrap()).build(),
+            SessionManager::stateless(
+                JwtCodec::builder(JwtAlgorithm::HS256)
+                    .key(JwtKey::hmac(JwtAlgorithm::HS256, &new).unwrap())
+                    .key(JwtKey::hmac(JwtAlgorithm::HS256, &old).unwrap())
+                    .build()
+                    .unwrap(),
+            )
+            .build(),
+        ),
+    ];
+    for (name, before, after) in rotations {
+        let (cookie, token) = form(&before).await;
+        let session = after
+            .load_from_header(Some(&cookie), RequestContext::default())
+            .await
+            .unwrap();
+        assert!(session.exists(), "{name}: the cookie survives the rotation");
+        assert!(session.verify_csrf_token(&token).is_ok(), "{name}");
+        let fresh = session.csrf_token().unwrap();
+        assert_ne!(fresh, token, "{name}: new forms get the new key's token");
+        assert!(session.verify_csrf_token(&fresh).is_ok(), "{name}");
+    }
+}
+
+/// A first request that renders a form: its cookie and the form's token.
+async fn form(manager: &SessionManager) -> (String, String) {
+    let session = manager.load(None, RequestContext::default()).await.unwrap();
+    let token = session.csrf_token().unwrap();
+    assert_eq!(token.len(), 43);
+    (pair(&manager.commit(&session).await.unwrap()), token)
 }

@@ -151,13 +151,10 @@ mod tests {
 async fn build_manager(options: &Options, secret: &Secret) -> Result<SessionManager, BoxError> {
     let dir = &options.data_dir;
     let builder = match options.store.as_str() {
-        // Stateless managers have no secret of their own to derive form tokens from.
         "jwt" => SessionManager::stateless(JwtCodec::hs256(secret)?)
-            .revocation_store(MemoryStore::new())
-            .csrf_token_secret(secret),
+            .revocation_store(MemoryStore::new()),
         "jwe" => SessionManager::stateless(JweCodec::a256gcm(secret)?)
-            .revocation_store(MemoryStore::new())
-            .csrf_token_secret(secret),
+            .revocation_store(MemoryStore::new()),
         "memory" => SessionManager::stateful(secret, MemoryStore::new()),
         "sled" => SessionManager::stateful(
             secret,

@@ -31,7 +31,7 @@ use super::claims::{record_from_claims, ClaimRules, Claims};
 use super::{Decoded, EncodeError, RejectReason, SessionCodec, MAX_COOKIE_VALUE_LEN};
 use crate::b64;
 use crate::record::SessionRecord;
-use crate::secret::{KeyError, Secret};
+use crate::secret::{KeyError, KeyPurpose, Secret};
 use crate::time::UnixTime;
 
 /// Claim names the session token uses itself; session data may not use them.
@@ -120,6 +120,8 @@ pub struct JwtKey {
     alg: JwtAlgorithm,
     kid: String,
     material: KeyMaterial,
+    /// What keys are derived from ([`SessionCodec::derive_keys`]); `None` for a verify-only key.
+    lent: Option<Secret>,
 }
 
 #[derive(Clone)]
@@ -222,6 +224,7 @@ impl JwtKey {
             alg,
             kid: fingerprint(secret.expose()),
             material: KeyMaterial::Hmac(Box::new(key)),
+            lent: Some(Secret::key_material(secret.expose())),
         })
     }
 
@@ -255,6 +258,7 @@ impl JwtKey {
         if let KeyMaterial::Asymmetric { signing: slot, .. } = &mut key.material {
             *slot = Some(signing);
         }
+        key.lent = Some(Secret::key_material(private_pem));
         Ok(key)
     }
 
@@ -287,6 +291,7 @@ impl JwtKey {
                 signing: None,
                 verifying,
             },
+            lent: None,
         })
     }
 
@@ -691,6 +696,15 @@ impl SessionCodec for JwtCodec {
             payload: record_from_claims(&self.rules, claims, now)?,
             stale_key,
         })
+    }
+
+    /// From every key that can sign, the signing key (the ring's first) first.
+    fn derive_keys(&self, purpose: KeyPurpose) -> Vec<Secret> {
+        let lent = self
+            .ring
+            .iter()
+            .filter_map(|ring_key| ring_key.key.lent.as_ref());
+        lent.map(|material| material.derive(purpose)).collect()
     }
 }
 

@@ -28,6 +28,7 @@ pub use reject::RejectReason;
 pub use crate::seal::{SealError, Sealer};
 pub use signed_id::{SignedIdCodec, Tag};
 
+use crate::secret::{KeyPurpose, Secret};
 use crate::time::UnixTime;
 
 /// The longest cookie value a codec looks at; longer values are rejected before any decoding
@@ -48,6 +49,30 @@ pub trait SessionCodec: Send + Sync + fmt::Debug + 'static {
 
     /// The payload in `value`, checked at `now`. Any failure is a [`RejectReason`], never a panic.
     fn decode(&self, value: &str, now: UnixTime) -> Result<Decoded<Self::Payload>, RejectReason>;
+
+    /// Keys for `purpose`, derived (HKDF) from the keys of this codec's ring that hold a
+    /// secret, the key it issues values with first: the manager's own keyed features need no
+    /// second secret. Form tokens ([`Session::csrf_token`](crate::Session::csrf_token)) are
+    /// made with the first and checked against all, so a key rotation keeps the forms already
+    /// rendered valid, as it keeps the cookies, unless
+    /// [`csrf_token_secret`](crate::adapter::SessionManagerBuilder::csrf_token_secret) sets their
+    /// key. A derived key reveals nothing of the codec's key.
+    ///
+    /// Empty, the default, for a codec that issues no values or has no secret to derive from (a
+    /// verify-only ring, a public key).
+    ///
+    /// ```
+    /// use session_core::{codec::SessionCodec, config::KeyPurpose, JwtCodec, Secret};
+    /// let secret = Secret::from_bytes(vec![7u8; 32])?;
+    /// let keys = JwtCodec::hs256(&secret)?.derive_keys(KeyPurpose::CsrfToken);
+    /// assert_eq!(keys.len(), 1);
+    /// assert_ne!(keys[0].expose(), secret.expose());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn derive_keys(&self, purpose: KeyPurpose) -> Vec<Secret> {
+        let _ = purpose;
+        Vec::new()
+    }
 }
 
 /// A successfully decoded cookie.

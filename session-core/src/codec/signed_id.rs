@@ -73,6 +73,8 @@ impl fmt::Debug for Tag {
 #[derive(Clone)]
 pub struct SignedIdCodec {
     keys: Vec<Hmac<Sha256>>,
+    /// The master secrets, newest first, for [`SessionCodec::derive_keys`].
+    masters: Vec<Secret>,
 }
 
 impl SignedIdCodec {
@@ -82,12 +84,14 @@ impl SignedIdCodec {
     pub fn new(master: &Secret) -> Self {
         SignedIdCodec {
             keys: vec![Self::mac(master)],
+            masters: vec![master.clone()],
         }
     }
 
     /// Adds an older master secret that still verifies but no longer signs.
     pub fn with_previous(mut self, old_master: &Secret) -> Self {
         self.keys.push(Self::mac(old_master));
+        self.masters.push(old_master.clone());
         self
     }
 
@@ -159,6 +163,14 @@ impl SessionCodec for SignedIdCodec {
             });
         }
         Err(RejectReason::BadSignature)
+    }
+
+    /// From the master secrets, the signing one first.
+    fn derive_keys(&self, purpose: KeyPurpose) -> Vec<Secret> {
+        self.masters
+            .iter()
+            .map(|master| master.derive(purpose))
+            .collect()
     }
 }
 

@@ -25,7 +25,7 @@ use crate::guard::AccessGuard;
 use crate::id::SessionId;
 use crate::policy::{Policy, SessionPolicy};
 use crate::record::SessionRecord;
-use crate::secret::Secret;
+use crate::secret::{KeyPurpose, Secret};
 use crate::session::RequestContext;
 use crate::store::SessionStore;
 use crate::time::{Clock, SystemClock, UnixTime};
@@ -281,8 +281,11 @@ impl SessionManagerBuilder {
     }
 
     /// The secret form tokens ([`Session::csrf_token`](crate::Session::csrf_token)) are derived
-    /// from (HKDF label `csrf form token`). Stateful managers derive them from their own secret
-    /// already; a stateless manager needs this to offer form tokens.
+    /// from (HKDF label `csrf form token`), instead of the default: the keys of the manager's
+    /// codec ([`SessionCodec::derive_keys`]), that is the stateful manager's secret (and the
+    /// previous ones its [`signed_ids`](Self::signed_ids) codec still verifies), or the stateless
+    /// codec's signing or encrypting key (and its older keys). Only a stateless manager whose
+    /// codec holds no secret (a verify-only ring) needs this to offer form tokens.
     ///
     /// # Examples
     ///
@@ -316,6 +319,13 @@ impl SessionManagerBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build(self) -> SessionManager {
+        let csrf_key = self.csrf_key.or_else(|| {
+            let keys = match &self.mode {
+                Mode::Stateless { codec, .. } => codec.derive_keys(KeyPurpose::CsrfToken),
+                Mode::Stateful { codec, .. } => codec.derive_keys(KeyPurpose::CsrfToken),
+            };
+            CsrfTokenKey::from_derived(&keys)
+        });
         SessionManager(Arc::new(Inner {
             mode: self.mode,
             policy: self.policy,
@@ -323,7 +333,7 @@ impl SessionManagerBuilder {
             guard: self.guard,
             commit_locks: CommitLocks::new(),
             csrf: self.csrf,
-            csrf_key: self.csrf_key,
+            csrf_key,
         }))
     }
 }
@@ -387,7 +397,6 @@ impl SessionManager {
             codec: Arc::new(SignedIdCodec::new(secret)),
             store: Arc::new(store),
         })
-        .csrf_token_secret(secret)
     }
 
     /// The policy in force.

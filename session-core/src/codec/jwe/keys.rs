@@ -65,6 +65,10 @@ impl JweAlgorithm {
 pub struct JweKey {
     kid: String,
     material: KeyMaterial,
+    /// What keys are derived from
+    /// ([`SessionCodec::derive_keys`](crate::codec::SessionCodec::derive_keys)); `None` for a
+    /// public key.
+    lent: Option<Secret>,
 }
 
 #[derive(Clone)]
@@ -107,6 +111,7 @@ impl JweKey {
         Ok(JweKey {
             kid: fingerprint(bytes),
             material: KeyMaterial::Dir { enc, cipher },
+            lent: Some(Secret::key_material(bytes)),
         })
     }
 
@@ -144,6 +149,7 @@ impl JweKey {
         Ok(JweKey {
             kid: fingerprint(bytes),
             material: KeyMaterial::A256GcmKw(Box::new(cipher)),
+            lent: Some(Secret::key_material(bytes)),
         })
     }
 
@@ -157,12 +163,14 @@ impl JweKey {
         let secret = SecretKey::from_pkcs8_pem(private_pem)
             .map_err(|_| invalid(JweAlgorithm::EcdhEsA256Kw.name()))?;
         let public = secret.public_key();
+        let lent = Secret::key_material(&secret.to_bytes());
         Ok(JweKey {
             kid: fingerprint(public.to_encoded_point(false).as_bytes()),
             material: KeyMaterial::EcdhEs {
                 public: Box::new(public),
                 secret: Some(Box::new(secret)),
             },
+            lent: Some(lent),
         })
     }
 
@@ -181,6 +189,7 @@ impl JweKey {
                 public: Box::new(public),
                 secret: None,
             },
+            lent: None,
         })
     }
 
@@ -196,6 +205,11 @@ impl JweKey {
         check_kid(&kid)?;
         self.kid = kid;
         Ok(self)
+    }
+
+    /// What keys are derived from, if this key holds a secret.
+    pub(crate) fn lent(&self) -> Option<&Secret> {
+        self.lent.as_ref()
     }
 
     /// The key id written in the token header.

@@ -29,7 +29,7 @@ use super::jwt::{typ_matches, SESSION_TOKEN_TYPE};
 use super::{Decoded, EncodeError, RejectReason, SessionCodec, MAX_COOKIE_VALUE_LEN, MAX_KID_LEN};
 use crate::b64;
 use crate::record::SessionRecord;
-use crate::secret::{KeyError, Secret};
+use crate::secret::{KeyError, KeyPurpose, Secret};
 use crate::time::UnixTime;
 
 /// A key of the ring with its pre-encoded protected header (`dir` headers never change; the
@@ -448,5 +448,20 @@ impl SessionCodec for JweCodec {
             payload: record_from_claims(&self.rules, claims, now)?,
             stale_key,
         })
+    }
+
+    /// From every key that holds a secret, when the encrypting key (the ring's first) does;
+    /// the encrypting key first.
+    fn derive_keys(&self, purpose: KeyPurpose) -> Vec<Secret> {
+        if self
+            .ring
+            .first()
+            .and_then(|first| first.key.lent())
+            .is_none()
+        {
+            return Vec::new();
+        }
+        let lent = self.ring.iter().filter_map(|ring_key| ring_key.key.lent());
+        lent.map(|material| material.derive(purpose)).collect()
     }
 }
