@@ -166,7 +166,7 @@ fn to_actix(request: TestRequest) -> test::TestRequest {
     if let Some(peer) = request.peer {
         builder = builder.peer_addr(peer);
     }
-    builder
+    builder.set_payload(request.body)
 }
 
 async fn from_actix<B: MessageBody>(response: ServiceResponse<B>) -> TestResponse {

@@ -203,7 +203,9 @@ impl TestApp for AxumApp {
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        let mut http_request = builder.body(Body::empty()).expect("a valid request");
+        let mut http_request = builder
+            .body(Body::from(request.body))
+            .expect("a valid request");
         if let Some(peer) = request.peer {
             // What `into_make_service_with_connect_info::<SocketAddr>()` adds in a real server.
             http_request.extensions_mut().insert(ConnectInfo(peer));

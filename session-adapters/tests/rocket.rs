@@ -234,7 +234,7 @@ impl TestApp for RocketApp {
         if let Some(peer) = request.peer {
             local = local.remote(peer);
         }
-        let response = local.dispatch().await;
+        let response = local.body(request.body).dispatch().await;
         let status = response.status().code;
         let headers = response
             .headers()

@@ -69,6 +69,8 @@ pub struct TestRequest {
     pub headers: Vec<(String, String)>,
     /// The client address the framework should see (where its test client allows setting it).
     pub peer: Option<SocketAddr>,
+    /// The request body (empty for none).
+    pub body: String,
 }
 
 impl TestRequest {
@@ -84,7 +86,14 @@ impl TestRequest {
             path: path.to_owned(),
             headers: Vec::new(),
             peer: Some(SocketAddr::from(([203, 0, 113, 7], 40000))),
+            body: String::new(),
         }
+    }
+    /// A form-encoded body (`application/x-www-form-urlencoded`).
+    pub fn form(self, body: &str) -> Self {
+        let mut request = self.header("content-type", "application/x-www-form-urlencoded");
+        request.body = body.to_owned();
+        request
     }
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
@@ -273,17 +282,13 @@ pub fn managed_with(backend: Backend, policy: Policy, csrf: CsrfProtection) -> M
         Backend::Stateless => {
             let codec = JwtCodec::hs256(&secret()).expect("an HS256 key from 32 bytes");
             let (store, calls, faults) = spied(MemoryStore::new());
-            let builder = SessionManager::stateless(codec)
-                .revocation_store(store)
-                .csrf_token_secret(&secret());
+            let builder = SessionManager::stateless(codec).revocation_store(store);
             (builder, calls, faults, None)
         }
         Backend::StatelessJwe => {
             let codec = JweCodec::a256gcm(&secret()).expect("an A256GCM key from 32 bytes");
             let (store, calls, faults) = spied(MemoryStore::new());
-            let builder = SessionManager::stateless(codec)
-                .revocation_store(store)
-                .csrf_token_secret(&secret());
+            let builder = SessionManager::stateless(codec).revocation_store(store);
             (builder, calls, faults, None)
         }
         Backend::Memory => {
@@ -453,12 +458,16 @@ macro_rules! behaviour_suite {
             c8_conflict_is_409,
             metadata_records_ip_and_user_agent,
             handler_store_errors_are_503_and_keep_the_cookie,
+            s03_a_signed_but_unknown_id_is_never_adopted,
+            s29_a_corrupt_record_is_no_session_and_is_deleted,
         );
         #[cfg(feature = "sqlite")]
         $crate::common::behaviour_suite!(@backend sqlite, Sqlite, $driver, $test;
             c8_conflict_is_409,
             metadata_records_ip_and_user_agent,
             handler_store_errors_are_503_and_keep_the_cookie,
+            s03_a_signed_but_unknown_id_is_never_adopted,
+            s29_a_corrupt_record_is_no_session_and_is_deleted,
         );
     };
     // Scenarios for every backend, plus the stateful-only ones listed by the caller.

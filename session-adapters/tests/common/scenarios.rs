@@ -16,7 +16,9 @@ use super::{
     TestApp, TestRequest,
 };
 
-pub use super::credentials::s28_the_session_comes_from_the_cookie_only;
+pub use super::credentials::{
+    s03_a_signed_but_unknown_id_is_never_adopted, s28_the_session_comes_from_the_cookie_only,
+};
 pub use super::csrf::{
     s24_a_logged_out_cookie_replayed_is_no_session,
     s27_a_cross_site_post_with_the_cookie_is_refused_before_the_handler,
@@ -162,6 +164,28 @@ async fn expect_rejected<A: TestApp>(fx: &Fixture<A>, case: &str, value: &str, r
         .collect();
     assert_eq!(reasons, [reason], "{fx}: {case}: {:?}", capture.events());
     capture.assert_never_contains(value);
+}
+
+/// S-29 (stateful backends): a record the store cannot read is that session's problem only: no
+/// session, the cookie cleared, one event with reason `corrupt_record`, and the record deleted,
+/// so the next request with the cookie is simply an unknown id; other sessions are untouched.
+pub async fn s29_a_corrupt_record_is_no_session_and_is_deleted<D: Driver>(backend: Backend) {
+    let fx = fixture::<D>(backend).await;
+    let damaged = fx.post("/write", None).await.only_cookie(&fx).pair();
+    let value = damaged.strip_prefix("session=").expect("a pair").to_owned();
+    let deletes = fx.calls.get(StoreOp::Delete);
+    fx.faults.fail_with(StoreOp::Load, FaultKind::Corrupt);
+    expect_rejected(&fx, "corrupt record", &value, "corrupt_record").await;
+    fx.faults.heal();
+    assert_eq!(
+        fx.calls.get(StoreOp::Delete),
+        deletes + 1,
+        "{fx}: the record is deleted"
+    );
+    expect_rejected(&fx, "after the delete", &value, "unknown_id").await;
+
+    let other = fx.post("/write", None).await.only_cookie(&fx).pair();
+    assert_eq!(fx.post("/write", Some(&other)).await.body, "2", "{fx}");
 }
 
 /// C3: the status reports the time left; past it the session is gone and its cookie cleared.

@@ -176,6 +176,8 @@ pub enum FaultKind {
     Unavailable,
     /// `StoreError::Conflict`: another request saved first.
     Conflict,
+    /// `StoreError::Corrupt`: the bytes stored under the key are not a record (of this build).
+    Corrupt,
 }
 
 /// Chooses which operations a [`FaultyStore`] fails; cheap to clone.
@@ -224,6 +226,7 @@ impl FaultSwitch {
             None => Ok(()),
             Some(FaultKind::Unavailable) => Err(StoreError::unavailable(InjectedFault(op))),
             Some(FaultKind::Conflict) => Err(StoreError::Conflict),
+            Some(FaultKind::Corrupt) => Err(StoreError::corrupt(InjectedFault(op))),
         }
     }
 }
