@@ -30,6 +30,24 @@ pub use super::concurrent_requests::{
 
 const HOUR: Duration = Duration::from_secs(3600);
 
+/// How many times each race of the concurrency contracts runs by default: a race lost once in
+/// a hundred interleavings still shows.
+pub const DEFAULT_RACE_ROUNDS: usize = 100;
+
+/// The environment variable that sets another number of race rounds (a quick local loop, or a
+/// long hunt for a rare interleaving).
+pub const RACE_ROUNDS_ENV: &str = "SESSION_RACE_ROUNDS";
+
+/// The rounds each race runs: [`RACE_ROUNDS_ENV`] if it holds a positive number, else
+/// [`DEFAULT_RACE_ROUNDS`].
+pub fn race_rounds() -> usize {
+    std::env::var(RACE_ROUNDS_ENV)
+        .ok()
+        .and_then(|value| value.trim().parse().ok())
+        .filter(|&rounds| rounds > 0)
+        .unwrap_or(DEFAULT_RACE_ROUNDS)
+}
+
 /// A fresh record: new random key, created at `t0`, expiring an hour later, with some data.
 ///
 /// Every scenario starts at the real current time, so stores whose engine expires keys on the
@@ -111,27 +129,30 @@ pub async fn create_collision_keeps_the_original(store: Arc<dyn SessionStore>) {
     assert_eq!(must_load(&*store, &original.key, t0).await, original);
 }
 
-/// S-02 under contention: K tasks create the same key, exactly one succeeds.
+/// S-02 under contention: K tasks create the same key, exactly one succeeds, in each of
+/// [`race_rounds`] rounds.
 pub async fn concurrent_creates_have_one_winner(store: Arc<dyn SessionStore>) {
     let t0 = UnixTime::now();
     const K: usize = 16;
-    let base = record(t0);
-    let mut tasks = Vec::new();
-    for i in 0..K {
-        let store = store.clone();
-        let mut r = base.clone();
-        r.data.insert("writer".into(), json!(i));
-        tasks.push(tokio::spawn(async move { store.create(&r).await }));
-    }
-    let mut wins = 0;
-    for t in tasks {
-        match t.await.expect("task") {
-            Ok(()) => wins += 1,
-            Err(StoreError::Collision) => {}
-            Err(other) => panic!("unexpected error {other:?}"),
+    for _ in 0..race_rounds() {
+        let base = record(t0);
+        let mut tasks = Vec::new();
+        for i in 0..K {
+            let store = store.clone();
+            let mut r = base.clone();
+            r.data.insert("writer".into(), json!(i));
+            tasks.push(tokio::spawn(async move { store.create(&r).await }));
         }
+        let mut wins = 0;
+        for t in tasks {
+            match t.await.expect("task") {
+                Ok(()) => wins += 1,
+                Err(StoreError::Collision) => {}
+                Err(other) => panic!("unexpected error {other:?}"),
+            }
+        }
+        assert_eq!(wins, 1, "exactly one create may win");
     }
-    assert_eq!(wins, 1, "exactly one create may win");
 }
 
 /// Expiry is honoured at `load`, whatever the engine's TTL or purge has done (S-23, D6).
@@ -324,12 +345,12 @@ pub async fn renew_onto_a_taken_key_collides(store: Arc<dyn SessionStore>) {
     assert_eq!(must_load(&*store, &other.key, t0).await, other);
 }
 
-/// C6/C8 under contention: a renew racing a delete of the same session (a logout in another
-/// tab). Whichever lands first, the outcome is one of the two serial orders: renew then delete
+/// C6/C8 under contention, [`race_rounds`] times: a renew racing a delete of the same session
+/// (a logout in another tab). Whichever lands first, the outcome is one of the two serial orders: renew then delete
 /// (the new record lives, the old is gone) or delete then renew (`NotFound`, nothing lives).
 pub async fn concurrent_renew_and_delete_serialise(store: Arc<dyn SessionStore>) {
     let t0 = UnixTime::now();
-    for _ in 0..16 {
+    for _ in 0..race_rounds() {
         let old = record_for(&unique_user("race-delete"), t0);
         store.create(&old).await.expect("create");
         let new = renewed(&old);
@@ -356,11 +377,11 @@ pub async fn concurrent_renew_and_delete_serialise(store: Arc<dyn SessionStore>)
     }
 }
 
-/// C9 under contention: "log out everywhere" racing a renew of one of the user's sessions ends
+/// C9 under contention, [`race_rounds`] times: "log out everywhere" racing a renew of one of the user's sessions ends
 /// it either way: no session of the user survives under the old or the new key.
 pub async fn concurrent_renew_and_delete_for_user_leave_nothing(store: Arc<dyn SessionStore>) {
     let t0 = UnixTime::now();
-    for _ in 0..16 {
+    for _ in 0..race_rounds() {
         let user = unique_user("race-everywhere");
         let old = record_for(&user, t0);
         store.create(&old).await.expect("create");
@@ -389,11 +410,12 @@ pub async fn concurrent_renew_and_delete_for_user_leave_nothing(store: Arc<dyn S
     }
 }
 
-/// C8 under contention: a renew racing a save from the same loaded version. Exactly one wins:
+/// C8 under contention, [`race_rounds`] times: a renew racing a save from the same loaded
+/// version. Exactly one wins:
 /// the save (the renew is `Conflict`, the new key empty) or the renew (the save is `NotFound`).
 pub async fn concurrent_renew_and_save_have_one_winner(store: Arc<dyn SessionStore>) {
     let t0 = UnixTime::now();
-    for _ in 0..16 {
+    for _ in 0..race_rounds() {
         let old = record_for(&unique_user("race-save"), t0);
         store.create(&old).await.expect("create");
         let new = renewed(&old);
@@ -533,16 +555,16 @@ pub async fn stored_key_used_as_an_id_finds_nothing(store: Arc<dyn SessionStore>
     assert!(store.load(&id.key(), t0).await.expect("load").is_some());
 }
 
-/// C8/S-32: 64 writers load version n and save; exactly one wins each round, and the stored record
-/// is that writer's whole record.
+/// C8/S-32: 64 writers load version n and save; exactly one wins each of [`race_rounds`]
+/// rounds, and the stored record is that writer's whole record.
 pub async fn concurrent_writers_have_one_winner_per_version(store: Arc<dyn SessionStore>) {
     let t0 = UnixTime::now();
     const WRITERS: usize = 64;
-    const ROUNDS: u64 = 3;
+    let rounds = race_rounds() as u64;
     let user = unique_user("writers");
     let base = record_for(&user, t0);
     store.create(&base).await.expect("create");
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let loaded = must_load(&*store, &base.key, t0).await;
         assert_eq!(loaded.version, round + 1);
         let mut tasks = Vec::new();
