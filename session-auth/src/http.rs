@@ -57,7 +57,7 @@ impl Http {
             .connect_timeout(timeout)
             .user_agent(AGENT)
             .build()
-            // Only fails when the TLS backend cannot start, which is a build problem.
+            // Invariant: only fails when the TLS backend cannot start, a build problem.
             .expect("the HTTP client starts");
         Http { client }
     }

@@ -158,7 +158,8 @@ impl Provider {
             kind,
             client_id: client_id.into(),
             client_secret: Some(ClientSecret(Zeroizing::new(client_secret.into()))),
-            // Placeholders, replaced by `with_base_urls` just below (these always parse).
+            // Invariant: constant URLs always parse. Placeholders, replaced by
+            // `set_base_urls` just below.
             authorize_url: Url::parse(web).expect("a constant URL"),
             token_url: Url::parse(web).expect("a constant URL"),
             userinfo_url: Url::parse(api).expect("a constant URL"),
@@ -168,6 +169,7 @@ impl Provider {
             client_auth: ClientAuth::RequestBody,
             default_lifetime: None,
         };
+        // Invariant: the two constant URLs parse as base URLs.
         provider.set_base_urls(web, api).expect("constant URLs");
         provider
     }

@@ -2,7 +2,8 @@
 //! every `.rs` file opens with a `//!` doc; no `#[should_panic]` (assert typed errors instead);
 //! no `unwrap()`/`expect(` in library code without an `Invariant:` comment just above; no `==`
 //! on raw byte slices in codec modules (S-05; tags are compared through `Tag`, whose equality is
-//! constant-time).
+//! constant-time); no random numbers in library code but the operating system's (S-01:
+//! `getrandom`, never a userspace generator such as `rand::thread_rng`).
 
 use std::path::{Path, PathBuf};
 
@@ -13,9 +14,11 @@ pub(crate) fn check(root: &Path) -> Result<Vec<String>, Failure> {
     let mut files = Vec::new();
     for dir in [
         "session-core",
+        "session-auth",
         "session-store-sled",
         "session-store-sqlite",
         "session-store-redis",
+        "session-store-postgres",
         "session-adapters",
         "session-demo",
         "session-bench",
@@ -91,6 +94,17 @@ fn check_file(name: &str, text: &str) -> Vec<String> {
             }
         }
     }
+    if is_library {
+        for (i, line) in lines.iter().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if USERSPACE_RNG.iter().any(|p| code.contains(p)) {
+                problems.push(format!(
+                    "{name}:{}: a userspace random generator: use `getrandom::fill` (S-01)",
+                    i + 1
+                ));
+            }
+        }
+    }
     if name.contains("/codec/") {
         for (i, line) in lines.iter().enumerate() {
             let code = line.split("//").next().unwrap_or("");
@@ -105,6 +119,18 @@ fn check_file(name: &str, text: &str) -> Vec<String> {
     }
     problems
 }
+
+/// Random number generators that are not the operating system's: ids, keys, nonces and salts
+/// come from `getrandom` only (S-01).
+const USERSPACE_RNG: [&str; 7] = [
+    "thread_rng",
+    "rand::random",
+    "rand::rng(",
+    "StdRng",
+    "SmallRng",
+    "fastrand",
+    "from_entropy",
+];
 
 /// An `Invariant:` comment on one of the six lines above (or on the line itself).
 fn has_invariant_above(lines: &[&str], i: usize) -> bool {
@@ -138,5 +164,17 @@ mod tests {
         assert!(check_file("session-core/src/x.rs", ok).is_empty());
         let ct = "//! doc\nif tag.as_bytes() == other {}\n";
         assert_eq!(check_file("session-core/src/codec/x.rs", ct).len(), 1);
+        for rng in USERSPACE_RNG {
+            let weak = format!("//! doc\nlet id = {rng}::gen();\n");
+            assert_eq!(
+                check_file("session-core/src/id.rs", &weak).len(),
+                1,
+                "{rng}"
+            );
+            assert!(
+                check_file("session-core/tests/x.rs", &weak).is_empty(),
+                "{rng}"
+            );
+        }
     }
 }

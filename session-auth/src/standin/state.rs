@@ -332,6 +332,7 @@ pub(crate) fn random_token(prefix: &str, len: usize) -> String {
     let mut added = 0;
     while added < len {
         let mut bytes = [0u8; 64];
+        // Invariant: getrandom only fails without an OS entropy source (a stand-in for tests).
         getrandom::fill(&mut bytes).expect("the operating system's random source works");
         // 248 = 4 * 62: dropping the bytes above it keeps every character equally likely.
         for byte in bytes.into_iter().filter(|&b| b < 248).take(len - added) {
