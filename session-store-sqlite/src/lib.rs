@@ -90,6 +90,10 @@
 //! `load`), and its row is left in place for the caller to delete. No error message contains a
 //! session id, key or record data.
 //!
+//! A database file deleted or replaced while the store runs makes every write `Unavailable`
+//! (SQLite itself would go on writing to the unlinked file and lose it all at the next start);
+//! reads go on answering from the file the store holds open. Reopen the store to start over.
+//!
 //! # Provider tokens
 //!
 //! With the feature `auth`, `SqliteTokenStore` keeps session-auth's provider tokens in a table
@@ -103,6 +107,7 @@
 mod api_tokens;
 mod config;
 mod error;
+mod file_identity;
 mod schema;
 mod store;
 #[cfg(feature = "auth")]

@@ -20,6 +20,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::{Location, SqliteStoreConfig};
 use crate::error::{store_error, CorruptRecord, SqliteOpenError};
+use crate::file_identity::FileIdentity;
 use crate::schema::{self, Schema};
 
 /// Sessions in a SQLite database (see the [crate docs](crate) for the schema and durability).
@@ -70,16 +71,21 @@ impl SqliteStore {
     pub fn open(config: SqliteStoreConfig) -> Result<Self, SqliteOpenError> {
         let db = Database::open(&config, &schema::SESSIONS)?;
         let purge = match config.purge_schedule() {
-            Some(schedule) if !config.read_only => Some(BackgroundPurge::for_store(
-                "sqlite",
-                &db.writer,
-                schedule,
-                |pool: &Pool, limit| {
-                    pool.run_here(|conn| {
-                        immediate(conn, |tx| purge_batch(tx, UnixTime::now(), limit))
-                    })
-                },
-            )),
+            Some(schedule) if !config.read_only => {
+                let file = db.file.clone();
+                Some(BackgroundPurge::for_store(
+                    "sqlite",
+                    &db.writer,
+                    schedule,
+                    move |pool: &Pool, limit| {
+                        pool.run_here(|conn| {
+                            immediate(conn, file.as_ref(), |tx| {
+                                purge_batch(tx, UnixTime::now(), limit)
+                            })
+                        })
+                    },
+                ))
+            }
             _ => None,
         };
         Ok(SqliteStore { purge, db })
@@ -95,6 +101,8 @@ pub(crate) struct Database {
     /// `None` for an in-memory database, whose single connection serves reads too.
     readers: Option<Arc<Pool>>,
     path: Option<PathBuf>,
+    /// The file the writer opened, checked before each write (`None` in memory).
+    file: Option<FileIdentity>,
     read_only: bool,
     /// How long a call on the blocking pool waits for another connection's lock.
     busy_timeout: Duration,
@@ -126,6 +134,7 @@ impl Database {
             writer: Pool::new(vec![conn]),
             readers: None,
             path: None,
+            file: None,
             read_only: config.read_only,
             busy_timeout: config.busy_timeout,
         })
@@ -186,6 +195,7 @@ impl Database {
             writer: Pool::new(vec![writer]),
             readers: Some(Pool::new(readers)),
             path: Some(path.to_owned()),
+            file: FileIdentity::of(path),
             read_only: config.read_only,
             busy_timeout: config.busy_timeout,
         })
@@ -215,7 +225,10 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        self.writer.run(move |conn| immediate(conn, f)).await
+        let file = self.file.clone();
+        self.writer
+            .run(move |conn| immediate(conn, file.as_ref(), f))
+            .await
     }
 
     /// Runs the read `f` on a read connection: on the calling task when a connection is free
@@ -252,14 +265,19 @@ fn without_waiting<T>(
     answer
 }
 
-/// Runs `f` in a `BEGIN IMMEDIATE` transaction on `conn`, committing if it returns `Ok`.
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction on `conn`, committing if it returns `Ok`, once
+/// the lock is held and `file` is still the database's file (Q9: see `file_identity.rs`).
 fn immediate<T>(
     conn: &mut Connection,
+    file: Option<&FileIdentity>,
     f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(store_error)?;
+    if let Some(file) = file {
+        file.check()?;
+    }
     let out = f(&tx)?;
     tx.commit().map_err(store_error)?;
     Ok(out)

@@ -163,3 +163,55 @@ fn debug_output_is_short_and_safe() {
     assert!(shown.starts_with("SqliteStore {"), "{shown}");
     assert!(shown.contains("read_connections: 4"), "{shown}");
 }
+
+/// Q9 at runtime: the database file deleted under a running store (a clean-up job, a redeploy
+/// that wipes the data directory). SQLite notices on the next write transaction; every write
+/// is then `Unavailable` (503) naming the cause, never a panic, and nothing is written to the
+/// unlinked file. A store opened on the path again starts from an empty database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_file_deleted_at_runtime_makes_writes_unavailable() {
+    let (_dir, path) = temp_db();
+    let store = open(&path);
+    let kept = record();
+    store.create(&kept).await.unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = path.with_file_name(format!("sessions.db{suffix}"));
+        if file.exists() {
+            std::fs::remove_file(&file).unwrap();
+        }
+    }
+
+    let mut next = kept.clone();
+    next.version = 2;
+    let writes = [
+        store.create(&record()).await.map(|_| ()),
+        store.save(&next, 1).await,
+        store.delete(&kept.key).await,
+        store.purge_expired(now()).await.map(|_| ()),
+    ];
+    for result in writes {
+        let err = result.expect_err("a write to a deleted database fails");
+        assert!(
+            matches!(err, session_core::store::StoreError::Unavailable { .. }),
+            "{err:?}"
+        );
+        assert!(err.is_transient());
+        assert!(chain(&err).contains("deleted or moved"), "{}", chain(&err));
+    }
+    drop(store);
+    let reopened = open(&path);
+    assert_eq!(reopened.load(&kept.key, now()).await.unwrap(), None);
+    reopened.create(&record()).await.unwrap();
+}
+
+/// An error and its sources, as one line.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
