@@ -2,6 +2,7 @@
 //! sled may use for its page cache.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use session_core::store::PurgeSchedule;
 #[cfg(doc)]
@@ -14,6 +15,9 @@ pub const BACKGROUND_FLUSH_MS: u64 = 500;
 /// The default page-cache budget: 64 MiB (sled's own default is 1 GiB, far more than session
 /// records need).
 pub const DEFAULT_CACHE_CAPACITY: u64 = 64 * 1024 * 1024;
+
+/// How long a write waits for its flush by default ([`SledStoreConfig::flush_timeout`]).
+pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// When a write reaches the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,6 +57,7 @@ pub struct SledStoreConfig {
     pub(crate) flush: FlushPolicy,
     pub(crate) cache_capacity: u64,
     pub(crate) purge: Option<PurgeSchedule>,
+    pub(crate) flush_timeout: Duration,
 }
 
 impl SledStoreConfig {
@@ -65,6 +70,7 @@ impl SledStoreConfig {
             flush: FlushPolicy::default(),
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             purge: Some(PurgeSchedule::default()),
+            flush_timeout: DEFAULT_FLUSH_TIMEOUT,
         }
     }
 
@@ -72,6 +78,33 @@ impl SledStoreConfig {
     pub fn flush(mut self, policy: FlushPolicy) -> Self {
         self.flush = policy;
         self
+    }
+
+    /// How long a write waits for its flush under [`FlushPolicy::EveryWrite`] (default
+    /// [`DEFAULT_FLUSH_TIMEOUT`]) before it fails with the transient
+    /// [`StoreError::Timeout`](session_core::store::StoreError::Timeout) (503).
+    ///
+    /// A healthy disk flushes in milliseconds. The bound is for a disk that stopped: after a
+    /// full disk, sled 0.34's flush can wait forever, and without it every request that writes
+    /// would hang with it. A flush that timed out keeps its turn, so the writes after it wait
+    /// for the same bound and fail the same way instead of starting more flushes; reopen the
+    /// store once the disk is fixed. The wait uses the Tokio runtime's timer (`enable_time`, on
+    /// in `#[tokio::main]` and `#[tokio::test]`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_store_sled::SledStoreConfig;
+    /// let config = SledStoreConfig::new("/var/lib/myapp/sessions").flush_timeout(Duration::from_secs(2));
+    /// assert_eq!(config.max_flush_wait(), Duration::from_secs(2));
+    /// ```
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.flush_timeout = timeout;
+        self
+    }
+
+    /// How long a write waits for its flush.
+    pub fn max_flush_wait(&self) -> Duration {
+        self.flush_timeout
     }
 
     /// Sets the page-cache budget in bytes (default [`DEFAULT_CACHE_CAPACITY`]).

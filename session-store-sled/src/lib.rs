@@ -109,6 +109,9 @@ mod error;
 mod keys;
 mod store;
 
-pub use config::{FlushPolicy, SledStoreConfig, BACKGROUND_FLUSH_MS, DEFAULT_CACHE_CAPACITY};
+pub use config::{
+    FlushPolicy, SledStoreConfig, BACKGROUND_FLUSH_MS, DEFAULT_CACHE_CAPACITY,
+    DEFAULT_FLUSH_TIMEOUT,
+};
 pub use error::{CorruptRecord, SledOpenError, STORE_FORMAT_VERSION};
 pub use store::SledStore;

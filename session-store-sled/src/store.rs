@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use session_core::{
-    store::{BackgroundPurge, PurgeSchedule, SessionKey, SessionRecord, StoreCaps, StoreError},
+    store::{BackgroundPurge, SessionKey, SessionRecord, StoreCaps, StoreError},
     SessionStore, UnixTime, UserId,
 };
 use sled::transaction::{
@@ -66,8 +66,10 @@ struct Inner {
     db: Db,
     trees: Trees,
     flush: FlushPolicy,
-    /// Serialises flushes under [`FlushPolicy::EveryWrite`].
-    flush_turn: tokio::sync::Mutex<()>,
+    /// Serialises flushes under [`FlushPolicy::EveryWrite`]; held by the blocking flush itself.
+    flush_turn: Arc<tokio::sync::Mutex<()>>,
+    /// How long a write waits for its flush ([`SledStoreConfig::flush_timeout`]).
+    flush_timeout: Duration,
 }
 
 /// What lives exactly as long as the store's clones: the purge and sweepers only ever hold weak
@@ -98,20 +100,17 @@ impl SledStore {
     /// whatever else the application keeps there, with the default background purge (see
     /// [`from_db_with_config`](Self::from_db_with_config) to choose another).
     pub fn from_db(db: Db, flush: FlushPolicy) -> Result<Self, SledOpenError> {
-        Self::build(db, flush, SledStoreConfig::new("").purge_schedule())
+        Self::from_db_with_config(db, &SledStoreConfig::new("").flush(flush))
     }
 
-    /// Like [`from_db`](Self::from_db), with the flush policy and background purge of `config`.
-    /// Its path and cache capacity are not used: `db` is already open with its own.
+    /// Like [`from_db`](Self::from_db), with the flush policy, flush timeout and background
+    /// purge of `config`. Its path and cache capacity are not used: `db` is already open with
+    /// its own.
     pub fn from_db_with_config(db: Db, config: &SledStoreConfig) -> Result<Self, SledOpenError> {
-        Self::build(db, config.flush, config.purge_schedule())
+        Self::build(db, config)
     }
 
-    fn build(
-        db: Db,
-        flush: FlushPolicy,
-        purge: Option<PurgeSchedule>,
-    ) -> Result<Self, SledOpenError> {
+    fn build(db: Db, config: &SledStoreConfig) -> Result<Self, SledOpenError> {
         check_format(&db.open_tree(META_TREE).map_err(SledOpenError::from_sled)?)?;
         let trees = Trees {
             records: open_tree(&db, RECORDS_TREE)?,
@@ -122,11 +121,12 @@ impl SledStore {
         let inner = Arc::new(Inner {
             db,
             trees,
-            flush,
-            flush_turn: tokio::sync::Mutex::new(()),
+            flush: config.flush,
+            flush_turn: Arc::new(tokio::sync::Mutex::new(())),
+            flush_timeout: config.flush_timeout,
         });
         let (alive, _) = watch::channel(());
-        let purge = purge.map(|schedule| {
+        let purge = config.purge_schedule().map(|schedule| {
             BackgroundPurge::for_store("sled", &inner, schedule, |inner: &Inner, limit| {
                 inner
                     .trees
@@ -165,6 +165,11 @@ impl SledStore {
     }
 }
 
+/// The source of the `Timeout` of a write whose flush did not finish in time.
+#[derive(Debug, thiserror::Error)]
+#[error("sled did not finish flushing to disk within {0:?}: the disk may be full or failing")]
+struct FlushTimedOut(Duration);
+
 impl Inner {
     /// Runs `op` on Tokio's blocking pool: the operations whose work grows with the data (a
     /// user's sessions, the purge) and the flushes, so they never stall the async executor.
@@ -186,13 +191,23 @@ impl Inner {
                 // sled 0.34's `flush_async` can deadlock when called concurrently
                 // (spacejam/sled#1308), so flushes run one at a time, blocking, off the executor.
                 // Each flush writes everything accepted so far, so queued writers are cheap.
-                let _turn = self.flush_turn.lock().await;
+                // The turn travels into the blocking task: a flush that never returns (after a
+                // full disk) keeps it, so later writers time out waiting for it instead of
+                // starting more flushes that would hang too.
                 let inner = Arc::clone(self);
-                tokio::task::spawn_blocking(move || inner.db.flush())
+                let flushed = tokio::time::timeout(self.flush_timeout, async move {
+                    let turn = Arc::clone(&inner.flush_turn).lock_owned().await;
+                    tokio::task::spawn_blocking(move || {
+                        let _turn = turn;
+                        inner.db.flush()
+                    })
                     .await
-                    .map_err(join_error)?
-                    .map(drop)
-                    .map_err(store_error)
+                })
+                .await;
+                match flushed {
+                    Ok(joined) => joined.map_err(join_error)?.map(drop).map_err(store_error),
+                    Err(_) => Err(StoreError::timeout(FlushTimedOut(self.flush_timeout))),
+                }
             }
             FlushPolicy::Background => Ok(()),
         }

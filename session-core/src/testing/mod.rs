@@ -1,5 +1,5 @@
 //! Test support: the store conformance suite, decorators that count or fail store calls, a mock
-//! clock and a log capture.
+//! clock, a log capture and a small disk for fault tests.
 //!
 //! **Not semver-stable.** Enabled by the `testing` feature; meant for dev-dependencies.
 //!
@@ -30,6 +30,7 @@ pub mod conformance;
 mod decorators;
 mod log_capture;
 mod raw_access;
+mod small_disk;
 
 use std::any::Any;
 use std::fmt;
@@ -42,6 +43,7 @@ pub use decorators::{
 };
 pub use log_capture::{CapturedEvent, LogCapture};
 pub use raw_access::RawAccess;
+pub use small_disk::SmallDisk;
 
 use crate::store::SessionStore;
 use crate::time::{Clock, UnixTime};

@@ -4,59 +4,15 @@
 //!
 //! Needs root (to mount the tmpfs), as the tests run here; without it the test fails saying so.
 
-use std::process::Command;
 use std::time::Duration;
 
 use session_core::store::StoreError;
+use session_core::testing::SmallDisk;
 use session_core::SessionStore;
 use session_store_postgres::{PostgresStore, PostgresStoreConfig};
-use tempfile::TempDir;
 
 use crate::common::{error_chain, kind, now, raw, record};
 use crate::private_server::PrivateServer;
-
-/// A small tmpfs, unmounted on drop.
-struct SmallDisk {
-    dir: TempDir,
-}
-
-impl SmallDisk {
-    fn mount(size: &str) -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("pg-small-disk-")
-            .tempdir()
-            .expect("temp dir");
-        let out = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir.path())
-            .output()
-            .expect("run mount");
-        assert!(
-            out.status.success(),
-            "cannot mount a tmpfs for the disk-full test (needs root and `mount`): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let chown = Command::new("chown")
-            .arg("postgres")
-            .arg(dir.path())
-            .status()
-            .expect("run chown");
-        assert!(chown.success(), "chown the tmpfs to postgres");
-        SmallDisk { dir }
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
 
 /// Text that compresses poorly (random hex), so TOAST cannot shrink it away.
 fn noise(bytes: usize) -> String {
@@ -71,6 +27,7 @@ fn noise(bytes: usize) -> String {
 async fn a_full_disk_gives_full_and_reads_go_on() {
     // Declared before the server, so dropped after it: the server stops before the unmount.
     let disk = SmallDisk::mount("2m");
+    disk.give_to("postgres");
     let server = tokio::task::spawn_blocking(PrivateServer::start)
         .await
         .expect("start the private server");
@@ -85,7 +42,7 @@ async fn a_full_disk_gives_full_and_reads_go_on() {
     admin
         .batch_execute(&format!(
             "CREATE TABLESPACE small LOCATION '{}'",
-            disk.dir.path().display()
+            disk.path().display()
         ))
         .await
         .expect("create the tablespace on the small disk");

@@ -1,5 +1,6 @@
 //! Faults that can really be induced here (the tests run as root, so permission bits do not stop
-//! writes): a database already in use (D1) and a path that cannot be a database.
+//! writes): a database already in use (D1) and a path that cannot be a database. A full disk
+//! under a running store (D2) is in `disk_full.rs`.
 
 use std::time::Duration;
 

@@ -10,6 +10,7 @@ mod common;
 mod conformance;
 mod corruption;
 mod crash;
+mod disk_full;
 mod engine_corruption;
 mod faults;
 mod indexes;
