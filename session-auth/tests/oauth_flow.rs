@@ -233,6 +233,36 @@ async fn vercel_tokens_are_refreshed_a_minute_before_expiry_and_the_rotated_refr
     assert_eq!(world.standin.stats(StandInProvider::Vercel).refreshes, 2);
 }
 
+/// S-35, persist before respond: when `access_token` hands out a refreshed token, the store
+/// already holds it and the rotated refresh token; nothing is left to write after the response.
+/// (On one thread, with no await between the answer and the read but the store's own, a write
+/// deferred to a background task could not have run yet.) A process killed right after the
+/// response therefore loses nothing with a store that keeps what it acknowledged, which each
+/// store's kill test shows (SQLite Q6, sled D3).
+#[tokio::test(flavor = "current_thread")]
+async fn a_refreshed_token_is_stored_before_it_is_handed_out() {
+    let world = world().await;
+    let user = signed_in(&world, "vercel").await;
+    let before = world.store.get(&user, "vercel").await.unwrap().unwrap();
+    world.standin.advance(Duration::from_secs(7200));
+
+    let handed_out = world.oauth.access_token(&user, "vercel").await.unwrap();
+    let stored = world.store.get(&user, "vercel").await.unwrap().unwrap();
+    assert_eq!(stored.version, before.version + 1, "the refresh is stored");
+    assert_ne!(stored.access_token, before.access_token);
+    assert_ne!(
+        stored.refresh_token, before.refresh_token,
+        "the rotated refresh token is stored"
+    );
+    assert_eq!(world.standin.stats(StandInProvider::Vercel).refreshes, 1);
+    // What is stored is what was handed out: asked again, the vault answers from the store.
+    assert_eq!(
+        world.oauth.access_token(&user, "vercel").await.unwrap(),
+        handed_out
+    );
+    assert_eq!(world.standin.stats(StandInProvider::Vercel).refreshes, 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_concurrent_callers_on_an_expired_token_make_one_refresh() {
     let world = Arc::new(world().await);
