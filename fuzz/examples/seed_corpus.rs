@@ -16,8 +16,8 @@ use session_core::codec::{JweAlgorithm, JweEncryption, JweKey, SessionCodec};
 use session_core::config::CookieOptions;
 use session_core::JweCodec;
 use session_fuzz::{
-    encrypt_dir_a256gcm, jwe_codecs, jwt_codec, sample_id, sample_record, sign_hs256,
-    signed_id_codec, token_codec, NOW,
+    encrypt_a256gcmkw, encrypt_dir_a256gcm, jwe_codecs, jwt_codec, sample_id, sample_record,
+    sign_hs256, signed_id_codec, token_codec, NOW,
 };
 
 fn write(target: &str, seeds: &[(&str, Vec<u8>)]) -> std::io::Result<()> {
@@ -130,6 +130,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .1
         .decode(&encrypt_dir_a256gcm(dir_header, claims.as_bytes()), NOW)?;
     seeds.push(("dir_plaintext".into(), moded(b'1', &inner)));
+    // Mode 2: a 32-byte content key wrapped under the A256GCMKW key, then the header and claims.
+    let kw_plain_header = br#"{"alg":"A256GCMKW","enc":"A256GCM","typ":"session+jwt"}"#;
+    jwe_codecs()[3].1.decode(
+        &encrypt_a256gcmkw(32, kw_plain_header, claims.as_bytes()),
+        NOW,
+    )?;
+    let mut kw_inner = vec![32u8];
+    kw_inner.extend_from_slice(kw_plain_header);
+    kw_inner.push(b'\n');
+    kw_inner.extend_from_slice(claims.as_bytes());
+    seeds.push(("kw_plaintext".into(), moded(b'2', &kw_inner)));
     seeds.push((
         "zip_header".into(),
         moded(

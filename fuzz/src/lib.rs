@@ -224,6 +224,48 @@ pub fn encrypt_dir_a256gcm(header: &[u8], plaintext: &[u8]) -> String {
     )
 }
 
+/// A compact JWE (`A256GCMKW` under [`SECRET`], the key of the `A256GCMKW` codecs of
+/// [`jwe_codecs`]) of the fuzzer's protected header, with a content key of `cek_len` bytes
+/// wrapped correctly, so the fuzzer gets past the key wrap's tag: to content keys of every
+/// length (only 32 bytes is `A256GCM`'s, 64 `A256CBC-HS512`'s), and with a 32-byte key past the
+/// content's tag too, to the claims checks. The wrap's `iv` and `tag` are added to `header`
+/// when it is a JSON object (replacing any the fuzzer wrote); any other header is sent as it is.
+pub fn encrypt_a256gcmkw(cek_len: usize, header: &[u8], plaintext: &[u8]) -> String {
+    let cek = vec![9u8; cek_len];
+    let wrap_iv = [5u8; 12];
+    let kek = Aes256Gcm::new_from_slice(SECRET).expect("a 32-byte key");
+    let mut wrapped = cek.clone();
+    let wrap_tag = kek
+        .encrypt_in_place_detached(Nonce::from_slice(&wrap_iv), b"", &mut wrapped)
+        .expect("AES-GCM encrypts any short message");
+    let header = match serde_json::from_slice::<serde_json::Value>(header) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            fields.insert("iv".into(), URL_SAFE_NO_PAD.encode(wrap_iv).into());
+            fields.insert("tag".into(), URL_SAFE_NO_PAD.encode(wrap_tag).into());
+            serde_json::to_vec(&fields).expect("a JSON object serialises")
+        }
+        _ => header.to_vec(),
+    };
+    let header_b64 = URL_SAFE_NO_PAD.encode(&header);
+    let iv = [7u8; 12];
+    let mut content = plaintext.to_vec();
+    let tag = match Aes256Gcm::new_from_slice(&cek) {
+        Ok(cipher) => cipher
+            .encrypt_in_place_detached(Nonce::from_slice(&iv), header_b64.as_bytes(), &mut content)
+            .expect("AES-GCM encrypts any short message")
+            .to_vec(),
+        // Not an AES-256 key: the codec must refuse it before it decrypts anything.
+        Err(_) => vec![0u8; 16],
+    };
+    format!(
+        "{header_b64}.{}.{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(&wrapped),
+        URL_SAFE_NO_PAD.encode(iv),
+        URL_SAFE_NO_PAD.encode(&content),
+        URL_SAFE_NO_PAD.encode(tag)
+    )
+}
+
 /// For a record a stateless codec decoded: issuing it again must work, and the new token must
 /// decode to the same record (what a commit that refreshes the cookie relies on).
 pub fn assert_reissue_roundtrip(
