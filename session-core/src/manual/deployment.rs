@@ -69,9 +69,10 @@
 //! 3. **Drop the old key** after the longest session lifetime (absolute lifetime, or
 //!    "remember me"), when no cookie signed with it can still be valid.
 //!
-//! Stateful form tokens ([`Session::csrf_token`](crate::Session::csrf_token)) are derived from
-//! the manager's secret: a form rendered before phase 2 and submitted after it is refused once
-//! (403), and the page it comes from gives a fresh one. Provider tokens sealed at rest
+//! Form tokens ([`Session::csrf_token`](crate::Session::csrf_token)) are derived from the same
+//! keys (the stateful secrets, or the stateless ring's keys) and rotate with them: a form
+//! rendered before phase 2 and submitted after it is accepted while the old key is in the ring,
+//! and new forms get tokens under the new key. Provider tokens sealed at rest
 //! (`session-auth`'s vault) have their own `kid` ring and rotate the same way.
 //!
 //! ## Picking a store
