@@ -4,13 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use session_auth::tokens::{GrantState, SealedToken, StoredGrant, TokenStore};
-use session_core::{store::StoreError, UnixTime, UserId};
+use session_auth::tokens::{GrantColumns, StoredGrant, TokenStore, GRANT_COLUMNS};
+use session_core::{store::StoreError, UserId};
 
 use crate::config::PostgresStoreConfig;
 use crate::error::PostgresOpenError;
 use crate::schema;
-use crate::store::{sql_time, sql_version, Database, Fault};
+use crate::store::{sql_version, Database, Fault};
 use crate::PostgresStore;
 
 /// The provider tokens of [`session_auth`]'s vault, in a table `oauth_tokens` of the store's
@@ -87,10 +87,6 @@ struct Sql {
     list: String,
 }
 
-/// The columns `get` and `list` read, in the order [`RawGrant::read`] expects them.
-const GRANT_COLUMNS: &str =
-    "account, access_token, refresh_token, expires_at, obtained_at, scope, state, version";
-
 impl PostgresTokenStore {
     /// A token store on `store`'s pool and schema; creates or migrates the `oauth_tokens`
     /// table.
@@ -165,92 +161,20 @@ impl PostgresTokenStore {
     }
 }
 
-/// Why a stored row could not be read back: the source of a [`StoreError::Corrupt`]. Never
-/// quotes what is stored.
-#[derive(Debug, thiserror::Error)]
-enum CorruptGrant {
-    #[error("the stored token grant has an unknown state")]
-    UnknownState,
-    #[error("the stored token grant has a negative time")]
-    NegativeTime,
-    #[error("a column of the stored token grant has the wrong type")]
-    ColumnType,
-}
-
-/// The grant's columns (all but owner, provider and version). No `Debug`: it holds the sealed
-/// tokens.
-struct Columns {
-    account: String,
-    access_token: String,
-    refresh_token: Option<String>,
-    expires_at: Option<i64>,
-    obtained_at: i64,
-    scope: Option<String>,
-    state: &'static str,
-}
-
-impl Columns {
-    fn new(grant: &StoredGrant) -> Self {
-        Columns {
-            account: grant.account.clone(),
-            access_token: grant.access_token.as_str().to_owned(),
-            refresh_token: grant.refresh_token.as_ref().map(|t| t.as_str().to_owned()),
-            expires_at: grant.expires_at.map(sql_time),
-            obtained_at: sql_time(grant.obtained_at),
-            scope: grant.scope.clone(),
-            state: grant.state.as_str(),
-        }
-    }
-}
-
-/// One row as stored, before it is checked.
-struct RawGrant {
-    account: String,
-    access_token: String,
-    refresh_token: Option<String>,
-    expires_at: Option<i64>,
-    obtained_at: i64,
-    scope: Option<String>,
-    state: String,
-    version: i64,
-}
-
-impl RawGrant {
-    /// Reads [`GRANT_COLUMNS`] from `row`, starting at column `first`; a value of the wrong
-    /// type is a damaged row (without the value).
-    fn read(row: &tokio_postgres::Row, first: usize) -> Result<Self, StoreError> {
-        let bad = |_| StoreError::corrupt(CorruptGrant::ColumnType);
-        Ok(RawGrant {
-            account: row.try_get(first).map_err(bad)?,
-            access_token: row.try_get(first + 1).map_err(bad)?,
-            refresh_token: row.try_get(first + 2).map_err(bad)?,
-            expires_at: row.try_get(first + 3).map_err(bad)?,
-            obtained_at: row.try_get(first + 4).map_err(bad)?,
-            scope: row.try_get(first + 5).map_err(bad)?,
-            state: row.try_get(first + 6).map_err(bad)?,
-            version: row.try_get(first + 7).map_err(bad)?,
-        })
-    }
-
-    fn check(self) -> Result<StoredGrant, StoreError> {
-        let time = |secs: i64| {
-            u64::try_from(secs)
-                .map(UnixTime::from_secs)
-                .map_err(|_| StoreError::corrupt(CorruptGrant::NegativeTime))
-        };
-        Ok(StoredGrant {
-            account: self.account,
-            access_token: SealedToken::new(self.access_token),
-            refresh_token: self.refresh_token.map(SealedToken::new),
-            expires_at: self.expires_at.map(time).transpose()?,
-            obtained_at: time(self.obtained_at)?,
-            scope: self.scope,
-            state: GrantState::parse(&self.state)
-                .ok_or_else(|| StoreError::corrupt(CorruptGrant::UnknownState))?,
-            // The inverse of `sql_version`.
-            version: self.version as u64,
-        })
-    }
+/// Reads [`GRANT_COLUMNS`] from `row`, starting at column `first`; a value of the wrong type is
+/// a damaged row (without the value).
+fn read_grant(row: &tokio_postgres::Row, first: usize) -> Result<GrantColumns, StoreError> {
+    let bad = |_| GrantColumns::wrong_type();
+    Ok(GrantColumns {
+        account: row.try_get(first).map_err(bad)?,
+        access_token: row.try_get(first + 1).map_err(bad)?,
+        refresh_token: row.try_get(first + 2).map_err(bad)?,
+        expires_at: row.try_get(first + 3).map_err(bad)?,
+        obtained_at: row.try_get(first + 4).map_err(bad)?,
+        scope: row.try_get(first + 5).map_err(bad)?,
+        state: row.try_get(first + 6).map_err(bad)?,
+        version: row.try_get(first + 7).map_err(bad)?,
+    })
 }
 
 /// The `version` a `... RETURNING version` gave, if it matched a row.
@@ -274,7 +198,7 @@ impl TokenStore for PostgresTokenStore {
                 Ok(client.query_opt(&stmt, &[&owner, &provider]).await?)
             })
             .await?;
-        row.map(|r| RawGrant::read(&r, 0)?.check()).transpose()
+        row.map(|r| read_grant(&r, 0)?.into_grant()).transpose()
     }
 
     /// One upsert: a new row gets version 1, an existing one every column replaced and its
@@ -286,7 +210,7 @@ impl TokenStore for PostgresTokenStore {
         grant: &StoredGrant,
     ) -> Result<u64, StoreError> {
         let owner = owner.as_str().as_bytes();
-        let c = Columns::new(grant);
+        let c = GrantColumns::of(grant);
         let version = self
             .db
             .call("token put", || async {
@@ -324,7 +248,7 @@ impl TokenStore for PostgresTokenStore {
         grant: &StoredGrant,
     ) -> Result<Option<u64>, StoreError> {
         let owner = owner.as_str().as_bytes();
-        let c = Columns::new(grant);
+        let c = GrantColumns::of(grant);
         let expected = sql_version(expected);
         self.db
             .call("token replace", || async {
@@ -375,10 +299,8 @@ impl TokenStore for PostgresTokenStore {
             .await?;
         rows.iter()
             .map(|row| {
-                let provider: String = row
-                    .try_get(0)
-                    .map_err(|_| StoreError::corrupt(CorruptGrant::ColumnType))?;
-                Ok((provider, RawGrant::read(row, 1)?.check()?))
+                let provider: String = row.try_get(0).map_err(|_| GrantColumns::wrong_type())?;
+                Ok((provider, read_grant(row, 1)?.into_grant()?))
             })
             .collect()
     }

@@ -4,13 +4,13 @@ use std::fmt;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use session_auth::tokens::{GrantState, SealedToken, StoredGrant, TokenStore};
-use session_core::{store::StoreError, UnixTime, UserId};
+use session_auth::tokens::{GrantColumns, StoredGrant, TokenStore, GRANT_COLUMNS};
+use session_core::{store::StoreError, UserId};
 
 use crate::config::SqliteStoreConfig;
 use crate::error::{store_error, SqliteOpenError};
 use crate::schema;
-use crate::store::{sql_time, sql_version, Database};
+use crate::store::{sql_version, Database};
 
 /// The provider tokens of [`session_auth`]'s vault, in a table `oauth_tokens` (feature `auth`).
 ///
@@ -29,7 +29,7 @@ use crate::store::{sql_time, sql_version, Database};
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use session_auth::tokens::{GrantState, SealedToken, StoredGrant, TokenStore};
+/// use session_auth::tokens::{GrantColumns, StoredGrant, TokenStore, GRANT_COLUMNS};
 /// use session_core::{UnixTime, UserId};
 /// use session_store_sqlite::{SqliteStore, SqliteStoreConfig, SqliteTokenStore};
 ///
@@ -114,63 +114,9 @@ impl SqliteTokenStore {
     }
 }
 
-/// Why a stored row could not be read back: the source of a [`StoreError::Corrupt`]. Never
-/// quotes what is stored.
-#[derive(Debug, thiserror::Error)]
-enum CorruptGrant {
-    #[error("the stored token grant has an unknown state")]
-    UnknownState,
-    #[error("the stored token grant has a negative time")]
-    NegativeTime,
-    #[error("a column of the stored token grant has the wrong type")]
-    ColumnType,
-}
-
-/// The grant's columns (all but owner, provider and version), owned so they can move to a
-/// blocking thread. No `Debug`: it holds the sealed tokens.
-struct Columns {
-    account: String,
-    access_token: String,
-    refresh_token: Option<String>,
-    expires_at: Option<i64>,
-    obtained_at: i64,
-    scope: Option<String>,
-    state: &'static str,
-}
-
-impl Columns {
-    fn new(grant: &StoredGrant) -> Self {
-        Columns {
-            account: grant.account.clone(),
-            access_token: grant.access_token.as_str().to_owned(),
-            refresh_token: grant.refresh_token.as_ref().map(|t| t.as_str().to_owned()),
-            expires_at: grant.expires_at.map(sql_time),
-            obtained_at: sql_time(grant.obtained_at),
-            scope: grant.scope.clone(),
-            state: grant.state.as_str(),
-        }
-    }
-}
-
-/// The columns `get` and `list` read, in the order [`read_grant`] expects them.
-const GRANT_COLUMNS: &str =
-    "account, access_token, refresh_token, expires_at, obtained_at, scope, state, version";
-
-/// One row as stored, before it is checked.
-struct RawGrant {
-    account: String,
-    access_token: String,
-    refresh_token: Option<String>,
-    expires_at: Option<i64>,
-    obtained_at: i64,
-    scope: Option<String>,
-    state: String,
-    version: i64,
-}
-
 /// Reads [`GRANT_COLUMNS`] from `row`, starting at column `first`.
-fn read_grant(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<RawGrant> {
-    Ok(RawGrant {
+fn read_grant(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<GrantColumns> {
+    Ok(GrantColumns {
         account: row.get(first)?,
         access_token: row.get(first + 1)?,
         refresh_token: row.get(first + 2)?,
@@ -182,37 +128,13 @@ fn read_grant(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<RawGran
     })
 }
 
-impl RawGrant {
-    fn check(self) -> Result<StoredGrant, StoreError> {
-        let time = |secs: i64| {
-            u64::try_from(secs)
-                .map(UnixTime::from_secs)
-                .map_err(|_| StoreError::corrupt(CorruptGrant::NegativeTime))
-        };
-        Ok(StoredGrant {
-            account: self.account,
-            access_token: SealedToken::new(self.access_token),
-            refresh_token: self.refresh_token.map(SealedToken::new),
-            expires_at: self.expires_at.map(time).transpose()?,
-            obtained_at: time(self.obtained_at)?,
-            scope: self.scope,
-            state: GrantState::parse(&self.state)
-                .ok_or_else(|| StoreError::corrupt(CorruptGrant::UnknownState))?,
-            // The inverse of `sql_version`.
-            version: self.version as u64,
-        })
-    }
-}
-
 /// Maps an error of reading rows: a value SQLite cannot give as the column's Rust type is a
 /// damaged row ([`StoreError::Corrupt`], without the value); anything else is the engine's.
 fn read_error(err: rusqlite::Error) -> StoreError {
     match err {
         rusqlite::Error::InvalidColumnType(..)
         | rusqlite::Error::FromSqlConversionFailure(..)
-        | rusqlite::Error::IntegralValueOutOfRange(..) => {
-            StoreError::corrupt(CorruptGrant::ColumnType)
-        }
+        | rusqlite::Error::IntegralValueOutOfRange(..) => GrantColumns::wrong_type(),
         err => store_error(err),
     }
 }
@@ -248,7 +170,7 @@ impl TokenStore for SqliteTokenStore {
                 .map_err(read_error)
             })
             .await?;
-        raw.map(RawGrant::check).transpose()
+        raw.map(GrantColumns::into_grant).transpose()
     }
 
     /// One upsert: a new row gets version 1, an existing one every column replaced and its
@@ -260,7 +182,7 @@ impl TokenStore for SqliteTokenStore {
         grant: &StoredGrant,
     ) -> Result<u64, StoreError> {
         let (owner, provider) = (owner.as_str().to_owned(), provider.to_owned());
-        let c = Columns::new(grant);
+        let c = GrantColumns::of(grant);
         self.db
             .write(move |tx| {
                 returned_version(
@@ -301,7 +223,7 @@ impl TokenStore for SqliteTokenStore {
         grant: &StoredGrant,
     ) -> Result<Option<u64>, StoreError> {
         let (owner, provider) = (owner.as_str().to_owned(), provider.to_owned());
-        let c = Columns::new(grant);
+        let c = GrantColumns::of(grant);
         let expected = sql_version(expected);
         self.db
             .write(move |tx| {
@@ -362,7 +284,7 @@ impl TokenStore for SqliteTokenStore {
             })
             .await?;
         rows.into_iter()
-            .map(|(provider, raw)| Ok((provider, raw.check()?)))
+            .map(|(provider, raw)| Ok((provider, raw.into_grant()?)))
             .collect()
     }
 }

@@ -9,6 +9,7 @@
 //! Every store passes the exported suite, [`token_store_conformance!`](crate::token_store_conformance)
 //! (feature `testing`).
 
+mod columns;
 mod memory;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 use session_core::store::StoreError;
 use session_core::{UnixTime, UserId};
 
+pub use columns::{GrantColumns, GRANT_COLUMNS};
 pub use memory::MemoryTokenStore;
 
 /// A token as the vault sealed it (`v1.<kid>.<nonce>.<ciphertext>`): safe to store, useless
