@@ -120,7 +120,7 @@
 //! | R10 | corrupted value | store conformance `a_corrupt_record_is_a_typed_error` (Redis); session-store-redis tests/it/corruption.rs: `corrupt_errors_say_why`, `a_key_of_another_type_is_corrupt_and_can_be_deleted`, `a_corrupt_record_logs_one_event_without_key_or_data` |
 //! | R11 | wrong password | session-store-redis tests/it/outage.rs: `wrong_credentials_are_a_clear_startup_error_without_the_password` |
 //! | Q1 | read-only database | session-store-sqlite tests/it/faults.rs: `a_read_only_database_refuses_writes_serves_reads_and_loses_nothing`; tests/it/open.rs: `a_read_only_store_needs_an_existing_file_with_the_schema` |
-//! | Q2 | disk full | session-store-sqlite tests/it/faults.rs: `a_full_database_is_full_and_keeps_existing_rows` |
+//! | Q2 | disk full | session-store-sqlite tests/it/faults.rs: `a_full_database_is_full_and_keeps_existing_rows` (`max_page_count`), `a_full_disk_under_a_running_store_is_full_and_recovers_when_space_returns` (a 2 MiB tmpfs: `Full`, nothing half-written, reads go on, writes again once space returns) |
 //! | Q3 | lock contention | session-store-sqlite tests/it/faults.rs: `a_held_lock_gives_timeout_after_the_busy_timeout_then_recovers` |
 //! | Q4 | read-then-write race | session-store-sqlite tests/it/faults.rs: `two_stores_on_one_file_have_one_winner_per_version`; store conformance `concurrent_writers_have_one_winner_per_version` (SQLite) |
 //! | Q5 | blocking the runtime | session-store-sqlite tests/it/faults.rs: `waiting_on_a_lock_does_not_block_the_executor` |

@@ -1,5 +1,6 @@
-//! Engine faults: a read-only database (Q1), a full database (Q2), lock contention (Q3), several
-//! writers on one file (Q4), and an executor that stays free while SQLite waits (Q5).
+//! Engine faults: a read-only database (Q1), a full database and a full disk (Q2), lock
+//! contention (Q3), several writers on one file (Q4), and an executor that stays free while
+//! SQLite waits (Q5).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -106,6 +107,68 @@ async fn a_full_database_is_full_and_keeps_existing_rows() {
     store.create(&r).await.unwrap();
     drop(store);
     assert_eq!(integrity_check(&path), "ok");
+}
+
+/// Q2 on a real full disk: a running store on a 2 MiB tmpfs of its own (needs root to mount
+/// it). The write that does not fit is `Full` (503) and leaves nothing half-written; reads go
+/// on; once there is space again the same store writes again, and every acknowledged write is
+/// in the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_under_a_running_store_is_full_and_recovers_when_space_returns() {
+    let disk = session_core::testing::SmallDisk::mount("2m");
+    let path = disk.path().join("sessions.db");
+    let store = SqliteStore::open(SqliteStoreConfig::new(&path).background_purge(None)).unwrap();
+    let mut kept = Vec::new();
+    let (lost, err) = loop {
+        let mut r = record();
+        r.data.insert("blob".into(), json!(noise(32 * 1024)));
+        match store.create(&r).await {
+            Ok(()) => kept.push(r),
+            Err(err) => break (r, err),
+        }
+        assert!(kept.len() < 200, "the 2 MiB disk never filled");
+    };
+    eprintln!("disk full after {} records: {err:?}", kept.len());
+    assert!(matches!(err, StoreError::Full { .. }), "got {err:?}");
+    assert!(err.is_transient());
+    assert!(!kept.is_empty());
+    assert_eq!(
+        store.load(&lost.key, now()).await.unwrap(),
+        None,
+        "nothing half-written"
+    );
+    assert_eq!(
+        store.load(&kept[0].key, now()).await.unwrap().as_ref(),
+        Some(&kept[0]),
+        "reads go on"
+    );
+
+    disk.resize("64m");
+    store
+        .create(&lost)
+        .await
+        .expect("writes work again once there is space");
+    kept.push(lost);
+    drop(store);
+    assert_eq!(integrity_check(&path), "ok");
+    let reopened = open(&path);
+    for r in &kept {
+        assert_eq!(
+            reopened.load(&r.key, now()).await.unwrap().as_ref(),
+            Some(r)
+        );
+    }
+    drop(reopened);
+    drop(disk);
+}
+
+/// Text that compresses poorly (random hex), `bytes` long or a little more.
+fn noise(bytes: usize) -> String {
+    let mut out = String::with_capacity(bytes + 64);
+    while out.len() < bytes {
+        out.push_str(&record().key.to_hex());
+    }
+    out
 }
 
 /// Q3: another connection holds the write lock; writes wait the busy timeout, then `Timeout`.
