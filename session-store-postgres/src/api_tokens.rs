@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use session_auth::api_tokens::{ApiTokenRecord, ApiTokenStore, Inserted, TokenHash};
+use session_auth::api_tokens::{
+    ApiTokenColumns, ApiTokenRecord, ApiTokenStore, Inserted, TokenHash, API_TOKEN_COLUMNS,
+};
 use session_core::{store::StoreError, UnixTime, UserId};
 
 use crate::config::PostgresStoreConfig;
@@ -94,10 +96,6 @@ struct Sql {
     revoke_all: String,
 }
 
-/// The columns `find` and `list` read, in the order [`Columns::read`] expects them.
-const COLUMNS: &str = "id, owner, name, scopes, display_prefix, hash, created_at, last_used_at, \
-                       expires_at, revoked_at";
-
 impl PostgresApiTokenStore {
     /// An API-token store on `store`'s pool and schema; creates or migrates the `api_tokens`
     /// table.
@@ -154,8 +152,10 @@ impl PostgresApiTokenStore {
                      last_used_at, expires_at, revoked_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             ),
-            find: format!("SELECT {COLUMNS} FROM {t} WHERE hash = $1"),
-            list: format!("SELECT {COLUMNS} FROM {t} WHERE owner = $1 ORDER BY created_at, id"),
+            find: format!("SELECT {API_TOKEN_COLUMNS} FROM {t} WHERE hash = $1"),
+            list: format!(
+                "SELECT {API_TOKEN_COLUMNS} FROM {t} WHERE owner = $1 ORDER BY created_at, id"
+            ),
             touch: format!(
                 "UPDATE {t} SET last_used_at = $2
                  WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)"
@@ -171,93 +171,23 @@ impl PostgresApiTokenStore {
     }
 }
 
-/// Why a stored row could not be read back: the source of a [`StoreError::Corrupt`]. Never
-/// quotes what is stored.
-#[derive(Debug, thiserror::Error)]
-enum CorruptApiToken {
-    #[error("the stored API token's hash is not 64 hex digits")]
-    Hash,
-    #[error("the stored API token's scopes are not a JSON array of strings")]
-    Scopes,
-    #[error("the stored API token has a negative time")]
-    NegativeTime,
-    #[error("a column of the stored API token has the wrong type")]
-    ColumnType,
-}
-
-/// A record's columns.
-struct Columns {
-    id: String,
-    owner: Vec<u8>,
-    name: Vec<u8>,
-    scopes: String,
-    display_prefix: String,
-    hash: String,
-    created_at: i64,
-    last_used_at: Option<i64>,
-    expires_at: Option<i64>,
-    revoked_at: Option<i64>,
-}
-
-impl Columns {
-    fn new(record: &ApiTokenRecord) -> Result<Self, StoreError> {
-        Ok(Columns {
-            id: record.id.clone(),
-            owner: record.owner.as_str().as_bytes().to_vec(),
-            name: record.name.as_bytes().to_vec(),
-            scopes: serde_json::to_string(&record.scopes).map_err(StoreError::backend)?,
-            display_prefix: record.display_prefix.clone(),
-            hash: record.hash.to_hex(),
-            created_at: sql_time(record.created_at),
-            last_used_at: record.last_used_at.map(sql_time),
-            expires_at: record.expires_at.map(sql_time),
-            revoked_at: record.revoked_at.map(sql_time),
-        })
-    }
-
-    /// Reads [`COLUMNS`] from `row`; a value of the wrong type is a damaged row.
-    fn read(row: &tokio_postgres::Row) -> Result<Self, StoreError> {
-        let bad = |_| StoreError::corrupt(CorruptApiToken::ColumnType);
-        Ok(Columns {
-            id: row.try_get(0).map_err(bad)?,
-            owner: row.try_get(1).map_err(bad)?,
-            name: row.try_get(2).map_err(bad)?,
-            scopes: row.try_get(3).map_err(bad)?,
-            display_prefix: row.try_get(4).map_err(bad)?,
-            hash: row.try_get(5).map_err(bad)?,
-            created_at: row.try_get(6).map_err(bad)?,
-            last_used_at: row.try_get(7).map_err(bad)?,
-            expires_at: row.try_get(8).map_err(bad)?,
-            revoked_at: row.try_get(9).map_err(bad)?,
-        })
-    }
-
-    /// The record the row holds, if it reads back.
-    fn check(self) -> Result<ApiTokenRecord, StoreError> {
-        let time = |secs: i64| {
-            u64::try_from(secs)
-                .map(UnixTime::from_secs)
-                .map_err(|_| StoreError::corrupt(CorruptApiToken::NegativeTime))
-        };
-        let text = |bytes: Vec<u8>| {
-            String::from_utf8(bytes).map_err(|_| StoreError::corrupt(CorruptApiToken::ColumnType))
-        };
-        Ok(ApiTokenRecord {
-            id: self.id,
-            owner: UserId::new(text(self.owner)?),
-            name: text(self.name)?,
-            // The serde error is not kept: it may quote the stored text.
-            scopes: serde_json::from_str(&self.scopes)
-                .map_err(|_| StoreError::corrupt(CorruptApiToken::Scopes))?,
-            display_prefix: self.display_prefix,
-            hash: TokenHash::from_hex(&self.hash)
-                .ok_or_else(|| StoreError::corrupt(CorruptApiToken::Hash))?,
-            created_at: time(self.created_at)?,
-            last_used_at: self.last_used_at.map(time).transpose()?,
-            expires_at: self.expires_at.map(time).transpose()?,
-            revoked_at: self.revoked_at.map(time).transpose()?,
-        })
-    }
+/// Reads [`API_TOKEN_COLUMNS`] from `row` (`owner` and `name` are `bytea`, to keep any
+/// text); a value of the wrong type is a damaged row (without the value).
+fn read_columns(row: &tokio_postgres::Row) -> Result<ApiTokenColumns, StoreError> {
+    let bad = |_| ApiTokenColumns::wrong_type();
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|_| ApiTokenColumns::wrong_type());
+    Ok(ApiTokenColumns {
+        id: row.try_get(0).map_err(bad)?,
+        owner: text(row.try_get(1).map_err(bad)?)?,
+        name: text(row.try_get(2).map_err(bad)?)?,
+        scopes: row.try_get(3).map_err(bad)?,
+        display_prefix: row.try_get(4).map_err(bad)?,
+        hash: row.try_get(5).map_err(bad)?,
+        created_at: row.try_get(6).map_err(bad)?,
+        last_used_at: row.try_get(7).map_err(bad)?,
+        expires_at: row.try_get(8).map_err(bad)?,
+        revoked_at: row.try_get(9).map_err(bad)?,
+    })
 }
 
 #[async_trait]
@@ -269,7 +199,7 @@ impl ApiTokenStore for PostgresApiTokenStore {
         limit: usize,
         now: UnixTime,
     ) -> Result<Inserted, StoreError> {
-        let row = Columns::new(record)?;
+        let row = ApiTokenColumns::of(record)?;
         let now = sql_time(now);
         let owner_lock = schema::lock_key(
             &format!("api_tokens/{}", self.db.table("")),
@@ -291,7 +221,7 @@ impl ApiTokenStore for PostgresApiTokenStore {
                 }
                 let count = tx.prepare_cached(&self.sql.count_active).await?;
                 let active: i64 = tx
-                    .query_one(&count, &[&row.owner, &now])
+                    .query_one(&count, &[&row.owner.as_bytes(), &now])
                     .await?
                     .try_get(0)?;
                 // A count is never negative; one past `usize::MAX` cannot be stored anyway.
@@ -304,8 +234,8 @@ impl ApiTokenStore for PostgresApiTokenStore {
                         &insert,
                         &[
                             &row.id,
-                            &row.owner,
-                            &row.name,
+                            &row.owner.as_bytes(),
+                            &row.name.as_bytes(),
                             &row.scopes,
                             &row.display_prefix,
                             &row.hash,
@@ -337,7 +267,7 @@ impl ApiTokenStore for PostgresApiTokenStore {
                 Ok(client.query_opt(&stmt, &[&hash]).await?)
             })
             .await?;
-        row.map(|r| Columns::read(&r)?.check()).transpose()
+        row.map(|r| read_columns(&r)?.into_record()).transpose()
     }
 
     async fn list(&self, owner: &UserId) -> Result<Vec<ApiTokenRecord>, StoreError> {
@@ -350,7 +280,9 @@ impl ApiTokenStore for PostgresApiTokenStore {
                 Ok(client.query(&stmt, &[&owner]).await?)
             })
             .await?;
-        rows.iter().map(|r| Columns::read(r)?.check()).collect()
+        rows.iter()
+            .map(|r| read_columns(r)?.into_record())
+            .collect()
     }
 
     /// One `UPDATE` that only matches a row whose `last_used_at` is earlier (or unset).

@@ -5,7 +5,9 @@ use std::fmt;
 
 use async_trait::async_trait;
 use rusqlite::{ffi, params, Connection, OptionalExtension, Transaction};
-use session_auth::api_tokens::{ApiTokenRecord, ApiTokenStore, Inserted, TokenHash};
+use session_auth::api_tokens::{
+    ApiTokenColumns, ApiTokenRecord, ApiTokenStore, Inserted, TokenHash, API_TOKEN_COLUMNS,
+};
 use session_core::{store::StoreError, UnixTime, UserId};
 
 use crate::config::SqliteStoreConfig;
@@ -123,94 +125,21 @@ impl SqliteApiTokenStore {
     }
 }
 
-/// Why a stored row could not be read back: the source of a [`StoreError::Corrupt`]. Never
-/// quotes what is stored.
-#[derive(Debug, thiserror::Error)]
-enum CorruptApiToken {
-    #[error("the stored API token's hash is not 64 hex digits")]
-    Hash,
-    #[error("the stored API token's scopes are not a JSON array of strings")]
-    Scopes,
-    #[error("the stored API token has a negative time")]
-    NegativeTime,
-    #[error("a column of the stored API token has the wrong type")]
-    ColumnType,
+/// Reads [`API_TOKEN_COLUMNS`] from `row`.
+fn read_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiTokenColumns> {
+    Ok(ApiTokenColumns {
+        id: row.get(0)?,
+        owner: row.get(1)?,
+        name: row.get(2)?,
+        scopes: row.get(3)?,
+        display_prefix: row.get(4)?,
+        hash: row.get(5)?,
+        created_at: row.get(6)?,
+        last_used_at: row.get(7)?,
+        expires_at: row.get(8)?,
+        revoked_at: row.get(9)?,
+    })
 }
-
-/// A record's columns, owned so they can move to a blocking thread.
-struct Columns {
-    id: String,
-    owner: String,
-    name: String,
-    scopes: String,
-    display_prefix: String,
-    hash: String,
-    created_at: i64,
-    last_used_at: Option<i64>,
-    expires_at: Option<i64>,
-    revoked_at: Option<i64>,
-}
-
-impl Columns {
-    fn new(record: &ApiTokenRecord) -> Result<Self, StoreError> {
-        Ok(Columns {
-            id: record.id.clone(),
-            owner: record.owner.as_str().to_owned(),
-            name: record.name.clone(),
-            scopes: serde_json::to_string(&record.scopes).map_err(StoreError::backend)?,
-            display_prefix: record.display_prefix.clone(),
-            hash: record.hash.to_hex(),
-            created_at: sql_time(record.created_at),
-            last_used_at: record.last_used_at.map(sql_time),
-            expires_at: record.expires_at.map(sql_time),
-            revoked_at: record.revoked_at.map(sql_time),
-        })
-    }
-
-    /// Reads [`COLUMNS`] from `row`.
-    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Columns {
-            id: row.get(0)?,
-            owner: row.get(1)?,
-            name: row.get(2)?,
-            scopes: row.get(3)?,
-            display_prefix: row.get(4)?,
-            hash: row.get(5)?,
-            created_at: row.get(6)?,
-            last_used_at: row.get(7)?,
-            expires_at: row.get(8)?,
-            revoked_at: row.get(9)?,
-        })
-    }
-
-    /// The record the row holds, if it reads back.
-    fn check(self) -> Result<ApiTokenRecord, StoreError> {
-        let time = |secs: i64| {
-            u64::try_from(secs)
-                .map(UnixTime::from_secs)
-                .map_err(|_| StoreError::corrupt(CorruptApiToken::NegativeTime))
-        };
-        Ok(ApiTokenRecord {
-            id: self.id,
-            owner: UserId::new(self.owner),
-            name: self.name,
-            // The serde error is not kept: it may quote the stored text.
-            scopes: serde_json::from_str(&self.scopes)
-                .map_err(|_| StoreError::corrupt(CorruptApiToken::Scopes))?,
-            display_prefix: self.display_prefix,
-            hash: TokenHash::from_hex(&self.hash)
-                .ok_or_else(|| StoreError::corrupt(CorruptApiToken::Hash))?,
-            created_at: time(self.created_at)?,
-            last_used_at: self.last_used_at.map(time).transpose()?,
-            expires_at: self.expires_at.map(time).transpose()?,
-            revoked_at: self.revoked_at.map(time).transpose()?,
-        })
-    }
-}
-
-/// The columns `find` and `list` read, in the order [`Columns::read`] expects them.
-const COLUMNS: &str = "id, owner, name, scopes, display_prefix, hash, created_at, last_used_at, \
-                       expires_at, revoked_at";
 
 /// Maps an error of reading rows: a value SQLite cannot give as the column's Rust type is a
 /// damaged row ([`StoreError::Corrupt`], without the value); anything else is the engine's.
@@ -218,9 +147,7 @@ fn read_error(err: rusqlite::Error) -> StoreError {
     match err {
         rusqlite::Error::InvalidColumnType(..)
         | rusqlite::Error::FromSqlConversionFailure(..)
-        | rusqlite::Error::IntegralValueOutOfRange(..) => {
-            StoreError::corrupt(CorruptApiToken::ColumnType)
-        }
+        | rusqlite::Error::IntegralValueOutOfRange(..) => ApiTokenColumns::wrong_type(),
         err => store_error(err),
     }
 }
@@ -239,7 +166,7 @@ fn is_unique_violation(err: &rusqlite::Error) -> bool {
 /// a collision whatever the limit), then the count of the owner's active rows, then the row.
 fn insert_row(
     tx: &Transaction<'_>,
-    row: &Columns,
+    row: &ApiTokenColumns,
     limit: usize,
     now: i64,
 ) -> Result<Inserted, StoreError> {
@@ -310,7 +237,7 @@ impl ApiTokenStore for SqliteApiTokenStore {
         limit: usize,
         now: UnixTime,
     ) -> Result<Inserted, StoreError> {
-        let row = Columns::new(record)?;
+        let row = ApiTokenColumns::of(record)?;
         let now = sql_time(now);
         self.db
             .write(move |tx| insert_row(tx, &row, limit, now))
@@ -322,12 +249,14 @@ impl ApiTokenStore for SqliteApiTokenStore {
         let row = self
             .db
             .read(move |conn: &Connection| {
-                conn.prepare_cached(&format!("SELECT {COLUMNS} FROM api_tokens WHERE hash = ?1"))
-                    .and_then(|mut stmt| stmt.query_row([&hash], Columns::read).optional())
-                    .map_err(read_error)
+                conn.prepare_cached(&format!(
+                    "SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE hash = ?1"
+                ))
+                .and_then(|mut stmt| stmt.query_row([&hash], read_columns).optional())
+                .map_err(read_error)
             })
             .await?;
-        row.map(Columns::check).transpose()
+        row.map(ApiTokenColumns::into_record).transpose()
     }
 
     async fn list(&self, owner: &UserId) -> Result<Vec<ApiTokenRecord>, StoreError> {
@@ -337,16 +266,16 @@ impl ApiTokenStore for SqliteApiTokenStore {
             .read(move |conn: &Connection| {
                 let mut stmt = conn
                     .prepare_cached(&format!(
-                        "SELECT {COLUMNS} FROM api_tokens WHERE owner = ?1 ORDER BY created_at, id"
+                        "SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE owner = ?1 ORDER BY created_at, id"
                     ))
                     .map_err(store_error)?;
                 let rows = stmt
-                    .query_map([&owner], Columns::read)
+                    .query_map([&owner], read_columns)
                     .map_err(store_error)?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(read_error)
             })
             .await?;
-        rows.into_iter().map(Columns::check).collect()
+        rows.into_iter().map(ApiTokenColumns::into_record).collect()
     }
 
     /// One `UPDATE` that only matches a row whose `last_used_at` is earlier (or unset).

@@ -45,6 +45,7 @@
 //! [`accept_seed_tokens`](ApiTokensBuilder::accept_seed_tokens) is on; their rows hold the HMAC
 //! of the seed's SHA-256, not the SHA-256.
 
+mod columns;
 mod error;
 mod header;
 mod legacy;
@@ -59,6 +60,7 @@ use std::time::Duration;
 use session_core::config::{Clock, Secret, SystemClock};
 use session_core::{UnixTime, UserId};
 
+pub use columns::{ApiTokenColumns, API_TOKEN_COLUMNS};
 pub use error::{ApiTokenError, BearerError};
 pub use header::{presented, MalformedHeader, Presented};
 pub use legacy::{seed_hash, LegacyApiToken};
