@@ -60,7 +60,7 @@ use crate::PostgresStore;
 /// | `expires_at bigint NULL` | when the access token expires (Unix seconds), if it does |
 /// | `obtained_at bigint` | when the tokens were obtained (Unix seconds) |
 /// | `scope text NULL` | the granted scopes, as the provider wrote them |
-/// | `state text` | `active` or `disconnected` ([`GrantState::as_str`]) |
+/// | `state text` | `active` or `disconnected` ([`GrantState::as_str`](session_auth::tokens::GrantState::as_str)) |
 /// | `version bigint` | 1 for a new row, one more on every write |
 ///
 /// `PRIMARY KEY (owner, provider)`. A row that cannot be read back (an unknown `state`, a

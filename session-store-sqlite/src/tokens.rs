@@ -68,7 +68,7 @@ use crate::store::{sql_version, Database};
 /// | `expires_at INTEGER NULL` | when the access token expires (Unix seconds), if it does |
 /// | `obtained_at INTEGER` | when the tokens were obtained (Unix seconds) |
 /// | `scope TEXT NULL` | the granted scopes, as the provider wrote them |
-/// | `state TEXT` | `active` or `disconnected` ([`GrantState::as_str`]) |
+/// | `state TEXT` | `active` or `disconnected` ([`GrantState::as_str`](session_auth::tokens::GrantState::as_str)) |
 /// | `version INTEGER` | 1 for a new row, one more on every write |
 ///
 /// `PRIMARY KEY (owner, provider)`, `WITHOUT ROWID`: owner and provider are separate columns, so
