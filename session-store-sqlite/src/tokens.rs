@@ -29,7 +29,7 @@ use crate::store::{sql_version, Database};
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use session_auth::tokens::{GrantColumns, StoredGrant, TokenStore, GRANT_COLUMNS};
+/// use session_auth::tokens::{GrantState, SealedToken, StoredGrant, TokenStore};
 /// use session_core::{UnixTime, UserId};
 /// use session_store_sqlite::{SqliteStore, SqliteStoreConfig, SqliteTokenStore};
 ///
