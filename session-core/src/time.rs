@@ -37,6 +37,30 @@ impl UnixTime {
         self.0
     }
 
+    /// Seconds since the epoch as a signed 64-bit integer, the way SQL databases keep times
+    /// (`bigint`, SQLite's `INTEGER`); times past `i64::MAX` seconds saturate.
+    ///
+    /// ```
+    /// use session_core::UnixTime;
+    /// assert_eq!(UnixTime::from_secs(1_700_000_000).as_secs_i64(), 1_700_000_000);
+    /// assert_eq!(UnixTime::from_secs(u64::MAX).as_secs_i64(), i64::MAX);
+    /// ```
+    pub fn as_secs_i64(self) -> i64 {
+        i64::try_from(self.0).unwrap_or(i64::MAX)
+    }
+
+    /// The time `secs` signed seconds after the epoch; `None` for a negative value (read back
+    /// from a database, a damaged row).
+    ///
+    /// ```
+    /// use session_core::UnixTime;
+    /// assert_eq!(UnixTime::from_secs_i64(60), Some(UnixTime::from_secs(60)));
+    /// assert_eq!(UnixTime::from_secs_i64(-1), None);
+    /// ```
+    pub fn from_secs_i64(secs: i64) -> Option<Self> {
+        u64::try_from(secs).ok().map(UnixTime)
+    }
+
     /// The current system time (what [`SystemClock`] returns).
     pub fn now() -> Self {
         let secs = SystemTime::now()

@@ -12,7 +12,7 @@ use session_core::{store::StoreError, UnixTime, UserId};
 use crate::config::PostgresStoreConfig;
 use crate::error::{is_unique_violation, PostgresOpenError};
 use crate::schema;
-use crate::store::{sql_time, Database, Fault};
+use crate::store::{Database, Fault};
 use crate::PostgresStore;
 
 /// The API tokens of [`session_auth`]'s [`ApiTokens`](session_auth::api_tokens::ApiTokens), in a
@@ -200,7 +200,7 @@ impl ApiTokenStore for PostgresApiTokenStore {
         now: UnixTime,
     ) -> Result<Inserted, StoreError> {
         let row = ApiTokenColumns::of(record)?;
-        let now = sql_time(now);
+        let now = now.as_secs_i64();
         let owner_lock = schema::lock_key(
             &format!("api_tokens/{}", self.db.table("")),
             record.owner.as_str(),
@@ -287,7 +287,7 @@ impl ApiTokenStore for PostgresApiTokenStore {
 
     /// One `UPDATE` that only matches a row whose `last_used_at` is earlier (or unset).
     async fn touch(&self, id: &str, at: UnixTime) -> Result<(), StoreError> {
-        let at = sql_time(at);
+        let at = at.as_secs_i64();
         self.db
             .call("api token touch", || async {
                 let client = self.db.client("api token touch").await?;
@@ -299,7 +299,7 @@ impl ApiTokenStore for PostgresApiTokenStore {
     }
 
     async fn revoke(&self, owner: &UserId, id: &str, at: UnixTime) -> Result<bool, StoreError> {
-        let (owner, at) = (owner.as_str().as_bytes(), sql_time(at));
+        let (owner, at) = (owner.as_str().as_bytes(), at.as_secs_i64());
         self.db
             .call("api token revoke", || async {
                 let client = self.db.client("api token revoke").await?;
@@ -310,7 +310,7 @@ impl ApiTokenStore for PostgresApiTokenStore {
     }
 
     async fn revoke_all(&self, owner: &UserId, at: UnixTime) -> Result<u64, StoreError> {
-        let (owner, at) = (owner.as_str().as_bytes(), sql_time(at));
+        let (owner, at) = (owner.as_str().as_bytes(), at.as_secs_i64());
         self.db
             .call("api token revoke_all", || async {
                 let client = self.db.client("api token revoke_all").await?;

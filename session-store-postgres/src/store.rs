@@ -421,7 +421,7 @@ impl Inner {
             .call("purge", || async {
                 let client = self.db.client("purge").await?;
                 let stmt = client.prepare_cached(&self.sql.purge_batch).await?;
-                Ok(client.execute(&stmt, &[&sql_time(now), &limit]).await?)
+                Ok(client.execute(&stmt, &[&now.as_secs_i64(), &limit]).await?)
             })
             .await
     }
@@ -442,18 +442,12 @@ impl Row {
         Row {
             key: *record.key.as_bytes(),
             user_id: record.user_id.as_ref().map(|u| u.as_str().to_owned()),
-            created_at: sql_time(record.created_at),
-            expires_at: sql_time(record.effective_expiry()),
+            created_at: record.created_at.as_secs_i64(),
+            expires_at: record.effective_expiry().as_secs_i64(),
             version: sql_version(record.version),
             record: record.to_bytes(),
         }
     }
-}
-
-/// PostgreSQL's `bigint` is signed: times past `i64::MAX` seconds saturate (they only order
-/// rows and drive purges; `load` decides expiry on the decoded record).
-pub(crate) fn sql_time(t: UnixTime) -> i64 {
-    i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// Versions are only compared for equality, so the bit-for-bit reinterpretation as `i64` is
@@ -674,7 +668,7 @@ impl SessionStore for PostgresStore {
             .call("list_for_user", || async {
                 let client = inner.db.client("list_for_user").await?;
                 let stmt = client.prepare_cached(&inner.sql.list_for_user).await?;
-                let rows = client.query(&stmt, &[&user, &sql_time(now)]).await?;
+                let rows = client.query(&stmt, &[&user, &now.as_secs_i64()]).await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for row in rows {
                     out.push((row.try_get(0)?, row.try_get(1)?));

@@ -13,7 +13,7 @@ use session_core::{store::StoreError, UnixTime, UserId};
 use crate::config::SqliteStoreConfig;
 use crate::error::{store_error, SqliteOpenError};
 use crate::schema;
-use crate::store::{sql_time, Database};
+use crate::store::Database;
 
 /// The API tokens of [`session_auth`]'s [`ApiTokens`](session_auth::api_tokens::ApiTokens), in a
 /// table `api_tokens` (feature `auth`).
@@ -238,7 +238,7 @@ impl ApiTokenStore for SqliteApiTokenStore {
         now: UnixTime,
     ) -> Result<Inserted, StoreError> {
         let row = ApiTokenColumns::of(record)?;
-        let now = sql_time(now);
+        let now = now.as_secs_i64();
         self.db
             .write(move |tx| insert_row(tx, &row, limit, now))
             .await
@@ -280,7 +280,7 @@ impl ApiTokenStore for SqliteApiTokenStore {
 
     /// One `UPDATE` that only matches a row whose `last_used_at` is earlier (or unset).
     async fn touch(&self, id: &str, at: UnixTime) -> Result<(), StoreError> {
-        let (id, at) = (id.to_owned(), sql_time(at));
+        let (id, at) = (id.to_owned(), at.as_secs_i64());
         self.db
             .write(move |tx| {
                 changed(
@@ -295,7 +295,7 @@ impl ApiTokenStore for SqliteApiTokenStore {
     }
 
     async fn revoke(&self, owner: &UserId, id: &str, at: UnixTime) -> Result<bool, StoreError> {
-        let (owner, id, at) = (owner.as_str().to_owned(), id.to_owned(), sql_time(at));
+        let (owner, id, at) = (owner.as_str().to_owned(), id.to_owned(), at.as_secs_i64());
         self.db
             .write(move |tx| {
                 changed(
@@ -310,7 +310,7 @@ impl ApiTokenStore for SqliteApiTokenStore {
     }
 
     async fn revoke_all(&self, owner: &UserId, at: UnixTime) -> Result<u64, StoreError> {
-        let (owner, at) = (owner.as_str().to_owned(), sql_time(at));
+        let (owner, at) = (owner.as_str().to_owned(), at.as_secs_i64());
         self.db
             .write(move |tx| {
                 changed(

@@ -293,7 +293,7 @@ fn purge_batch(tx: &Transaction<'_>, now: UnixTime, limit: usize) -> Result<u64,
                  SELECT key FROM sessions WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2
              )",
         )
-        .and_then(|mut stmt| stmt.execute(params![sql_time(now), limit]))
+        .and_then(|mut stmt| stmt.execute(params![now.as_secs_i64(), limit]))
         .map_err(store_error)?;
     Ok(purged as u64)
 }
@@ -466,18 +466,12 @@ impl Row {
         Row {
             key: *record.key.as_bytes(),
             user_id: record.user_id.as_ref().map(|u| u.as_str().to_owned()),
-            created_at: sql_time(record.created_at),
-            expires_at: sql_time(record.effective_expiry()),
+            created_at: record.created_at.as_secs_i64(),
+            expires_at: record.effective_expiry().as_secs_i64(),
             version: sql_version(record.version),
             record: record.to_bytes(),
         }
     }
-}
-
-/// SQLite integers are signed: times past `i64::MAX` seconds saturate (they only order rows and
-/// drive purges; `load` decides expiry on the decoded record).
-pub(crate) fn sql_time(t: UnixTime) -> i64 {
-    i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// Versions are only compared for equality, so the bit-for-bit reinterpretation as `i64` is
@@ -687,7 +681,7 @@ impl SessionStore for SqliteStore {
                     )
                     .map_err(store_error)?;
                 let rows = stmt
-                    .query_map(params![user, sql_time(now)], |row| {
+                    .query_map(params![user, now.as_secs_i64()], |row| {
                         Ok((row.get::<_, [u8; 32]>(0)?, row.get::<_, Vec<u8>>(1)?))
                     })
                     .map_err(store_error)?;
@@ -710,7 +704,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
-        let now = sql_time(now);
+        let now = now.as_secs_i64();
         self.db
             .write(move |tx| {
                 let purged = tx

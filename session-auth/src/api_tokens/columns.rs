@@ -98,10 +98,10 @@ impl ApiTokenColumns {
             scopes: serde_json::to_string(&record.scopes).map_err(StoreError::backend)?,
             display_prefix: record.display_prefix.clone(),
             hash: record.hash.to_hex(),
-            created_at: sql_time(record.created_at),
-            last_used_at: record.last_used_at.map(sql_time),
-            expires_at: record.expires_at.map(sql_time),
-            revoked_at: record.revoked_at.map(sql_time),
+            created_at: record.created_at.as_secs_i64(),
+            last_used_at: record.last_used_at.map(UnixTime::as_secs_i64),
+            expires_at: record.expires_at.map(UnixTime::as_secs_i64),
+            revoked_at: record.revoked_at.map(UnixTime::as_secs_i64),
         })
     }
 
@@ -112,10 +112,9 @@ impl ApiTokenColumns {
     /// [`StoreError::Corrupt`] for scopes that are not a JSON array of strings, a hash that is
     /// not 64 hex digits, or a negative time (without the value).
     pub fn into_record(self) -> Result<ApiTokenRecord, StoreError> {
-        let time = |secs: i64| {
-            u64::try_from(secs)
-                .map(UnixTime::from_secs)
-                .map_err(|_| StoreError::corrupt(CorruptApiToken::NegativeTime))
+        let time = |secs| {
+            UnixTime::from_secs_i64(secs)
+                .ok_or_else(|| StoreError::corrupt(CorruptApiToken::NegativeTime))
         };
         Ok(ApiTokenRecord {
             id: self.id,
@@ -139,8 +138,4 @@ impl ApiTokenColumns {
     pub fn wrong_type() -> StoreError {
         StoreError::corrupt(CorruptApiToken::ColumnType)
     }
-}
-
-fn sql_time(t: UnixTime) -> i64 {
-    i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
 }

@@ -83,8 +83,8 @@ impl GrantColumns {
             account: grant.account.clone(),
             access_token: grant.access_token.as_str().to_owned(),
             refresh_token: grant.refresh_token.as_ref().map(|t| t.as_str().to_owned()),
-            expires_at: grant.expires_at.map(sql_time),
-            obtained_at: sql_time(grant.obtained_at),
+            expires_at: grant.expires_at.map(UnixTime::as_secs_i64),
+            obtained_at: grant.obtained_at.as_secs_i64(),
             scope: grant.scope.clone(),
             state: grant.state.as_str().to_owned(),
             version: grant.version as i64,
@@ -97,10 +97,9 @@ impl GrantColumns {
     ///
     /// [`StoreError::Corrupt`] for an unknown state or a negative time (without the value).
     pub fn into_grant(self) -> Result<StoredGrant, StoreError> {
-        let time = |secs: i64| {
-            u64::try_from(secs)
-                .map(UnixTime::from_secs)
-                .map_err(|_| StoreError::corrupt(CorruptGrant::NegativeTime))
+        let time = |secs| {
+            UnixTime::from_secs_i64(secs)
+                .ok_or_else(|| StoreError::corrupt(CorruptGrant::NegativeTime))
         };
         Ok(StoredGrant {
             account: self.account,
@@ -121,10 +120,6 @@ impl GrantColumns {
     pub fn wrong_type() -> StoreError {
         StoreError::corrupt(CorruptGrant::ColumnType)
     }
-}
-
-fn sql_time(t: UnixTime) -> i64 {
-    i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
