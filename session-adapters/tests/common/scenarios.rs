@@ -171,6 +171,7 @@ async fn expect_rejected<A: TestApp>(fx: &Fixture<A>, case: &str, value: &str, r
 /// so the next request with the cookie is simply an unknown id; other sessions are untouched.
 pub async fn s29_a_corrupt_record_is_no_session_and_is_deleted<D: Driver>(backend: Backend) {
     let fx = fixture::<D>(backend).await;
+    let other = fx.post("/write", None).await.only_cookie(&fx).pair();
     let damaged = fx.post("/write", None).await.only_cookie(&fx).pair();
     let value = damaged.strip_prefix("session=").expect("a pair").to_owned();
     let deletes = fx.calls.get(StoreOp::Delete);
@@ -184,7 +185,8 @@ pub async fn s29_a_corrupt_record_is_no_session_and_is_deleted<D: Driver>(backen
     );
     expect_rejected(&fx, "after the delete", &value, "unknown_id").await;
 
-    let other = fx.post("/write", None).await.only_cookie(&fx).pair();
+    // The session written before the damage is still there, and writable.
+    assert_eq!(fx.get("/read", Some(&other)).await.body, "1", "{fx}");
     assert_eq!(fx.post("/write", Some(&other)).await.body, "2", "{fx}");
 }
 

@@ -43,7 +43,7 @@ pub use decorators::{
 };
 pub use log_capture::{CapturedEvent, LogCapture};
 pub use raw_access::RawAccess;
-pub use small_disk::SmallDisk;
+pub use small_disk::{incompressible_text, SmallDisk};
 
 use crate::store::SessionStore;
 use crate::time::{Clock, UnixTime};

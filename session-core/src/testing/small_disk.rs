@@ -1,5 +1,5 @@
 //! A small file system of its own for a store's disk-full fault tests: a tmpfs of a given size,
-//! which can grow again under a running store.
+//! which can grow again under a running store, and text to fill it with.
 //!
 //! It cannot be turned read-only under a running store: Linux refuses a read-only remount
 //! (`EBUSY`) while a file on it is open for writing, which a running store's always is.
@@ -91,4 +91,19 @@ impl Drop for SmallDisk {
         let _ = Command::new("umount").arg(&self.dir).status();
         let _ = std::fs::remove_dir(&self.dir);
     }
+}
+
+/// `bytes` (or a little more) of random hex: session data that no engine can compress away
+/// (PostgreSQL's TOAST, a page compressor), to fill a [`SmallDisk`] with.
+///
+/// ```
+/// let filler = session_core::testing::incompressible_text(1000);
+/// assert!(filler.len() >= 1000 && filler.bytes().all(|b| b.is_ascii_hexdigit()));
+/// ```
+pub fn incompressible_text(bytes: usize) -> String {
+    let mut out = String::with_capacity(bytes + 64);
+    while out.len() < bytes {
+        out.push_str(&crate::id::SessionId::generate().key().to_hex());
+    }
+    out
 }

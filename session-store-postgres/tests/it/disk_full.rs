@@ -7,21 +7,12 @@
 use std::time::Duration;
 
 use session_core::store::StoreError;
-use session_core::testing::SmallDisk;
+use session_core::testing::{incompressible_text, SmallDisk};
 use session_core::SessionStore;
 use session_store_postgres::{PostgresStore, PostgresStoreConfig};
 
 use crate::common::{error_chain, kind, now, raw, record};
 use crate::private_server::PrivateServer;
-
-/// Text that compresses poorly (random hex), so TOAST cannot shrink it away.
-fn noise(bytes: usize) -> String {
-    let mut out = String::with_capacity(bytes + 64);
-    while out.len() < bytes {
-        out.push_str(&record().key.to_hex());
-    }
-    out
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_gives_full_and_reads_go_on() {
@@ -53,7 +44,7 @@ async fn a_full_disk_gives_full_and_reads_go_on() {
 
     let first = record();
     store.create(&first).await.expect("the first record fits");
-    let payload = noise(100 * 1024);
+    let payload = incompressible_text(100 * 1024);
     let mut failed = None;
     let mut stored = 1;
     for _ in 0..200 {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{integrity_check, now, open, raw, record, temp_db};
 use serde_json::json;
+use session_core::testing::{incompressible_text, SmallDisk};
 use session_core::{
     store::{SessionRecord, StoreError},
     SessionStore, UserId,
@@ -115,13 +116,14 @@ async fn a_full_database_is_full_and_keeps_existing_rows() {
 /// in the file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_under_a_running_store_is_full_and_recovers_when_space_returns() {
-    let disk = session_core::testing::SmallDisk::mount("2m");
+    let disk = SmallDisk::mount("2m");
     let path = disk.path().join("sessions.db");
     let store = SqliteStore::open(SqliteStoreConfig::new(&path).background_purge(None)).unwrap();
     let mut kept = Vec::new();
     let (lost, err) = loop {
         let mut r = record();
-        r.data.insert("blob".into(), json!(noise(32 * 1024)));
+        r.data
+            .insert("blob".into(), json!(incompressible_text(32 * 1024)));
         match store.create(&r).await {
             Ok(()) => kept.push(r),
             Err(err) => break (r, err),
@@ -160,15 +162,6 @@ async fn a_full_disk_under_a_running_store_is_full_and_recovers_when_space_retur
     }
     drop(reopened);
     drop(disk);
-}
-
-/// Text that compresses poorly (random hex), `bytes` long or a little more.
-fn noise(bytes: usize) -> String {
-    let mut out = String::with_capacity(bytes + 64);
-    while out.len() < bytes {
-        out.push_str(&record().key.to_hex());
-    }
-    out
 }
 
 /// Q3: another connection holds the write lock; writes wait the busy timeout, then `Timeout`.

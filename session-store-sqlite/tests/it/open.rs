@@ -1,7 +1,7 @@
 //! Opening: schema creation and versioning (Q10), missing directories (Q9), damaged files (Q7),
 //! and what a read-only store needs.
 
-use crate::common::{now, open, raw, record, temp_db};
+use crate::common::{error_chain, now, open, raw, record, temp_db};
 use session_core::SessionStore;
 use session_store_sqlite::{SqliteOpenError, SqliteStore, SqliteStoreConfig};
 
@@ -196,22 +196,10 @@ async fn a_database_file_deleted_at_runtime_makes_writes_unavailable() {
             "{err:?}"
         );
         assert!(err.is_transient());
-        assert!(chain(&err).contains("deleted or moved"), "{}", chain(&err));
+        assert!(error_chain(&err).contains("deleted or moved"), "{err:?}");
     }
     drop(store);
     let reopened = open(&path);
     assert_eq!(reopened.load(&kept.key, now()).await.unwrap(), None);
     reopened.create(&record()).await.unwrap();
-}
-
-/// An error and its sources, as one line.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
