@@ -209,19 +209,7 @@ pub fn sign_hs256(header: &[u8], claims: &[u8]) -> String {
 /// fuzzer's own protected header and plaintext, so the fuzzer reaches the claims checks behind
 /// the decryption.
 pub fn encrypt_dir_a256gcm(header: &[u8], plaintext: &[u8]) -> String {
-    let header_b64 = URL_SAFE_NO_PAD.encode(header);
-    let iv = [7u8; 12];
-    let cipher = Aes256Gcm::new_from_slice(SECRET).expect("a 32-byte key");
-    let mut buffer = plaintext.to_vec();
-    let tag = cipher
-        .encrypt_in_place_detached(Nonce::from_slice(&iv), header_b64.as_bytes(), &mut buffer)
-        .expect("AES-GCM encrypts any short message");
-    format!(
-        "{header_b64}..{}.{}.{}",
-        URL_SAFE_NO_PAD.encode(iv),
-        URL_SAFE_NO_PAD.encode(&buffer),
-        URL_SAFE_NO_PAD.encode(tag)
-    )
+    compact_a256gcm(header, b"", SECRET, plaintext)
 }
 
 /// A compact JWE (`A256GCMKW` under [`SECRET`], the key of the `A256GCMKW` codecs of
@@ -246,20 +234,26 @@ pub fn encrypt_a256gcmkw(cek_len: usize, header: &[u8], plaintext: &[u8]) -> Str
         }
         _ => header.to_vec(),
     };
-    let header_b64 = URL_SAFE_NO_PAD.encode(&header);
+    compact_a256gcm(&header, &wrapped, &cek, plaintext)
+}
+
+/// `<header>.<encrypted_key>.<iv>.<ciphertext>.<tag>`, the plaintext under AES-256-GCM with
+/// `cek` and the encoded header as AAD. A `cek` that is no AES-256 key gets the plaintext as
+/// it is and a zero tag: the codec must refuse such a key before it decrypts anything.
+fn compact_a256gcm(header: &[u8], encrypted_key: &[u8], cek: &[u8], plaintext: &[u8]) -> String {
+    let header_b64 = URL_SAFE_NO_PAD.encode(header);
     let iv = [7u8; 12];
     let mut content = plaintext.to_vec();
-    let tag = match Aes256Gcm::new_from_slice(&cek) {
+    let tag = match Aes256Gcm::new_from_slice(cek) {
         Ok(cipher) => cipher
             .encrypt_in_place_detached(Nonce::from_slice(&iv), header_b64.as_bytes(), &mut content)
             .expect("AES-GCM encrypts any short message")
             .to_vec(),
-        // Not an AES-256 key: the codec must refuse it before it decrypts anything.
         Err(_) => vec![0u8; 16],
     };
     format!(
         "{header_b64}.{}.{}.{}.{}",
-        URL_SAFE_NO_PAD.encode(&wrapped),
+        URL_SAFE_NO_PAD.encode(encrypted_key),
         URL_SAFE_NO_PAD.encode(iv),
         URL_SAFE_NO_PAD.encode(&content),
         URL_SAFE_NO_PAD.encode(tag)
