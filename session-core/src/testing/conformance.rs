@@ -346,8 +346,9 @@ pub async fn renew_onto_a_taken_key_collides(store: Arc<dyn SessionStore>) {
 }
 
 /// C6/C8 under contention, [`race_rounds`] times: a renew racing a delete of the same session
-/// (a logout in another tab). Whichever lands first, the outcome is one of the two serial orders: renew then delete
-/// (the new record lives, the old is gone) or delete then renew (`NotFound`, nothing lives).
+/// (a logout in another tab). Whichever lands first, the outcome is one of the two serial
+/// orders: renew then delete (the new record lives, the old is gone) or delete then renew
+/// (`NotFound`, nothing lives).
 pub async fn concurrent_renew_and_delete_serialise(store: Arc<dyn SessionStore>) {
     let t0 = UnixTime::now();
     for _ in 0..race_rounds() {
@@ -377,8 +378,9 @@ pub async fn concurrent_renew_and_delete_serialise(store: Arc<dyn SessionStore>)
     }
 }
 
-/// C9 under contention, [`race_rounds`] times: "log out everywhere" racing a renew of one of the user's sessions ends
-/// it either way: no session of the user survives under the old or the new key.
+/// C9 under contention, [`race_rounds`] times: "log out everywhere" racing a renew of one of
+/// the user's sessions ends it either way: no session of the user survives under the old or the
+/// new key.
 pub async fn concurrent_renew_and_delete_for_user_leave_nothing(store: Arc<dyn SessionStore>) {
     let t0 = UnixTime::now();
     for _ in 0..race_rounds() {
@@ -411,8 +413,8 @@ pub async fn concurrent_renew_and_delete_for_user_leave_nothing(store: Arc<dyn S
 }
 
 /// C8 under contention, [`race_rounds`] times: a renew racing a save from the same loaded
-/// version. Exactly one wins:
-/// the save (the renew is `Conflict`, the new key empty) or the renew (the save is `NotFound`).
+/// version. Exactly one wins: the save (the renew is `Conflict`, the new key empty) or the
+/// renew (the save is `NotFound`).
 pub async fn concurrent_renew_and_save_have_one_winner(store: Arc<dyn SessionStore>) {
     let t0 = UnixTime::now();
     for _ in 0..race_rounds() {
