@@ -41,7 +41,28 @@ fn free_port() -> u16 {
 }
 
 /// Starts a demo node with `store`, data in `data_dir`, the extra environment `env`.
+///
+/// The port is picked free and then handed to the demo, so another process (the other tests'
+/// nodes bind ephemeral ports for their stand-in providers) can take it in between: a node that
+/// exits with `AddrInUse` is started again on another port, up to five times.
 fn start(store: &str, data_dir: &Path, env: &[(&str, String)], log_dir: &Path) -> Node {
+    for _ in 0..5 {
+        match try_start(store, data_dir, env, log_dir) {
+            Ok(node) => return node,
+            Err(log) if log.contains("AddrInUse") => continue,
+            Err(log) => panic!("the demo exited:\n{log}"),
+        }
+    }
+    panic!("the demo found no free port in five tries");
+}
+
+/// One start on a fresh port: the running node, or the log of a node that exited.
+fn try_start(
+    store: &str,
+    data_dir: &Path,
+    env: &[(&str, String)],
+    log_dir: &Path,
+) -> Result<Node, String> {
     let port = free_port();
     let log = log_dir.join(format!("node-{port}.log"));
     let out = std::fs::File::create(&log).expect("log file");
@@ -68,7 +89,7 @@ fn start(store: &str, data_dir: &Path, env: &[(&str, String)], log_dir: &Path) -
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
         if let Some(status) = node.child.try_wait().expect("poll") {
-            panic!("the demo exited ({status}):\n{}", read(&node.log));
+            return Err(format!("({status}) {}", read(&node.log)));
         }
         assert!(
             Instant::now() < deadline,
@@ -77,7 +98,7 @@ fn start(store: &str, data_dir: &Path, env: &[(&str, String)], log_dir: &Path) -
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    node
+    Ok(node)
 }
 
 fn read(path: &Path) -> String {
